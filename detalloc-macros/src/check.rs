@@ -1,0 +1,233 @@
+//! The rules a declaration must satisfy. Collects every error (each spanned at the offending
+//! token) and only returns a [`Config`] when there are none.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+
+use crate::errors::Errors;
+use crate::model::{
+    Config, Declaration, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value,
+};
+use crate::presets;
+
+/// The smallest block: a free block holds a 4-byte link.
+const MIN_BLOCK: u64 = 4;
+/// Links are 32-bit offsets into a pool's own buffer.
+const MAX_POOL_BYTES: u64 = u32::MAX as u64;
+/// The largest block alignment (and `align:` value) the rule gives.
+const MAX_ALIGN: u64 = 4096;
+
+pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
+    let Declaration { attrs, vis, ident, entries } = declaration;
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut pools = None;
+    let mut preset = None;
+    let mut sync = Spanned { value: SyncMode::Local, span: ident.span() };
+    let mut stats = true;
+    let mut validate = Validate::Debug;
+    let mut wcet = None;
+    let mut hooks = None;
+    let mut budget = None;
+    let mut align = None;
+    let mut spill = false;
+
+    for entry in entries {
+        let name = entry.key.to_string();
+        if !KEYS.contains(&name.as_str()) {
+            continue; // reported by `parse` as an unknown key
+        }
+        if seen.contains_key(&name) {
+            errors.at(entry.key.span(), format!("duplicate key `{name}`"));
+            continue;
+        }
+        let exclusive = match name.as_str() {
+            "pools" => seen.get("preset").map(|_| "preset"),
+            "preset" => seen.get("pools").map(|_| "pools"),
+            _ => None,
+        };
+        if let Some(other) = exclusive {
+            errors.at(
+                entry.key.span(),
+                format!("`pools` and `preset` are exclusive: this heap already has `{other}`"),
+            );
+        }
+        seen.insert(name, entry.key.span());
+        match entry.value {
+            Value::Pools(list) => {
+                if list.pools.is_empty() {
+                    errors.at(
+                        list.span,
+                        "the pool list is empty: declare at least one pool, e.g. `[16 x 64]`",
+                    );
+                }
+                pools = Some((list.pools, list.span));
+            }
+            Value::Preset(p) => preset = Some(p),
+            Value::Sync(s) => sync = s,
+            Value::Stats(s) => stats = s.value,
+            Value::Validate(v) => validate = v.value,
+            Value::Wcet(t) => wcet = Some(t),
+            Value::Hooks(t) => hooks = Some(t),
+            Value::Budget(b) => budget = Some(b),
+            Value::Align(a) => align = Some(a),
+            Value::Spill(s) => spill = s.value,
+            Value::Invalid => {}
+        }
+    }
+
+    if pools.is_none()
+        && preset.is_none()
+        && !seen.contains_key("pools")
+        && !seen.contains_key("preset")
+    {
+        errors.at(
+            ident.span(),
+            "missing key `pools` (or `preset`): e.g. `pools: [16 x 64, 64 x 32]` or `preset: audio`",
+        );
+    }
+    let (decls, pools_span) = match (pools, preset) {
+        (Some((decls, span)), _) => (decls, span),
+        (None, Some(preset)) => (presets::pools(preset.value, preset.span), preset.span),
+        (None, None) => (Vec::new(), ident.span()),
+    };
+
+    let defs = check_pools(&decls, errors);
+    let total_bytes = total(&defs, errors);
+    if let (Some(budget), Some(total)) = (budget, total_bytes) {
+        if total > budget.value {
+            errors.at(
+                budget.span,
+                format!(
+                    "the pools need {total} B of blocks, over the budget of {} B",
+                    budget.value
+                ),
+            );
+        }
+    }
+    if let Some(align) = align {
+        check_align(align, &decls, errors);
+    }
+    if sync.value == SyncMode::LockFree {
+        errors.at(
+            sync.span,
+            "`sync: lock_free` is not available yet: use `local`, `spin` or `critical_section`",
+        );
+    }
+
+    let total_bytes = total_bytes?;
+    if !errors.is_empty() || defs.len() != decls.len() || defs.is_empty() {
+        return None;
+    }
+    Some(Config {
+        attrs,
+        vis,
+        ident,
+        pools: defs,
+        pools_span,
+        preset: preset.map(|p| p.value),
+        sync,
+        stats,
+        validate,
+        wcet,
+        hooks,
+        spill,
+        total_bytes,
+    })
+}
+
+/// Per-pool rules; returns the pools that satisfy them.
+fn check_pools(decls: &[PoolDecl], errors: &mut Errors) -> Vec<PoolDef> {
+    let mut defs = Vec::new();
+    let mut previous: Option<u64> = None;
+    for decl in decls {
+        let (size, count) = (decl.size.value, decl.count.value);
+        let mut ok = true;
+        if size == 0 {
+            errors.at(decl.size.span, "block size is zero: a block needs at least 4 bytes");
+            ok = false;
+        } else if size < MIN_BLOCK {
+            errors.at(
+                decl.size.span,
+                format!("block size {size} is below 4 bytes: a free block holds a 4-byte link"),
+            );
+            ok = false;
+        }
+        if count == 0 {
+            errors.at(decl.count.span, "block count is zero: a pool needs at least one block");
+            ok = false;
+        }
+        if let (Some(previous), true) = (previous, size >= MIN_BLOCK) {
+            if size <= previous {
+                let what = if size == previous { "duplicates" } else { "is below" };
+                errors.at(
+                    decl.size.span,
+                    format!("block sizes must be strictly ascending: {size} {what} the previous pool's {previous}"),
+                );
+                ok = false;
+            }
+        }
+        if size >= MIN_BLOCK {
+            previous = Some(size);
+        }
+        match size.checked_mul(count) {
+            None => {
+                errors.at(decl.span, format!("pool {size} x {count} overflows 64 bits"));
+                ok = false;
+            }
+            Some(bytes) if bytes > MAX_POOL_BYTES => {
+                errors.at(
+                    decl.span,
+                    format!(
+                        "pool {size} x {count} spans {bytes} B; a pool is limited to {MAX_POOL_BYTES} B \
+                         (links are 32-bit offsets): split it"
+                    ),
+                );
+                ok = false;
+            }
+            Some(_) => {}
+        }
+        if ok {
+            defs.push(PoolDef { size, count, span: decl.span });
+        }
+    }
+    defs
+}
+
+/// The sum of the pools' bytes; an error on the pool where it overflows `u64`.
+fn total(defs: &[PoolDef], errors: &mut Errors) -> Option<u64> {
+    let mut total: u64 = 0;
+    for def in defs {
+        match total.checked_add(def.bytes()) {
+            Some(sum) => total = sum,
+            None => {
+                errors.at(def.span, "the pools' total size overflows 64 bits");
+                return None;
+            }
+        }
+    }
+    Some(total)
+}
+
+fn check_align(align: Spanned<u64>, decls: &[PoolDecl], errors: &mut Errors) {
+    if !align.value.is_power_of_two() || align.value > MAX_ALIGN {
+        errors.at(
+            align.span,
+            format!("`align: {}` must be a power of two no larger than {MAX_ALIGN}", align.value),
+        );
+        return;
+    }
+    for decl in decls {
+        if decl.size.value % align.value != 0 {
+            errors.at(
+                decl.size.span,
+                format!(
+                    "block size {} is not a multiple of `align: {}`, so its blocks are only {}-aligned",
+                    decl.size.value,
+                    align.value,
+                    1u64 << decl.size.value.trailing_zeros().min(12)
+                ),
+            );
+        }
+    }
+}

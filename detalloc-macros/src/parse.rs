@@ -1,0 +1,385 @@
+//! Tokens to a spanned [`Declaration`]. Reads token after token and recovers after a bad
+//! value (skipping to the next `,` or `>`), so every mistake gets its own error.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::{Attribute, Ident, LitBool, LitInt, Token, Type, Visibility};
+
+use crate::errors::Errors;
+use crate::model::{
+    Declaration, Entry, KEYS, PoolDecl, PoolList, Preset, Spanned, SyncMode, Validate, Value,
+};
+
+mod kw {
+    syn::custom_keyword!(x);
+}
+
+/// Parses the macro input. `None` when not even `struct Name` could be read.
+pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<Declaration> {
+    let parser = |input: ParseStream| Ok(declaration(input, errors));
+    match parser.parse2(tokens) {
+        Ok(declaration) => declaration,
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    }
+}
+
+fn known_keys() -> String {
+    KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
+    let header = (|| -> syn::Result<_> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !input.peek(Token![struct]) {
+            return Err(
+                input.error("expected `struct`: detalloc! { pub struct Name<pools: [16 x 64]>; }")
+            );
+        }
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected the heap's type name"))?;
+        Ok((attrs, vis, ident))
+    })();
+    let (attrs, vis, ident) = match header {
+        Ok(header) => header,
+        Err(error) => {
+            errors.push(error);
+            skip_rest(input);
+            return None;
+        }
+    };
+    let entries = if input.peek(Token![<]) { keys(input, errors) } else { Vec::new() };
+    if input.peek(Token![where]) {
+        errors.at(input.span(), "where-clauses are not supported: a heap has no type parameters");
+        skip_until_semicolon(input);
+    }
+    if input.peek(Token![;]) {
+        let _ = input.parse::<Token![;]>();
+    } else if !input.is_empty() {
+        errors.at(input.span(), "expected `;` after the heap declaration");
+        skip_until_semicolon(input);
+        let _ = input.parse::<Token![;]>();
+    } else {
+        errors.at(Span::call_site(), "expected `;` after the heap declaration");
+    }
+    if !input.is_empty() {
+        errors.at(
+            input.span(),
+            "unexpected tokens after the heap declaration: declare one heap per `detalloc!`",
+        );
+        skip_rest(input);
+    }
+    Some(Declaration { attrs, vis, ident, entries })
+}
+
+/// `< key: value, ... >`.
+fn keys(input: ParseStream, errors: &mut Errors) -> Vec<Entry> {
+    let open = input.span();
+    let _ = input.parse::<Token![<]>();
+    let mut entries = Vec::new();
+    loop {
+        if input.peek(Token![>]) {
+            let _ = input.parse::<Token![>]>();
+            break;
+        }
+        if input.is_empty() || input.peek(Token![;]) {
+            errors.at(open, "unclosed `<`: expected `>` after the keys");
+            break;
+        }
+        if input.peek(syn::Lifetime) || input.peek(Token![const]) {
+            errors.at(input.span(), "generics are not supported: a heap's parameters are keys such as `pools: [16 x 64]`");
+            skip_entry(input);
+        } else if let Some(entry) = entry(input, errors) {
+            entries.push(entry);
+        }
+        if input.peek(Token![,]) {
+            let _ = input.parse::<Token![,]>();
+        } else if !(input.peek(Token![>]) || input.is_empty() || input.peek(Token![;])) {
+            errors.at(input.span(), "expected `,` or `>` after a value");
+            skip_entry(input);
+            let _ = input.parse::<Option<Token![,]>>();
+        }
+    }
+    entries
+}
+
+/// `key: value`; on error, reports and skips to the next entry.
+fn entry(input: ParseStream, errors: &mut Errors) -> Option<Entry> {
+    let key = match Ident::parse_any(input) {
+        Ok(key) => key,
+        Err(_) => {
+            errors.at(input.span(), format!("expected a key: one of {}", known_keys()));
+            skip_entry(input);
+            return None;
+        }
+    };
+    let name = key.to_string();
+    if !input.peek(Token![:]) {
+        if KEYS.contains(&name.as_str()) {
+            errors.at(key.span(), format!("expected `:` after `{name}`"));
+        } else {
+            errors.at(
+                key.span(),
+                format!(
+                    "generics are not supported: expected `key: value` with a key among {}",
+                    known_keys()
+                ),
+            );
+        }
+        skip_entry(input);
+        return None;
+    }
+    let _ = input.parse::<Token![:]>();
+    let value = match name.as_str() {
+        "pools" => pool_list(input, errors).map(Value::Pools),
+        "preset" => choice(input, "preset", Preset::NAMES, Preset::from_name).map(Value::Preset),
+        "sync" => choice(input, "sync", SyncMode::NAMES, SyncMode::from_name).map(Value::Sync),
+        "stats" => boolean(input, "stats").map(Value::Stats),
+        "spill" => boolean(input, "spill").map(Value::Spill),
+        "validate" => validate(input).map(Value::Validate),
+        "wcet" => clock_or_hooks(
+            input,
+            "wcet",
+            "a type implementing `detalloc::Clock`, e.g. `detalloc::clock::Tsc`",
+        )
+        .map(Value::Wcet),
+        "hooks" => clock_or_hooks(input, "hooks", "a type implementing `detalloc::Hooks`")
+            .map(Value::Hooks),
+        "budget" => budget(input).map(Value::Budget),
+        "align" => plain_integer(input, "align").map(Value::Align),
+        _ => Err(syn::Error::new(
+            key.span(),
+            format!("unknown key `{name}`: expected one of {}", known_keys()),
+        )),
+    };
+    match value {
+        Ok(value) => Some(Entry { key, value }),
+        Err(error) => {
+            errors.push(error);
+            skip_entry(input);
+            Some(Entry { key, value: Value::Invalid })
+        }
+    }
+}
+
+/// `[S x N, ...]`, each item `16 x 64` or `16x64`, trailing comma allowed.
+fn pool_list(input: ParseStream, errors: &mut Errors) -> syn::Result<PoolList> {
+    if !input.peek(syn::token::Bracket) {
+        return Err(
+            input.error("expected a pool list: `[16 x 64, 64 x 32]` (BLOCK_SIZE x BLOCK_COUNT)")
+        );
+    }
+    let content;
+    let bracket = syn::bracketed!(content in input);
+    let mut pools = Vec::new();
+    while !content.is_empty() {
+        match pool(&content) {
+            Ok(pool) => pools.push(pool),
+            Err(error) => {
+                errors.push(error);
+                skip_entry(&content);
+            }
+        }
+        if content.peek(Token![,]) {
+            let _ = content.parse::<Token![,]>();
+        } else if !content.is_empty() {
+            errors.at(content.span(), "expected `,` between pools");
+            skip_entry(&content);
+            let _ = content.parse::<Option<Token![,]>>();
+        }
+    }
+    Ok(PoolList { pools, span: bracket.span.join() })
+}
+
+const POOL_FORM: &str = "expected a pool `BLOCK_SIZE x BLOCK_COUNT`, e.g. `16 x 64` or `16x64`";
+
+fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
+    let size: LitInt = input.parse().map_err(|e| syn::Error::new(e.span(), POOL_FORM))?;
+    let suffix = size.suffix();
+    if !suffix.is_empty() {
+        let count = suffix
+            .strip_prefix('x')
+            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '_'))
+            .ok_or_else(|| {
+                syn::Error::new(size.span(), format!("{POOL_FORM}; found the suffix `{suffix}`"))
+            })?;
+        let count = count
+            .replace('_', "")
+            .parse::<u64>()
+            .map_err(|_| syn::Error::new(size.span(), "block count does not fit in 64 bits"))?;
+        let value = size
+            .base10_digits()
+            .parse::<u64>()
+            .map_err(|_| syn::Error::new(size.span(), "block size does not fit in 64 bits"))?;
+        let span = size.span();
+        return Ok(PoolDecl {
+            size: Spanned { value, span },
+            count: Spanned { value: count, span },
+            span,
+        });
+    }
+    let size_value = size.base10_parse::<u64>()?;
+    if !input.peek(kw::x) {
+        return Err(input.error("expected `x` between block size and block count: `16 x 64`"));
+    }
+    let _ = input.parse::<kw::x>();
+    let count: LitInt = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), "expected the block count after `x`"))?;
+    let count_value = unsuffixed(&count)?;
+    let span = size.span().join(count.span()).unwrap_or_else(|| size.span());
+    Ok(PoolDecl {
+        size: Spanned { value: size_value, span: size.span() },
+        count: Spanned { value: count_value, span: count.span() },
+        span,
+    })
+}
+
+fn unsuffixed(lit: &LitInt) -> syn::Result<u64> {
+    if !lit.suffix().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("unexpected suffix `{}`: write a plain integer", lit.suffix()),
+        ));
+    }
+    lit.base10_parse::<u64>()
+}
+
+fn plain_integer(input: ParseStream, key: &str) -> syn::Result<Spanned<u64>> {
+    let lit: LitInt = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected an integer for `{key}`")))?;
+    Ok(Spanned { value: unsuffixed(&lit)?, span: lit.span() })
+}
+
+fn choice<T>(
+    input: ParseStream,
+    key: &str,
+    names: &[&str],
+    from_name: fn(&str) -> Option<T>,
+) -> syn::Result<Spanned<T>> {
+    let allowed = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let ident = Ident::parse_any(input).map_err(|e| {
+        syn::Error::new(e.span(), format!("expected a value for `{key}`: one of {allowed}"))
+    })?;
+    let value = from_name(&ident.to_string()).ok_or_else(|| {
+        syn::Error::new(ident.span(), format!("unknown {key} `{ident}`: expected one of {allowed}"))
+    })?;
+    Ok(Spanned { value, span: ident.span() })
+}
+
+fn boolean(input: ParseStream, key: &str) -> syn::Result<Spanned<bool>> {
+    let lit: LitBool = input.parse().map_err(|e| {
+        syn::Error::new(e.span(), format!("expected `true` or `false` for `{key}`"))
+    })?;
+    Ok(Spanned { value: lit.value, span: lit.span })
+}
+
+fn validate(input: ParseStream) -> syn::Result<Spanned<Validate>> {
+    const ALLOWED: &str = "expected `debug`, `true` or `false` for `validate`";
+    if input.peek(LitBool) {
+        let lit: LitBool = input.parse()?;
+        let value = if lit.value { Validate::On } else { Validate::Off };
+        return Ok(Spanned { value, span: lit.span });
+    }
+    let ident = Ident::parse_any(input).map_err(|e| syn::Error::new(e.span(), ALLOWED))?;
+    if ident != "debug" {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!("unknown validate `{ident}`: {ALLOWED}"),
+        ));
+    }
+    Ok(Spanned { value: Validate::Debug, span: ident.span() })
+}
+
+fn clock_or_hooks(input: ParseStream, key: &str, what: &str) -> syn::Result<Box<Type>> {
+    let ty: Type = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected {what} for `{key}`")))?;
+    Ok(Box::new(ty))
+}
+
+/// `8192`, `8 KiB`, `8KiB`, `1 MiB`, `64 B`.
+fn budget(input: ParseStream) -> syn::Result<Spanned<u64>> {
+    const UNITS: &str = "expected bytes, `KiB` or `MiB` after the budget, e.g. `budget: 8 KiB`";
+    let lit: LitInt = input.parse().map_err(|e| {
+        syn::Error::new(e.span(), "expected a byte count for `budget`, e.g. `8 KiB` or `8192`")
+    })?;
+    let mut span = lit.span();
+    let unit = if !lit.suffix().is_empty() {
+        lit.suffix().to_owned()
+    } else if input.peek(Ident) && !input.peek(Token![,]) {
+        let unit = Ident::parse_any(input)?;
+        span = span.join(unit.span()).unwrap_or(span);
+        if !matches!(unit.to_string().as_str(), "B" | "KiB" | "MiB") {
+            return Err(syn::Error::new(unit.span(), UNITS));
+        }
+        unit.to_string()
+    } else {
+        String::from("B")
+    };
+    let factor: u64 = match unit.as_str() {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => return Err(syn::Error::new(lit.span(), UNITS)),
+    };
+    let value = lit
+        .base10_digits()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| syn::Error::new(span, "budget does not fit in 64 bits"))?;
+    Ok(Spanned { value, span })
+}
+
+/// Skips to the next `,` or `>` outside angle brackets (not consuming it).
+fn skip_entry(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut depth = 0usize;
+        while let Some((tt, next)) = rest.token_tree() {
+            if let proc_macro2::TokenTree::Punct(p) = &tt {
+                match p.as_char() {
+                    ',' | ';' if depth == 0 => break,
+                    '>' if depth == 0 => break,
+                    '>' => depth -= 1,
+                    '<' => depth += 1,
+                    _ => {}
+                }
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+fn skip_until_semicolon(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';') {
+                break;
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+fn skip_rest(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}

@@ -1,0 +1,183 @@
+//! `allocator_api2::alloc::Allocator` for `&Heap` (feature `allocator-api2`, on by default),
+//! so `allocator_api2::vec::Vec::new_in(&HEAP)` and `Box::new_in(x, &HEAP)` work on stable.
+//!
+//! A block is returned with its pool's whole block size; `grow` and `shrink` stay in place
+//! when the new layout selects the same pool.
+
+#[cfg(feature = "allocator-api2")]
+mod imp {
+    use core::alloc::Layout;
+    use core::ptr::{self, NonNull};
+
+    use allocator_api2::alloc::AllocError;
+
+    use crate::__private::Dispatch;
+
+    fn block<H: Dispatch>(ptr: NonNull<u8>, layout: Layout) -> NonNull<[u8]> {
+        let len = H::select(layout.size(), layout.align())
+            .and_then(|pool| H::SPECS.get(pool))
+            .map_or(layout.size(), |spec| spec.block_size);
+        NonNull::slice_from_raw_parts(ptr, len)
+    }
+
+    /// `Allocator::allocate`.
+    #[inline]
+    pub fn api2_allocate<H: Dispatch>(
+        heap: &H,
+        layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        match heap.allocate(layout) {
+            Ok(ptr) => Ok(block::<H>(ptr, layout)),
+            Err(_) => Err(AllocError),
+        }
+    }
+
+    fn same_pool<H: Dispatch>(old: Layout, new: Layout) -> bool {
+        let pool = H::select(new.size(), new.align());
+        pool.is_some() && pool == H::select(old.size(), old.align())
+    }
+
+    /// Moves the block at `ptr` to a block for `new`, copying `copy` bytes.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of `heap` allocated for `old`; `copy <= min(old.size(), new.size())`.
+    unsafe fn relocate<H: Dispatch>(
+        heap: &H,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        copy: usize,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let moved = api2_allocate(heap, new)?;
+        // SAFETY: distinct live blocks, each at least `copy` bytes long.
+        unsafe { ptr::copy_nonoverlapping(ptr.as_ptr(), moved.cast::<u8>().as_ptr(), copy) };
+        // SAFETY: `ptr` came from `heap` for `old` and is freed once.
+        let _ = unsafe { heap.deallocate(ptr, old) };
+        Ok(moved)
+    }
+
+    /// `Allocator::grow` (and `grow_zeroed` with `zeroed`).
+    ///
+    /// # Safety
+    /// As `Allocator::grow`: `ptr` is a live block of `heap` for `old`, `new.size() >= old.size()`.
+    pub unsafe fn api2_grow<H: Dispatch>(
+        heap: &H,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        zeroed: bool,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let grown = if same_pool::<H>(old, new) {
+            block::<H>(ptr, new)
+        } else {
+            // SAFETY: forwarded; `old.size() <= new.size()` bytes are copied.
+            unsafe { relocate(heap, ptr, old, new, old.size()) }?
+        };
+        if zeroed {
+            let start = grown.cast::<u8>().as_ptr();
+            // SAFETY: bytes `old.size()..grown.len()` lie inside the block.
+            unsafe { ptr::write_bytes(start.add(old.size()), 0, grown.len() - old.size()) };
+        }
+        Ok(grown)
+    }
+
+    /// `Allocator::shrink`.
+    ///
+    /// # Safety
+    /// As `Allocator::shrink`: `ptr` is a live block of `heap` for `old`, `new.size() <= old.size()`.
+    pub unsafe fn api2_shrink<H: Dispatch>(
+        heap: &H,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if same_pool::<H>(old, new) {
+            return Ok(block::<H>(ptr, new));
+        }
+        // SAFETY: forwarded; `new.size() <= old.size()` bytes are copied.
+        unsafe { relocate(heap, ptr, old, new, new.size()) }
+    }
+}
+
+#[cfg(feature = "allocator-api2")]
+pub use imp::{api2_allocate, api2_grow, api2_shrink};
+
+/// With `allocator-api2`: `Allocator for &$heap`. Without: nothing.
+#[cfg(feature = "allocator-api2")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __allocator_api2_impl {
+    ($heap:ty) => {
+        // SAFETY: blocks stay valid until deallocated and are never handed out twice
+        // (the pool's invariant); `&$heap` copies refer to the same heap.
+        unsafe impl $crate::allocator_api2::alloc::Allocator for &$heap {
+            #[inline]
+            fn allocate(
+                &self,
+                layout: ::core::alloc::Layout,
+            ) -> ::core::result::Result<
+                ::core::ptr::NonNull<[u8]>,
+                $crate::allocator_api2::alloc::AllocError,
+            > {
+                $crate::__private::api2_allocate(*self, layout)
+            }
+
+            #[inline]
+            unsafe fn deallocate(
+                &self,
+                ptr: ::core::ptr::NonNull<u8>,
+                layout: ::core::alloc::Layout,
+            ) {
+                // SAFETY: the caller promises `ptr` is a live block of this heap for `layout`.
+                let _ = unsafe { $crate::Heap::deallocate(*self, ptr, layout) };
+            }
+
+            unsafe fn grow(
+                &self,
+                ptr: ::core::ptr::NonNull<u8>,
+                old: ::core::alloc::Layout,
+                new: ::core::alloc::Layout,
+            ) -> ::core::result::Result<
+                ::core::ptr::NonNull<[u8]>,
+                $crate::allocator_api2::alloc::AllocError,
+            > {
+                // SAFETY: forwarded from `Allocator::grow`'s contract.
+                unsafe { $crate::__private::api2_grow(*self, ptr, old, new, false) }
+            }
+
+            unsafe fn grow_zeroed(
+                &self,
+                ptr: ::core::ptr::NonNull<u8>,
+                old: ::core::alloc::Layout,
+                new: ::core::alloc::Layout,
+            ) -> ::core::result::Result<
+                ::core::ptr::NonNull<[u8]>,
+                $crate::allocator_api2::alloc::AllocError,
+            > {
+                // SAFETY: forwarded from `Allocator::grow_zeroed`'s contract.
+                unsafe { $crate::__private::api2_grow(*self, ptr, old, new, true) }
+            }
+
+            unsafe fn shrink(
+                &self,
+                ptr: ::core::ptr::NonNull<u8>,
+                old: ::core::alloc::Layout,
+                new: ::core::alloc::Layout,
+            ) -> ::core::result::Result<
+                ::core::ptr::NonNull<[u8]>,
+                $crate::allocator_api2::alloc::AllocError,
+            > {
+                // SAFETY: forwarded from `Allocator::shrink`'s contract.
+                unsafe { $crate::__private::api2_shrink(*self, ptr, old, new) }
+            }
+        }
+    };
+}
+
+/// With `allocator-api2`: `Allocator for &$heap`. Without: nothing.
+#[cfg(not(feature = "allocator-api2"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __allocator_api2_impl {
+    ($heap:ty) => {};
+}

@@ -1,0 +1,135 @@
+//! The one interface generic code uses: [`Heap`], and the figures it reports.
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+use crate::{AllocError, Corruption, FreeError, Report};
+
+/// A heap declared with [`detalloc!`](crate::detalloc). Dyn-compatible: `&dyn Heap` works.
+///
+/// Every method is bounded: `allocate`, `deallocate` and `prefetch` in a fixed instruction
+/// count, the statistics in the pool count, and `validate` in the block count.
+pub trait Heap {
+    /// The declared type name, e.g. `"AudioHeap"`.
+    fn name(&self) -> &'static str;
+
+    /// Allocates a block for `layout` from the smallest pool whose block size is at least
+    /// `max(layout.size(), 1)` and whose alignment is at least `layout.align()`.
+    ///
+    /// # Errors
+    /// [`AllocError`] when no pool fits the layout or the pool (with `spill: true`, every
+    /// fitting pool) is exhausted. The heap is unchanged but for its failure counters.
+    fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, AllocError>;
+
+    /// Returns a block to its pool.
+    ///
+    /// # Errors
+    /// A [`FreeError`] when the free is refused (with validation on: double, foreign, interior
+    /// or wrong-pool frees). A refused free changes nothing but `invalid_frees`.
+    ///
+    /// # Safety
+    /// `ptr` came from [`allocate`](Heap::allocate) on this heap with this `layout` (or one
+    /// selecting the same pool) and is not freed yet. With validation on, violations are
+    /// detected and refused instead of being undefined behaviour.
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError>;
+
+    /// A snapshot of the heap's totals. Counters read 0 with `stats: false`
+    /// (`total_bytes` stays true).
+    fn stats(&self) -> Stats;
+
+    /// A snapshot of pool `pool` (its index in `POOLS`), or `None` past the last pool.
+    fn pool_stats(&self, pool: usize) -> Option<PoolStats>;
+
+    /// Sets the counters, `invalid_frees` and the WCET maxima to 0, and each peak to the
+    /// current use.
+    fn reset_stats(&self);
+
+    /// Audits every pool: walks each free list and checks it against the high-water mark,
+    /// the validation bitmap and the counters. `O(blocks)`; holds each pool's lock while it
+    /// walks that pool.
+    ///
+    /// # Errors
+    /// The first [`Corruption`] found.
+    fn validate(&self) -> Result<(), Corruption>;
+
+    /// Warms the cache line of the block the next `allocate(layout)` would return (a no-op
+    /// on targets without a prefetch instruction).
+    fn prefetch(&self, layout: Layout);
+
+    /// A [`Display`](core::fmt::Display)able report: the summary line, the totals and a
+    /// per-pool table.
+    fn report(&self) -> Report<'_>;
+}
+
+/// One pool of a heap, as declared: `block_size x blocks`, with its block alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolSpec {
+    /// Bytes per block.
+    pub block_size: usize,
+    /// Number of blocks.
+    pub blocks: usize,
+    /// Alignment of every block: the largest power of two dividing `block_size`, at most 4096.
+    pub align: usize,
+}
+
+impl PoolSpec {
+    /// The spec of `blocks` blocks of `block_size` bytes, with the alignment rule applied.
+    pub const fn new(block_size: usize, blocks: usize) -> Self {
+        Self { block_size, blocks, align: block_align(block_size) }
+    }
+
+    /// Bytes of blocks in this pool: `block_size * blocks`.
+    pub const fn bytes(&self) -> usize {
+        self.block_size * self.blocks
+    }
+}
+
+/// The alignment of a block of `size` bytes: the largest power of two dividing it, capped at
+/// 4096. `size` 0 gives 4096 (no pool has zero-sized blocks).
+pub const fn block_align(size: usize) -> usize {
+    let zeros = size.trailing_zeros();
+    1 << if zeros > 12 { 12 } else { zeros }
+}
+
+/// Totals of a heap. Counters are 0 with `stats: false`; `total_bytes` is always true.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes of blocks in all pools (`TOTAL_BYTES`).
+    pub total_bytes: usize,
+    /// Bytes of allocated blocks (whole blocks, not requested sizes).
+    pub in_use_bytes: usize,
+    /// Sum over pools of `peak x block_size`: the budget this run needed, exact per pool.
+    pub peak_bytes: usize,
+    /// Successful allocations.
+    pub allocs: u64,
+    /// Successful frees.
+    pub frees: u64,
+    /// Allocations answered with `Err` (no pool fits, or exhausted).
+    pub failures: u64,
+    /// Frees refused (see [`FreeError`]).
+    pub invalid_frees: u64,
+    /// Longest measured allocation, in clock ticks (0 without `wcet`).
+    pub wcet_alloc_cycles: u64,
+    /// Longest measured free, in clock ticks (0 without `wcet`).
+    pub wcet_free_cycles: u64,
+}
+
+/// Figures of one pool. Counters are 0 with `stats: false`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Bytes per block.
+    pub block_size: usize,
+    /// Blocks in the pool.
+    pub blocks: usize,
+    /// Blocks allocated now.
+    pub in_use: usize,
+    /// Most blocks allocated at once (since the last `reset_stats`).
+    pub peak: usize,
+    /// Allocations served by this pool.
+    pub allocs: u64,
+    /// Frees into this pool.
+    pub frees: u64,
+    /// Times this pool was asked for a block and was exhausted (also when `spill` then found
+    /// one in a larger pool).
+    pub failures: u64,
+}

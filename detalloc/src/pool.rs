@@ -1,0 +1,250 @@
+//! The core: one fixed-block pool, generic over block size `S`, block count `N`, bitmap
+//! words `W` (0 = no validation), its [`Lock`] and its counters.
+//!
+//! State: `head`, the first free block as *offset + S* (0 = empty list); `fresh`, the bytes
+//! handed out at least once (the high-water mark; blocks beyond it were never used and need no
+//! link). A free block's first 4 bytes hold the next link. So the all-zero state is the empty
+//! pool, nothing is initialised at start-up, and offsets (not addresses) make a moved empty
+//! pool valid.
+//!
+//! `alloc`: pop the free list, else bump `fresh`, else fail. `free`: push. No loop.
+//!
+//! The buffer ([`Blocks`]) is kept apart from this state so the heap can pack every pool's
+//! state together instead of padding each to its blocks' alignment.
+
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+
+use crate::bitmap;
+use crate::blocks::{Align, Blocks};
+use crate::stats::{PoolCounts, PoolTally, StatsMode};
+use crate::sync::{Lock, SharedLock};
+use crate::{Corruption, FreeError};
+
+struct State<const W: usize, T> {
+    head: u32,
+    fresh: u32,
+    tally: T,
+    live: [u32; W],
+}
+
+/// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`).
+pub struct Pool<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> {
+    lock: L,
+    state: UnsafeCell<State<W, M::Pool>>,
+}
+
+// SAFETY: the state is only reached inside `L::with`, which excludes other threads for a
+// `SharedLock`; links are read and written in freed blocks only under that same lock.
+unsafe impl<const S: usize, const N: usize, const W: usize, L: SharedLock, M: StatsMode> Sync
+    for Pool<S, N, W, L, M>
+{
+}
+
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool<S, N, W, L, M> {
+    const VALIDATE: bool = W > 0;
+    const BYTES: u32 = {
+        assert!(W == 0 || W == bitmap::words_for(N), "bitmap words do not match the block count");
+        assert!((S as u128) * (N as u128) <= u32::MAX as u128, "a pool is limited to 4 GiB");
+        (S * N) as u32
+    };
+
+    /// The empty pool (all-zero state).
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        let _ = Self::BYTES;
+        Self {
+            lock: L::INIT,
+            state: UnsafeCell::new(State { head: 0, fresh: 0, tally: M::Pool::ZERO, live: [0; W] }),
+        }
+    }
+
+    /// Runs `f` on the state under the lock.
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Pool>) -> R) -> R {
+        self.lock.with(|| {
+            // SAFETY: `Lock::with` gives exclusive access to the state for the duration of
+            // the closure, and no reference to it outlives the closure.
+            f(unsafe { &mut *self.state.get() })
+        })
+    }
+
+    /// Hands out a block: the head of the free list, else the next never-used block.
+    /// `None` when the pool is exhausted (counted).
+    #[inline(always)]
+    pub fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
+        let base = blocks.base();
+        self.with(|st| {
+            let offset = if st.head != 0 {
+                let offset = st.head - S as u32;
+                // SAFETY: `head` names a freed block of this pool (offset < S * N, a block
+                // start), whose first 4 bytes hold the next link, written by `free`.
+                st.head = unsafe { read_link::<S>(base, offset) };
+                offset
+            } else if st.fresh < Self::BYTES {
+                let offset = st.fresh;
+                st.fresh += S as u32;
+                offset
+            } else {
+                st.tally.on_fail();
+                return None;
+            };
+            if Self::VALIDATE {
+                bitmap::set(&mut st.live, offset as usize / S);
+            }
+            st.tally.on_alloc();
+            // SAFETY: `offset < S * N`, so the block lies inside the buffer `base` starts.
+            Some(unsafe { base.add(offset as usize) })
+        })
+    }
+
+    /// Returns a block. With validation (`W > 0`) the pointer is checked first: outside the
+    /// pool is `Foreign`, not at a block start `Misaligned`, not allocated `DoubleFree`;
+    /// a refused free changes nothing. Without validation the pointer is trusted.
+    ///
+    /// # Safety
+    /// Without validation, `ptr` must be a block this pool handed out and not freed since.
+    #[inline(always)]
+    pub unsafe fn free<A: Align>(
+        &self,
+        blocks: &Blocks<S, N, A>,
+        ptr: NonNull<u8>,
+    ) -> Result<(), FreeError> {
+        let base = blocks.base();
+        let offset = ptr.as_ptr().addr().wrapping_sub(base.as_ptr().addr());
+        if Self::VALIDATE {
+            if offset >= S * N {
+                return Err(FreeError::Foreign);
+            }
+            if offset % S != 0 {
+                return Err(FreeError::Misaligned);
+            }
+        }
+        self.with(|st| {
+            if Self::VALIDATE && !bitmap::take(&mut st.live, offset / S) {
+                return Err(FreeError::DoubleFree);
+            }
+            // SAFETY: `offset` is a block start of this pool (checked above with validation,
+            // the caller's promise without), and the block is no longer owned by anyone, so
+            // its first bytes may hold the link.
+            unsafe { write_link::<S>(base, offset as u32, st.head) };
+            st.head = offset as u32 + S as u32;
+            st.tally.on_free();
+            Ok(())
+        })
+    }
+
+    /// The counters (zeros with `stats: false`).
+    pub fn counts(&self) -> PoolCounts {
+        self.with(|st| st.tally.read())
+    }
+
+    /// Counters to 0, peak to the current use.
+    pub fn reset(&self) {
+        self.with(|st| st.tally.reset());
+    }
+
+    /// Warms the block the next `alloc` would return.
+    #[inline]
+    pub fn prefetch<A: Align>(&self, blocks: &Blocks<S, N, A>) {
+        let offset = self.with(|st| if st.head != 0 { st.head - S as u32 } else { st.fresh });
+        if offset < Self::BYTES {
+            crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(offset as usize));
+        }
+    }
+
+    /// The full audit: the free list against the high-water mark, the bitmap and the
+    /// counters. `pool` is this pool's index, for the report.
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's [`Blocks`] (same `S` and `N`).
+    pub unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+        self.with(|st| {
+            let fresh = st.fresh as usize;
+            if fresh % S != 0 || fresh > S * N {
+                return Err(Corruption::HighWaterMark { pool, bytes: fresh });
+            }
+            let handed_out = fresh / S;
+            let mut free = 0;
+            let mut link = st.head;
+            while link != 0 {
+                if free == handed_out {
+                    return Err(Corruption::FreeListCycle { pool });
+                }
+                let at = link as usize;
+                if at < S || at > fresh || at % S != 0 {
+                    return Err(Corruption::FreeListLink { pool, position: free, link });
+                }
+                let block = at / S - 1;
+                if Self::VALIDATE && bitmap::is_set(&st.live, block) {
+                    return Err(Corruption::FreeBlockMarkedLive { pool, block });
+                }
+                free += 1;
+                // SAFETY: `at - S` is a block start below the high-water mark, inside the
+                // buffer; the lock keeps the block free while its link is read.
+                link = unsafe { read_link::<S>(base, (at - S) as u32) };
+            }
+            let live = handed_out - free;
+            if Self::VALIDATE {
+                if let Some(block) = bitmap::first_set_from(&st.live, handed_out) {
+                    return Err(Corruption::UnusedBlockMarkedLive { pool, block });
+                }
+                let marked = bitmap::count(&st.live);
+                if marked != live {
+                    return Err(Corruption::LiveCount {
+                        pool,
+                        by_free_list: live,
+                        recorded: marked,
+                    });
+                }
+            }
+            if M::ENABLED {
+                let counts = st.tally.read();
+                if counts.in_use != live {
+                    return Err(Corruption::LiveCount {
+                        pool,
+                        by_free_list: live,
+                        recorded: counts.in_use,
+                    });
+                }
+                if counts.peak < counts.in_use {
+                    return Err(Corruption::PeakBelowInUse {
+                        pool,
+                        peak: counts.peak,
+                        in_use: counts.in_use,
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Reads the link stored at the start of the block at `offset`.
+///
+/// # Safety
+/// `offset` is a block start inside the buffer at `base` (blocks of `S` bytes, aligned to the
+/// block alignment rule), and the block holds a link written by [`write_link`].
+#[inline(always)]
+unsafe fn read_link<const S: usize>(base: NonNull<u8>, offset: u32) -> u32 {
+    // SAFETY: in bounds by the caller's promise; blocks of a multiple of 4 bytes are at least
+    // 4-aligned (alignment rule), other sizes use an unaligned read.
+    unsafe {
+        let at = base.as_ptr().add(offset as usize).cast::<u32>();
+        if S % 4 == 0 { at.read() } else { at.read_unaligned() }
+    }
+}
+
+/// Writes `link` at the start of the block at `offset`.
+///
+/// # Safety
+/// `offset` is a block start inside the buffer at `base`, and nobody owns the block.
+#[inline(always)]
+unsafe fn write_link<const S: usize>(base: NonNull<u8>, offset: u32, link: u32) {
+    // SAFETY: as for `read_link`; the block is free, so writing its first 4 bytes races with
+    // no owner.
+    unsafe {
+        let at = base.as_ptr().add(offset as usize).cast::<u32>();
+        if S % 4 == 0 { at.write(link) } else { at.write_unaligned(link) }
+    }
+}

@@ -1,0 +1,184 @@
+//! Counters, switched on or compiled out by a marker type (`stats: true | false`).
+//!
+//! Pool counters live in the pool's state and are updated under the pool's lock; the heap's
+//! own counters (failed allocations that no pool counted, refused frees) are only touched on
+//! error paths. With [`StatsOff`] every counter is a zero-sized type and every update is empty.
+
+/// Selects the counter types: [`StatsOn`] or [`StatsOff`].
+pub trait StatsMode {
+    /// Whether counters are kept.
+    const ENABLED: bool;
+    /// Per-pool counters.
+    type Pool: PoolTally;
+    /// Heap-level counters.
+    type Heap: HeapTally;
+}
+
+/// Counters kept.
+#[derive(Debug)]
+pub enum StatsOn {}
+/// Counters compiled out; they read as 0.
+#[derive(Debug)]
+pub enum StatsOff {}
+
+impl StatsMode for StatsOn {
+    const ENABLED: bool = true;
+    type Pool = PoolCounters;
+    type Heap = HeapCounters;
+}
+
+impl StatsMode for StatsOff {
+    const ENABLED: bool = false;
+    type Pool = NoCounters;
+    type Heap = NoCounters;
+}
+
+/// A snapshot of one pool's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCounts {
+    /// Blocks allocated now.
+    pub in_use: usize,
+    /// Most blocks allocated at once.
+    pub peak: usize,
+    /// Successful allocations.
+    pub allocs: u64,
+    /// Frees.
+    pub frees: u64,
+    /// Exhaustions.
+    pub failures: u64,
+}
+
+/// Per-pool counters. The all-zero value is the initial state.
+pub trait PoolTally {
+    /// The initial (all-zero) value.
+    const ZERO: Self;
+    /// A block was handed out.
+    fn on_alloc(&mut self);
+    /// A block came back.
+    fn on_free(&mut self);
+    /// The pool was exhausted.
+    fn on_fail(&mut self);
+    /// Current values (zeros when compiled out).
+    fn read(&self) -> PoolCounts;
+    /// Counters to 0, peak to the current use.
+    fn reset(&mut self);
+}
+
+/// Heap-level counters. The all-zero value is the initial state.
+pub trait HeapTally {
+    /// The initial (all-zero) value.
+    const ZERO: Self;
+    /// An allocation returned `Err`.
+    fn on_fail(&mut self);
+    /// A free was refused.
+    fn on_invalid_free(&mut self);
+    /// `(failures, invalid_frees)`.
+    fn read(&self) -> (u64, u64);
+    /// Both to 0.
+    fn reset(&mut self);
+}
+
+/// Counters of one pool.
+#[derive(Debug)]
+pub struct PoolCounters {
+    in_use: u32,
+    peak: u32,
+    allocs: u64,
+    frees: u64,
+    failures: u64,
+}
+
+impl PoolTally for PoolCounters {
+    const ZERO: Self = Self { in_use: 0, peak: 0, allocs: 0, frees: 0, failures: 0 };
+
+    #[inline(always)]
+    fn on_alloc(&mut self) {
+        self.allocs = self.allocs.wrapping_add(1);
+        self.in_use = self.in_use.wrapping_add(1);
+        self.peak = self.peak.max(self.in_use);
+    }
+
+    #[inline(always)]
+    fn on_free(&mut self) {
+        self.frees = self.frees.wrapping_add(1);
+        self.in_use = self.in_use.wrapping_sub(1);
+    }
+
+    #[inline(always)]
+    fn on_fail(&mut self) {
+        self.failures = self.failures.wrapping_add(1);
+    }
+
+    fn read(&self) -> PoolCounts {
+        PoolCounts {
+            in_use: self.in_use as usize,
+            peak: self.peak as usize,
+            allocs: self.allocs,
+            frees: self.frees,
+            failures: self.failures,
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Self { in_use: self.in_use, peak: self.in_use, ..Self::ZERO };
+    }
+}
+
+/// Heap-level counters.
+#[derive(Debug)]
+pub struct HeapCounters {
+    failures: u64,
+    invalid_frees: u64,
+}
+
+impl HeapTally for HeapCounters {
+    const ZERO: Self = Self { failures: 0, invalid_frees: 0 };
+
+    #[inline(always)]
+    fn on_fail(&mut self) {
+        self.failures = self.failures.wrapping_add(1);
+    }
+
+    #[inline(always)]
+    fn on_invalid_free(&mut self) {
+        self.invalid_frees = self.invalid_frees.wrapping_add(1);
+    }
+
+    fn read(&self) -> (u64, u64) {
+        (self.failures, self.invalid_frees)
+    }
+
+    fn reset(&mut self) {
+        *self = Self::ZERO;
+    }
+}
+
+/// No counters: every update compiles to nothing.
+#[derive(Debug)]
+pub struct NoCounters;
+
+impl PoolTally for NoCounters {
+    const ZERO: Self = NoCounters;
+    #[inline(always)]
+    fn on_alloc(&mut self) {}
+    #[inline(always)]
+    fn on_free(&mut self) {}
+    #[inline(always)]
+    fn on_fail(&mut self) {}
+    fn read(&self) -> PoolCounts {
+        PoolCounts::default()
+    }
+    fn reset(&mut self) {}
+}
+
+impl HeapTally for NoCounters {
+    const ZERO: Self = NoCounters;
+    #[inline(always)]
+    fn on_fail(&mut self) {}
+    #[inline(always)]
+    fn on_invalid_free(&mut self) {}
+    fn read(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn reset(&mut self) {}
+}

@@ -1,0 +1,55 @@
+//! Synchronisation strategies, one module each, behind the small [`Lock`] trait.
+//!
+//! A pool keeps its state (free-list head, high-water mark, counters, bitmap) in an
+//! `UnsafeCell` and touches it only inside [`Lock::with`]. The strategy decides what `with`
+//! costs and whether the pool may be shared between threads ([`SharedLock`]).
+//!
+//! | mode               | type                  | shared | promise |
+//! |--------------------|-----------------------|--------|---------|
+//! | `local`            | [`Local`]             | no (`!Sync`) | no atomics, no waiting |
+//! | `critical_section` | `CriticalSection`     | yes    | interrupts masked for one short, loop-free section |
+//! | `spin`             | `Spin` (ticket lock)  | yes    | FIFO: waiting bounded by the contenders' critical sections |
+//!
+//! Each pool has its own lock; there is no global lock.
+
+mod local;
+pub use local::Local;
+
+#[cfg(target_has_atomic = "32")]
+mod spin;
+#[cfg(target_has_atomic = "32")]
+pub use spin::Spin;
+#[cfg(not(target_has_atomic = "32"))]
+pub use unsupported::Unsupported as Spin;
+
+#[cfg(feature = "critical-section")]
+mod critical_section;
+#[cfg(feature = "critical-section")]
+pub use critical_section::CriticalSection;
+#[cfg(not(feature = "critical-section"))]
+pub use unsupported::Unsupported as CriticalSection;
+
+#[cfg(any(not(target_has_atomic = "32"), not(feature = "critical-section")))]
+mod unsupported;
+
+/// Runs a closure with exclusive access to the state it guards.
+///
+/// # Safety
+/// While `f` runs inside [`with`](Lock::with), no other call of `with` on the same lock may
+/// run `f` (on any thread, or re-entered from an interrupt), unless the implementing type is
+/// `!Sync` and `f` never re-enters. The state guarded is all-zero initialised: `INIT` must be
+/// the all-zero value of the lock itself.
+pub unsafe trait Lock {
+    /// The unlocked lock (all-zero bytes).
+    const INIT: Self;
+    /// Runs `f` with exclusive access.
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R;
+}
+
+/// A [`Lock`] that excludes other threads and interrupt handlers, so the pool it guards may
+/// be shared (`Sync`).
+///
+/// # Safety
+/// [`Lock::with`] must give mutual exclusion across threads, with acquire/release ordering
+/// between one holder's end and the next holder's start.
+pub unsafe trait SharedLock: Lock + Sync {}

@@ -1,0 +1,144 @@
+//! The cold paths, written once for every heap: statistics, audit, reset and the
+//! classification of a refused free. The generated code hands them a [`PoolView`] per pool.
+
+use core::ptr::NonNull;
+
+use crate::blocks::{Align, Blocks};
+use crate::heap_state::HeapState;
+use crate::pool::Pool;
+use crate::stats::{PoolCounts, StatsMode};
+use crate::sync::Lock;
+use crate::{Corruption, FreeError, PoolSpec, PoolStats, Stats};
+
+/// The dyn-compatible face of a pool's state, for the cold paths.
+trait PoolState {
+    fn counts(&self) -> PoolCounts;
+    fn reset(&self);
+    /// # Safety
+    /// `base` is the start of this pool's blocks.
+    unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption>;
+}
+
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> PoolState
+    for Pool<S, N, W, L, M>
+{
+    fn counts(&self) -> PoolCounts {
+        Pool::counts(self)
+    }
+
+    fn reset(&self) {
+        Pool::reset(self);
+    }
+
+    unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+        // SAFETY: forwarded: the caller promises `base` is this pool's buffer.
+        unsafe { Pool::audit(self, base, pool) }
+    }
+}
+
+/// One pool of a heap: its state, where its blocks are, and its geometry.
+pub struct PoolView<'a> {
+    state: &'a dyn PoolState,
+    base: NonNull<u8>,
+    spec: PoolSpec,
+}
+
+impl<'a> PoolView<'a> {
+    /// Pairs a pool's state with its blocks (the types make the geometry agree).
+    pub fn new<const S: usize, const N: usize, const W: usize, A, L, M>(
+        pool: &'a Pool<S, N, W, L, M>,
+        blocks: &'a Blocks<S, N, A>,
+    ) -> Self
+    where
+        A: Align,
+        L: Lock,
+        M: StatsMode,
+    {
+        Self { state: pool, base: blocks.base(), spec: PoolSpec::new(S, N) }
+    }
+
+    fn offset_of(&self, ptr: NonNull<u8>) -> Option<usize> {
+        let offset = ptr.as_ptr().addr().wrapping_sub(self.base.as_ptr().addr());
+        (offset < self.spec.bytes()).then_some(offset)
+    }
+
+    fn stats(&self) -> PoolStats {
+        let c = self.state.counts();
+        PoolStats {
+            block_size: self.spec.block_size,
+            blocks: self.spec.blocks,
+            in_use: c.in_use,
+            peak: c.peak,
+            allocs: c.allocs,
+            frees: c.frees,
+            failures: c.failures,
+        }
+    }
+}
+
+/// Classifies a pointer the selected pool refused as outside it: `Misaligned` inside some
+/// pool but not at a block start, `WrongPool` at a block start of another pool, else
+/// `Foreign`.
+#[cold]
+pub fn classify(pools: &[PoolView<'_>], ptr: NonNull<u8>) -> FreeError {
+    for pool in pools {
+        if let Some(offset) = pool.offset_of(ptr) {
+            return if offset % pool.spec.block_size == 0 {
+                FreeError::WrongPool
+            } else {
+                FreeError::Misaligned
+            };
+        }
+    }
+    FreeError::Foreign
+}
+
+/// Completes a pool's verdict on a free: the pool only knows its own range, so a pointer
+/// outside it is reclassified against every pool.
+#[inline(always)]
+pub fn refine(
+    verdict: Result<(), FreeError>,
+    pools: impl FnOnce() -> FreeError,
+) -> Result<(), FreeError> {
+    match verdict {
+        Err(FreeError::Foreign) => Err(pools()),
+        other => other,
+    }
+}
+
+/// The heap's totals.
+pub fn stats<L: Lock, M: StatsMode>(pools: &[PoolView<'_>], heap: &HeapState<L, M>) -> Stats {
+    let (failures, invalid_frees) = heap.read();
+    let mut total = Stats { failures, invalid_frees, ..Stats::default() };
+    for pool in pools {
+        let p = pool.stats();
+        total.total_bytes += pool.spec.bytes();
+        total.in_use_bytes += p.in_use * p.block_size;
+        total.peak_bytes += p.peak * p.block_size;
+        total.allocs += p.allocs;
+        total.frees += p.frees;
+    }
+    total
+}
+
+/// One pool's figures.
+pub fn pool_stats(pools: &[PoolView<'_>], index: usize) -> Option<PoolStats> {
+    pools.get(index).map(PoolView::stats)
+}
+
+/// Counters to 0, peaks to the current use.
+pub fn reset_stats<L: Lock, M: StatsMode>(pools: &[PoolView<'_>], heap: &HeapState<L, M>) {
+    for pool in pools {
+        pool.state.reset();
+    }
+    heap.reset();
+}
+
+/// The full audit, pool by pool.
+pub fn validate(pools: &[PoolView<'_>]) -> Result<(), Corruption> {
+    for (index, pool) in pools.iter().enumerate() {
+        // SAFETY: `PoolView::new` paired the state with its own blocks.
+        unsafe { pool.state.audit(pool.base, index) }?;
+    }
+    Ok(())
+}
