@@ -100,16 +100,13 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
 
     let defs = check_pools(&decls, errors);
     let total_bytes = total(&defs, errors);
-    if let (Some(budget), Some(total)) = (budget, total_bytes) {
-        if total > budget.value {
-            errors.at(
-                budget.span,
-                format!(
-                    "the pools need {total} B of blocks, over the budget of {} B",
-                    budget.value
-                ),
-            );
-        }
+    if let (Some(budget), Some(total)) = (budget, total_bytes)
+        && total > budget.value
+    {
+        errors.at(
+            budget.span,
+            format!("the pools need {total} B of blocks, over the budget of {} B", budget.value),
+        );
     }
     if let Some(align) = align {
         check_align(align, &decls, errors);
@@ -163,32 +160,33 @@ fn check_pools(decls: &[PoolDecl], errors: &mut Errors) -> Vec<PoolDef> {
             errors.at(decl.count.span, "block count is zero: a pool needs at least one block");
             ok = false;
         }
-        if let (Some(previous), true) = (previous, size >= MIN_BLOCK) {
-            if size <= previous {
-                let what = if size == previous { "duplicates" } else { "is below" };
-                errors.at(
-                    decl.size.span,
-                    format!("block sizes must be strictly ascending: {size} {what} the previous pool's {previous}"),
-                );
-                ok = false;
-            }
+        if let Some(previous) = previous
+            && size >= MIN_BLOCK
+            && size <= previous
+        {
+            let what = if size == previous { "duplicates" } else { "is below" };
+            errors.at(
+                decl.size.span,
+                format!("block sizes must be strictly ascending: {size} {what} the previous pool's {previous}"),
+            );
+            ok = false;
         }
         if size >= MIN_BLOCK {
             previous = Some(size);
         }
         match size.checked_mul(count) {
             None => {
-                errors.at(decl.span, format!("pool {size} x {count} overflows 64 bits"));
+                errors.push(whole_pool(decl, format!("pool {size} x {count} overflows 64 bits")));
                 ok = false;
             }
             Some(bytes) if bytes > MAX_POOL_BYTES => {
-                errors.at(
-                    decl.span,
+                errors.push(whole_pool(
+                    decl,
                     format!(
                         "pool {size} x {count} spans {bytes} B; a pool is limited to {MAX_POOL_BYTES} B \
                          (links are 32-bit offsets): split it"
                     ),
-                );
+                ));
                 ok = false;
             }
             Some(_) => {}
@@ -198,6 +196,15 @@ fn check_pools(decls: &[PoolDecl], errors: &mut Errors) -> Vec<PoolDef> {
         }
     }
     defs
+}
+
+/// An error on a whole `S x N` item, from its size to its count. (`decl.span` is the joined
+/// span, which only nightly compilers can join: on stable it is the size alone. A `syn::Error`
+/// over two tokens spans the range on any compiler.)
+fn whole_pool(decl: &PoolDecl, message: String) -> syn::Error {
+    let ends = [decl.size.span, decl.count.span]
+        .map(|span| proc_macro2::TokenTree::Ident(proc_macro2::Ident::new("pool", span)));
+    syn::Error::new_spanned(ends.into_iter().collect::<proc_macro2::TokenStream>(), message)
 }
 
 /// The sum of the pools' bytes; an error on the pool where it overflows `u64`.

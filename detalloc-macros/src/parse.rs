@@ -54,7 +54,9 @@ fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
             return None;
         }
     };
-    let entries = if input.peek(Token![<]) { keys(input, errors) } else { Vec::new() };
+    // The last token read so far, for an error about what should follow it.
+    let (entries, last) =
+        if input.peek(Token![<]) { keys(input, errors) } else { (Vec::new(), Some(ident.span())) };
     if input.peek(Token![where]) {
         errors.at(input.span(), "where-clauses are not supported: a heap has no type parameters");
         skip_until_semicolon(input);
@@ -65,9 +67,11 @@ fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
         errors.at(input.span(), "expected `;` after the heap declaration");
         skip_until_semicolon(input);
         let _ = input.parse::<Token![;]>();
-    } else {
-        errors.at(Span::call_site(), "expected `;` after the heap declaration");
+    } else if let Some(last) = last {
+        // Nothing follows: point at the last token, the one the `;` belongs after.
+        errors.at(last, "expected `;` after this: `detalloc! { struct Name<...>; }`");
     }
+    // else: an unclosed `<` already has its error; the missing `;` is the same mistake.
     if !input.is_empty() {
         errors.at(
             input.span(),
@@ -78,19 +82,21 @@ fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
     Some(Declaration { attrs, vis, ident, entries })
 }
 
-/// `< key: value, ... >`.
-fn keys(input: ParseStream, errors: &mut Errors) -> Vec<Entry> {
+/// `< key: value, ... >`, and the span of the closing `>` (`None` when it is missing, which
+/// is reported here).
+fn keys(input: ParseStream, errors: &mut Errors) -> (Vec<Entry>, Option<Span>) {
     let open = input.span();
     let _ = input.parse::<Token![<]>();
     let mut entries = Vec::new();
-    loop {
+    let close = loop {
         if input.peek(Token![>]) {
+            let close = input.span();
             let _ = input.parse::<Token![>]>();
-            break;
+            break Some(close);
         }
         if input.is_empty() || input.peek(Token![;]) {
             errors.at(open, "unclosed `<`: expected `>` after the keys");
-            break;
+            break None;
         }
         if input.peek(syn::Lifetime) || input.peek(Token![const]) {
             errors.at(input.span(), "generics are not supported: a heap's parameters are keys such as `pools: [16 x 64]`");
@@ -105,8 +111,8 @@ fn keys(input: ParseStream, errors: &mut Errors) -> Vec<Entry> {
             skip_entry(input);
             let _ = input.parse::<Option<Token![,]>>();
         }
-    }
-    entries
+    };
+    (entries, close)
 }
 
 /// `key: value`; on error, reports and skips to the next entry.
@@ -137,7 +143,7 @@ fn entry(input: ParseStream, errors: &mut Errors) -> Option<Entry> {
     }
     let _ = input.parse::<Token![:]>();
     let value = match name.as_str() {
-        "pools" => pool_list(input, errors).map(Value::Pools),
+        "pools" => pool_list(input, errors).map(|list| list.map_or(Value::Invalid, Value::Pools)),
         "preset" => choice(input, "preset", Preset::NAMES, Preset::from_name).map(Value::Preset),
         "sync" => choice(input, "sync", SyncMode::NAMES, SyncMode::from_name).map(Value::Sync),
         "stats" => boolean(input, "stats").map(Value::Stats),
@@ -168,8 +174,10 @@ fn entry(input: ParseStream, errors: &mut Errors) -> Option<Entry> {
     }
 }
 
-/// `[S x N, ...]`, each item `16 x 64` or `16x64`, trailing comma allowed.
-fn pool_list(input: ParseStream, errors: &mut Errors) -> syn::Result<PoolList> {
+/// `[S x N, ...]`, each item `16 x 64` or `16x64`, trailing comma allowed. `None` when every
+/// item was unreadable (each already reported): the list is not empty, just wrong, and an
+/// "empty list" error on top would be a second error for the same mistake.
+fn pool_list(input: ParseStream, errors: &mut Errors) -> syn::Result<Option<PoolList>> {
     if !input.peek(syn::token::Bracket) {
         return Err(
             input.error("expected a pool list: `[16 x 64, 64 x 32]` (BLOCK_SIZE x BLOCK_COUNT)")
@@ -178,23 +186,28 @@ fn pool_list(input: ParseStream, errors: &mut Errors) -> syn::Result<PoolList> {
     let content;
     let bracket = syn::bracketed!(content in input);
     let mut pools = Vec::new();
+    let mut unreadable = false;
     while !content.is_empty() {
         match pool(&content) {
             Ok(pool) => pools.push(pool),
             Err(error) => {
+                unreadable = true;
                 errors.push(error);
-                skip_entry(&content);
+                skip_pool(&content);
             }
         }
         if content.peek(Token![,]) {
             let _ = content.parse::<Token![,]>();
         } else if !content.is_empty() {
             errors.at(content.span(), "expected `,` between pools");
-            skip_entry(&content);
+            skip_pool(&content);
             let _ = content.parse::<Option<Token![,]>>();
         }
     }
-    Ok(PoolList { pools, span: bracket.span.join() })
+    if pools.is_empty() && unreadable {
+        return Ok(None);
+    }
+    Ok(Some(PoolList { pools, span: bracket.span.join() }))
 }
 
 const POOL_FORM: &str = "expected a pool `BLOCK_SIZE x BLOCK_COUNT`, e.g. `16 x 64` or `16x64`";
@@ -225,7 +238,9 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
             span,
         });
     }
-    let size_value = size.base10_parse::<u64>()?;
+    let size_value = size
+        .base10_parse::<u64>()
+        .map_err(|_| syn::Error::new(size.span(), "block size does not fit in 64 bits"))?;
     if !input.peek(kw::x) {
         return Err(input.error("expected `x` between block size and block count: `16 x 64`"));
     }
@@ -233,7 +248,7 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
     let count: LitInt = input
         .parse()
         .map_err(|e| syn::Error::new(e.span(), "expected the block count after `x`"))?;
-    let count_value = unsuffixed(&count)?;
+    let count_value = unsuffixed(&count, "block count")?;
     let span = size.span().join(count.span()).unwrap_or_else(|| size.span());
     Ok(PoolDecl {
         size: Spanned { value: size_value, span: size.span() },
@@ -242,7 +257,8 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
     })
 }
 
-fn unsuffixed(lit: &LitInt) -> syn::Result<u64> {
+/// A plain integer; `what` names it in the overflow error.
+fn unsuffixed(lit: &LitInt, what: &str) -> syn::Result<u64> {
     if !lit.suffix().is_empty() {
         return Err(syn::Error::new(
             lit.span(),
@@ -250,13 +266,14 @@ fn unsuffixed(lit: &LitInt) -> syn::Result<u64> {
         ));
     }
     lit.base10_parse::<u64>()
+        .map_err(|_| syn::Error::new(lit.span(), format!("{what} does not fit in 64 bits")))
 }
 
 fn plain_integer(input: ParseStream, key: &str) -> syn::Result<Spanned<u64>> {
     let lit: LitInt = input
         .parse()
         .map_err(|e| syn::Error::new(e.span(), format!("expected an integer for `{key}`")))?;
-    Ok(Spanned { value: unsuffixed(&lit)?, span: lit.span() })
+    Ok(Spanned { value: unsuffixed(&lit, &format!("`{key}`"))?, span: lit.span() })
 }
 
 fn choice<T>(
@@ -354,6 +371,22 @@ fn skip_entry(input: ParseStream) {
                     '<' => depth += 1,
                     _ => {}
                 }
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+/// Inside a pool list: skips to the next `,` (not consuming it). Unlike [`skip_entry`] it does
+/// not stop at `;` or `>`, which cannot end the bracketed list: stopping there would leave the
+/// list's loop at the same token forever (`[64; 16]`).
+fn skip_pool(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
             }
             rest = next;
         }

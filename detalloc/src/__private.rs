@@ -146,8 +146,8 @@ macro_rules! __critical_section_available {
     () => {
         ::core::compile_error! {
             "`sync: critical_section` needs detalloc's `critical-section` feature: \
-     detalloc = { version = \"..\", features = [\"critical-section\"] }, \
-     and a critical-section implementation for the target"
+detalloc = { version = \"..\", features = [\"critical-section\"] }, \
+and a critical-section implementation for the target"
         }
     };
 }

@@ -1,0 +1,7 @@
+use detalloc::detalloc;
+
+detalloc! {
+    pub struct Star<pools: [16 * 64]>;
+}
+
+fn main() {}

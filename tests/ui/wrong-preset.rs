@@ -1,0 +1,7 @@
+use detalloc::detalloc;
+
+detalloc! {
+    pub struct Gaming<preset: gaming>;
+}
+
+fn main() {}
