@@ -112,7 +112,7 @@ static LAST_POOL: AtomicUsize = AtomicUsize::new(usize::MAX);
 struct Counting;
 impl Hooks for Counting {
     fn on_alloc(pool: usize, ptr: NonNull<u8>, layout: Layout) {
-        assert!(ptr.as_ptr() as usize % layout.align() == 0);
+        assert!((ptr.as_ptr() as usize).is_multiple_of(layout.align()));
         ALLOCS.fetch_add(1, Ordering::Relaxed);
         LAST_POOL.store(pool, Ordering::Relaxed);
     }
@@ -184,4 +184,46 @@ fn allocator_api2_vec_and_box_live_in_the_heap() {
     drop((v, b));
     assert_eq!(heap.stats().in_use_bytes, 0);
     heap.validate().unwrap();
+}
+
+detalloc! { struct Timed<pools: [16 x 4, 64 x 4], wcet: detalloc::clock::Instant>; }
+detalloc! { struct TimedSpin<pools: [16 x 4, 64 x 4], sync: spin, wcet: detalloc::clock::Tsc>; }
+
+#[test]
+fn wcet_is_recorded_with_a_clock_and_zero_without() {
+    let timed = Timed::new();
+    let layout = Layout::new::<u64>();
+    for _ in 0..10 {
+        let b = timed.allocate(layout).unwrap();
+        // SAFETY: valid free.
+        unsafe { timed.deallocate(b, layout) }.unwrap();
+    }
+    assert!(timed.allocate(Layout::new::<[u8; 1000]>()).is_err());
+    let t = timed.timing().unwrap();
+    assert_eq!((t.alloc.count, t.free.count), (11, 10), "failed allocations are timed too");
+    assert!(t.alloc.max > 0 && t.free.max > 0, "{t:?}");
+    assert!(t.alloc.mean() <= t.alloc.max);
+    let s = timed.stats();
+    assert_eq!((s.wcet_alloc_cycles, s.wcet_free_cycles), (t.alloc.max, t.free.max));
+    assert!(timed.report().to_string().contains("wcet: alloc max"));
+    assert!(Timed::SUMMARY.ends_with("wcet=Instant"), "{}", Timed::SUMMARY);
+    timed.reset_stats();
+    assert_eq!(timed.timing().unwrap(), detalloc::Timing::default());
+
+    if !cfg!(miri) {
+        let spin = TimedSpin::new();
+        let b = spin.allocate(layout).unwrap();
+        // SAFETY: valid free.
+        unsafe { spin.deallocate(b, layout) }.unwrap();
+        assert!(spin.stats().wcet_alloc_cycles > 0, "the TSC advances across an allocation");
+    }
+
+    let untimed = AudioHeap::new();
+    let b = untimed.allocate(layout).unwrap();
+    // SAFETY: valid free.
+    unsafe { untimed.deallocate(b, layout) }.unwrap();
+    assert_eq!(untimed.timing(), None);
+    let s = untimed.stats();
+    assert_eq!((s.wcet_alloc_cycles, s.wcet_free_cycles), (0, 0));
+    assert!(!untimed.report().to_string().contains("wcet"));
 }

@@ -67,13 +67,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
             Value::Sync(s) => sync = s,
             Value::Stats(s) => stats = s.value,
             Value::Validate(v) => validate = v.value,
-            Value::Wcet(t) => {
-                errors.push(syn::Error::new_spanned(
-                    &t,
-                    "`wcet` is not available yet: WCET tracking lands with the observability work",
-                ));
-                wcet = Some(t);
-            }
+            Value::Wcet(t) => wcet = Some(t),
             Value::Hooks(t) => hooks = Some(t),
             Value::Budget(b) => budget = Some(b),
             Value::Align(a) => align = Some(a),

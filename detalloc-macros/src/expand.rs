@@ -13,6 +13,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
     let g = Generator::new(cfg);
     let lock = g.lock();
     let stats = if cfg.stats { quote!(#p::StatsOn) } else { quote!(#p::StatsOff) };
+    let timer = g.timer();
     let hooks = match &cfg.hooks {
         Some(ty) => quote!(#ty),
         None => quote!(#p::NoHooks),
@@ -54,7 +55,6 @@ pub fn expand(cfg: &Config) -> TokenStream {
         },
         quote!(::core::option::Option::None),
     );
-    let wcet = false;
     let guards = target_guards(cfg);
 
     quote! {
@@ -62,7 +62,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
         #vis struct #name {
             #(#blocks: #blocks_types,)*
             #(#pools: #pool_types,)*
-            __heap: #p::HeapState<#lock, #stats>,
+            __heap: #p::HeapState<#lock, #stats, #timer>,
         }
 
         #guards
@@ -117,10 +117,11 @@ pub fn expand(cfg: &Config) -> TokenStream {
                     &self,
                     layout: ::core::alloc::Layout,
                 ) -> ::core::result::Result<::core::ptr::NonNull<u8>, #p::AllocError> {
+                    let mark = self.__heap.start();
                     let size = layout.size();
                     let align = layout.align();
                     let outcome = #allocate;
-                    #p::finish_alloc::<#hooks, #lock, #stats>(&self.__heap, outcome, layout)
+                    #p::finish_alloc::<#hooks, _, _, _>(&self.__heap, mark, outcome, layout)
                 }
 
                 #[inline]
@@ -129,10 +130,11 @@ pub fn expand(cfg: &Config) -> TokenStream {
                     ptr: ::core::ptr::NonNull<u8>,
                     layout: ::core::alloc::Layout,
                 ) -> ::core::result::Result<(), #p::FreeError> {
+                    let mark = self.__heap.start();
                     let size = layout.size();
                     let align = layout.align();
                     let outcome: ::core::result::Result<usize, #p::FreeError> = #deallocate;
-                    #p::finish_free::<#hooks, #lock, #stats>(&self.__heap, outcome, ptr, layout)
+                    #p::finish_free::<#hooks, _, _, _>(&self.__heap, mark, outcome, ptr, layout)
                 }
 
                 fn stats(&self) -> #p::Stats {
@@ -159,7 +161,11 @@ pub fn expand(cfg: &Config) -> TokenStream {
                 }
 
                 fn report(&self) -> #p::Report<'_> {
-                    #p::Report::new(self, Self::SUMMARY, Self::POOLS, #wcet)
+                    #p::Report::new(self, Self::SUMMARY, Self::POOLS)
+                }
+
+                fn timing(&self) -> ::core::option::Option<#p::Timing> {
+                    self.__heap.timing()
                 }
             }
 
@@ -224,6 +230,18 @@ impl<'a> Generator<'a> {
             // `check` refuses it until the lock-free pool exists.
             SyncMode::LockFree => quote!(#p::Spin),
         }
+    }
+
+    /// The heap's timer: none, or the clock with a record suited to the sync mode.
+    fn timer(&self) -> TokenStream {
+        let p = quote!(::detalloc::__private);
+        let Some(clock) = &self.cfg.wcet else { return quote!(#p::NoTimer) };
+        let record = match self.cfg.sync.value {
+            SyncMode::Local => quote!(#p::LocalTicks),
+            SyncMode::CriticalSection => quote!(#p::CriticalTicks),
+            SyncMode::Spin | SyncMode::LockFree => quote!(#p::AtomicTicks),
+        };
+        quote!(#p::Timed<#clock, #record>)
     }
 
     /// `size <= S && align <= A` for pool `i`.
@@ -341,6 +359,14 @@ fn summary(cfg: &Config, total: &Literal) -> TokenStream {
     );
     if cfg.spill {
         tail.push_str(" spill=on");
+    }
+    if let Some(clock) = &cfg.wcet {
+        let shown = match &**clock {
+            syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        tail.push_str(" wcet=");
+        tail.push_str(shown.as_deref().unwrap_or("on"));
     }
     if let Some(preset) = cfg.preset {
         tail.push_str(" preset=");

@@ -12,6 +12,7 @@ pub use crate::heap_state::HeapState;
 pub use crate::pool::Pool;
 pub use crate::stats::{StatsOff, StatsOn};
 pub use crate::sync::{CriticalSection, Local, Spin};
+pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timing};
 pub use crate::view::{PoolView, classify, pool_stats, refine, reset_stats, stats, validate};
 pub use crate::{
     AllocError, Corruption, FreeError, Heap, Hooks, NoHooks, PoolSpec, PoolStats, Report, Stats,
@@ -27,6 +28,7 @@ pub use crate::api2::{api2_allocate, api2_grow, api2_shrink};
 
 use crate::stats::StatsMode;
 use crate::sync::Lock;
+use crate::timing::Timer;
 
 /// What the generated code knows about a heap, for the helpers below.
 pub trait Dispatch: Heap {
@@ -37,13 +39,16 @@ pub trait Dispatch: Heap {
     fn select(size: usize, align: usize) -> Option<usize>;
 }
 
-/// Ends an allocation: hook and counters on the outcome `(pool, block)` of the dispatch.
+/// Ends an allocation begun at `mark`: its duration (with `wcet`), then the hook and the
+/// counters on the outcome `(pool, block)` of the dispatch.
 #[inline(always)]
-pub fn finish_alloc<H: Hooks, L: Lock, M: StatsMode>(
-    heap: &HeapState<L, M>,
+pub fn finish_alloc<H: Hooks, L: Lock, M: StatsMode, T: Timer>(
+    heap: &HeapState<L, M, T>,
+    mark: T::Mark,
     outcome: Option<(usize, NonNull<u8>)>,
     layout: Layout,
 ) -> Result<NonNull<u8>, AllocError> {
+    heap.record_alloc(mark);
     match outcome {
         Some((pool, block)) => {
             H::on_alloc(pool, block, layout);
@@ -57,14 +62,17 @@ pub fn finish_alloc<H: Hooks, L: Lock, M: StatsMode>(
     }
 }
 
-/// Ends a free: hook and counters on the outcome (the pool the block went back to).
+/// Ends a free begun at `mark`: its duration (with `wcet`), then the hook and the counters
+/// on the outcome (the pool the block went back to).
 #[inline(always)]
-pub fn finish_free<H: Hooks, L: Lock, M: StatsMode>(
-    heap: &HeapState<L, M>,
+pub fn finish_free<H: Hooks, L: Lock, M: StatsMode, T: Timer>(
+    heap: &HeapState<L, M, T>,
+    mark: T::Mark,
     outcome: Result<usize, FreeError>,
     ptr: NonNull<u8>,
     layout: Layout,
 ) -> Result<(), FreeError> {
+    heap.record_free(mark);
     match outcome {
         Ok(pool) => {
             H::on_free(pool, ptr, layout);
@@ -208,7 +216,7 @@ macro_rules! __fallback_heap {
                 }
                 fn prefetch(&self, _: ::core::alloc::Layout) {}
                 fn report(&self) -> $crate::Report<'_> {
-                    $crate::Report::new(self, "", &[], false)
+                    $crate::Report::new(self, "", &[])
                 }
             }
             // SAFETY: never allocates.

@@ -3,7 +3,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-use crate::{AllocError, Corruption, FreeError, Report};
+use crate::{AllocError, Corruption, FreeError, Report, Timing};
 
 /// A heap declared with [`detalloc!`](crate::detalloc). Dyn-compatible: `&dyn Heap` works.
 ///
@@ -59,6 +59,12 @@ pub trait Heap {
     /// A [`Display`](core::fmt::Display)able report: the summary line, the totals and a
     /// per-pool table.
     fn report(&self) -> Report<'_>;
+
+    /// The WCET figures (maximum, total, count per operation) of a heap declared with
+    /// `wcet: SomeClock`; `None` without. Reset by [`reset_stats`](Heap::reset_stats).
+    fn timing(&self) -> Option<Timing> {
+        None
+    }
 }
 
 /// One pool of a heap, as declared: `block_size x blocks`, with its block alignment.

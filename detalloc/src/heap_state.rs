@@ -1,25 +1,29 @@
-//! The heap's own counters (failed allocations, refused frees), behind their own lock of the
-//! heap's mode. Only error paths take it: a successful allocate or free never does.
+//! The heap's own state beside its pools: the counters no pool owns (failed allocations,
+//! refused frees), behind their own lock of the heap's mode and touched only on error paths,
+//! and the WCET record (`wcet:`), which never takes a lock allocation does not already take.
 
 use core::cell::UnsafeCell;
 
 use crate::stats::{HeapTally, StatsMode};
 use crate::sync::{Lock, SharedLock};
+use crate::timing::{Timer, Timing};
 
-/// Heap-level counters of a heap in mode `L` with counters `M`.
-pub struct HeapState<L: Lock, M: StatsMode> {
+/// Heap-level state of a heap in mode `L` with counters `M` and timer `T`.
+pub struct HeapState<L: Lock, M: StatsMode, T: Timer> {
     lock: L,
     tally: UnsafeCell<M::Heap>,
+    timer: T,
 }
 
-// SAFETY: the tally is only reached inside `L::with`, which excludes other threads.
-unsafe impl<L: SharedLock, M: StatsMode> Sync for HeapState<L, M> {}
+// SAFETY: the tally is only reached inside `L::with`, which excludes other threads; the
+// timer is `Sync` itself.
+unsafe impl<L: SharedLock, M: StatsMode, T: Timer + Sync> Sync for HeapState<L, M, T> {}
 
-impl<L: Lock, M: StatsMode> HeapState<L, M> {
-    /// Zeroed counters.
+impl<L: Lock, M: StatsMode, T: Timer> HeapState<L, M, T> {
+    /// Zeroed counters and timer.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
-        Self { lock: L::INIT, tally: UnsafeCell::new(M::Heap::ZERO) }
+        Self { lock: L::INIT, tally: UnsafeCell::new(M::Heap::ZERO), timer: T::ZERO }
     }
 
     #[inline(always)]
@@ -28,6 +32,29 @@ impl<L: Lock, M: StatsMode> HeapState<L, M> {
             // SAFETY: `Lock::with` gives exclusive access for the closure's duration.
             f(unsafe { &mut *self.tally.get() })
         })
+    }
+
+    /// Reads the clock at the start of an operation (nothing without `wcet`).
+    #[inline(always)]
+    pub fn start(&self) -> T::Mark {
+        T::start()
+    }
+
+    /// Records an allocation's duration.
+    #[inline(always)]
+    pub fn record_alloc(&self, mark: T::Mark) {
+        self.timer.record_alloc(mark);
+    }
+
+    /// Records a free's duration.
+    #[inline(always)]
+    pub fn record_free(&self, mark: T::Mark) {
+        self.timer.record_free(mark);
+    }
+
+    /// The WCET figures (`None` without `wcet`).
+    pub fn timing(&self) -> Option<Timing> {
+        self.timer.read()
     }
 
     /// An allocation returned `Err`.
@@ -47,8 +74,9 @@ impl<L: Lock, M: StatsMode> HeapState<L, M> {
         self.with(|t| t.read())
     }
 
-    /// Both to 0.
+    /// Counters and WCET figures to 0.
     pub fn reset(&self) {
         self.with(|t| t.reset());
+        self.timer.reset();
     }
 }

@@ -62,6 +62,7 @@ mod pool;
 mod report;
 mod stats;
 mod sync;
+mod timing;
 mod view;
 
 #[doc(hidden)]
@@ -73,6 +74,7 @@ pub use error::{AllocError, Corruption, FreeError};
 pub use heap::{Heap, PoolSpec, PoolStats, Stats};
 pub use hooks::{Hooks, NoHooks};
 pub use report::Report;
+pub use timing::{OpTiming, Timing};
 
 /// The `allocator-api2` crate (with its `alloc` feature), so users name the version
 /// `detalloc` implements `Allocator` for: `detalloc::allocator_api2::vec::Vec::new_in(&HEAP)`.

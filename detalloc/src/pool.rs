@@ -116,7 +116,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
             if offset >= S * N {
                 return Err(FreeError::Foreign);
             }
-            if offset % S != 0 {
+            if !offset.is_multiple_of(S) {
                 return Err(FreeError::Misaligned);
             }
         }
@@ -161,7 +161,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     pub unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
         self.with(|st| {
             let fresh = st.fresh as usize;
-            if fresh % S != 0 || fresh > S * N {
+            if !fresh.is_multiple_of(S) || fresh > S * N {
                 return Err(Corruption::HighWaterMark { pool, bytes: fresh });
             }
             let handed_out = fresh / S;
@@ -172,7 +172,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                     return Err(Corruption::FreeListCycle { pool });
                 }
                 let at = link as usize;
-                if at < S || at > fresh || at % S != 0 {
+                if at < S || at > fresh || !at.is_multiple_of(S) {
                     return Err(Corruption::FreeListLink { pool, position: free, link });
                 }
                 let block = at / S - 1;
@@ -231,7 +231,7 @@ unsafe fn read_link<const S: usize>(base: NonNull<u8>, offset: u32) -> u32 {
     // 4-aligned (alignment rule), other sizes use an unaligned read.
     unsafe {
         let at = base.as_ptr().add(offset as usize).cast::<u32>();
-        if S % 4 == 0 { at.read() } else { at.read_unaligned() }
+        if S.is_multiple_of(4) { at.read() } else { at.read_unaligned() }
     }
 }
 
@@ -245,6 +245,6 @@ unsafe fn write_link<const S: usize>(base: NonNull<u8>, offset: u32, link: u32) 
     // no owner.
     unsafe {
         let at = base.as_ptr().add(offset as usize).cast::<u32>();
-        if S % 4 == 0 { at.write(link) } else { at.write_unaligned(link) }
+        if S.is_multiple_of(4) { at.write(link) } else { at.write_unaligned(link) }
     }
 }

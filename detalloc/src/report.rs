@@ -15,24 +15,18 @@ use crate::{Heap, PoolSpec};
 ///    2    256    256       8       0     1       1      1         0
 /// ```
 ///
-/// With `wcet` configured the totals line ends with the worst measured alloc and free, in
-/// clock ticks.
+/// With `wcet` configured a line after the totals gives the longest and the mean measured
+/// alloc and free, in clock ticks.
 pub struct Report<'a> {
     heap: &'a dyn Heap,
     summary: &'static str,
     pools: &'static [PoolSpec],
-    wcet: bool,
 }
 
 impl<'a> Report<'a> {
     #[doc(hidden)]
-    pub fn new(
-        heap: &'a dyn Heap,
-        summary: &'static str,
-        pools: &'static [PoolSpec],
-        wcet: bool,
-    ) -> Self {
-        Self { heap, summary, pools, wcet }
+    pub fn new(heap: &'a dyn Heap, summary: &'static str, pools: &'static [PoolSpec]) -> Self {
+        Self { heap, summary, pools }
     }
 }
 
@@ -51,8 +45,17 @@ impl fmt::Display for Report<'_> {
             s.failures,
             s.invalid_frees
         )?;
-        if self.wcet {
-            write!(f, "; wcet alloc {} / free {} ticks", s.wcet_alloc_cycles, s.wcet_free_cycles)?;
+        if let Some(t) = self.heap.timing() {
+            write!(
+                f,
+                "\nwcet: alloc max {} mean {} ticks ({} ops); free max {} mean {} ticks ({} ops)",
+                t.alloc.max,
+                t.alloc.mean(),
+                t.alloc.count,
+                t.free.max,
+                t.free.mean(),
+                t.free.count
+            )?;
         }
         writeln!(f)?;
         writeln!(f, "pool  block  align  blocks  in use  peak  allocs  frees  failures")?;

@@ -8,6 +8,7 @@ use crate::heap_state::HeapState;
 use crate::pool::Pool;
 use crate::stats::{PoolCounts, StatsMode};
 use crate::sync::Lock;
+use crate::timing::Timer;
 use crate::{Corruption, FreeError, PoolSpec, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
@@ -107,9 +108,19 @@ pub fn refine(
 }
 
 /// The heap's totals.
-pub fn stats<L: Lock, M: StatsMode>(pools: &[PoolView<'_>], heap: &HeapState<L, M>) -> Stats {
+pub fn stats<L: Lock, M: StatsMode, T: Timer>(
+    pools: &[PoolView<'_>],
+    heap: &HeapState<L, M, T>,
+) -> Stats {
     let (failures, invalid_frees) = heap.read();
-    let mut total = Stats { failures, invalid_frees, ..Stats::default() };
+    let timing = heap.timing().unwrap_or_default();
+    let mut total = Stats {
+        failures,
+        invalid_frees,
+        wcet_alloc_cycles: timing.alloc.max,
+        wcet_free_cycles: timing.free.max,
+        ..Stats::default()
+    };
     for pool in pools {
         let p = pool.stats();
         total.total_bytes += pool.spec.bytes();
@@ -127,7 +138,10 @@ pub fn pool_stats(pools: &[PoolView<'_>], index: usize) -> Option<PoolStats> {
 }
 
 /// Counters to 0, peaks to the current use.
-pub fn reset_stats<L: Lock, M: StatsMode>(pools: &[PoolView<'_>], heap: &HeapState<L, M>) {
+pub fn reset_stats<L: Lock, M: StatsMode, T: Timer>(
+    pools: &[PoolView<'_>],
+    heap: &HeapState<L, M, T>,
+) {
     for pool in pools {
         pool.state.reset();
     }
