@@ -244,11 +244,13 @@ impl<'a> Generator<'a> {
         quote!(#p::Timed<#clock, #record>)
     }
 
-    /// `size <= S && align <= A` for pool `i`.
+    /// Whether a request fits pool `i`: `size <= S && align <= A`. For a power-of-two size
+    /// (`A == S`) that is `max(size, align) <= S`: one comparison against `key`, which the
+    /// dispatch computes once.
     fn fits(&self, i: usize) -> TokenStream {
         let d = &self.cfg.pools[i];
         let (s, a) = (usize_lit(d.size), usize_lit(d.align()));
-        quote!(size <= #s && align <= #a)
+        if d.align() == d.size { quote!(key <= #s) } else { quote!(size <= #s && align <= #a) }
     }
 
     /// `if fits(0) { arm(0) } else if fits(1) { arm(1) } ... else { none }`: the smallest pool
@@ -259,7 +261,10 @@ impl<'a> Generator<'a> {
             let (cond, body) = (self.fits(i), arm(i));
             chain = quote!(if #cond { #body } else #chain);
         }
-        chain
+        quote!({
+            let key = if size > align { size } else { align };
+            #chain
+        })
     }
 
     /// Pool `i` serves the request; with `spill`, the larger pools the request fits are tried

@@ -75,26 +75,30 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     pub fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
         let base = blocks.base();
         self.with(|st| {
-            let offset = if st.head != 0 {
-                let offset = st.head - S as u32;
+            // Each path computes its block's address itself, from the widened offset, so
+            // `base + head - S` is one address computation.
+            let (block, offset) = if st.head != 0 {
+                let offset = st.head as usize - S;
                 // SAFETY: `head` names a freed block of this pool (offset < S * N, a block
                 // start), whose first 4 bytes hold the next link, written by `free`.
-                st.head = unsafe { read_link::<S>(base, offset) };
-                offset
+                let block = unsafe { base.add(offset) };
+                // SAFETY: as above: the link of a freed block.
+                st.head = unsafe { read_link::<S>(block) };
+                (block, offset)
             } else if st.fresh < Self::BYTES {
-                let offset = st.fresh;
+                let offset = st.fresh as usize;
                 st.fresh += S as u32;
-                offset
+                // SAFETY: `offset < S * N`: a never-used block inside the buffer.
+                (unsafe { base.add(offset) }, offset)
             } else {
                 st.tally.on_fail();
                 return None;
             };
             if Self::VALIDATE {
-                bitmap::set(&mut st.live, offset as usize / S);
+                bitmap::set(&mut st.live, offset / S);
             }
             st.tally.on_alloc();
-            // SAFETY: `offset < S * N`, so the block lies inside the buffer `base` starts.
-            Some(unsafe { base.add(offset as usize) })
+            Some(block)
         })
     }
 
@@ -127,7 +131,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
             // SAFETY: `offset` is a block start of this pool (checked above with validation,
             // the caller's promise without), and the block is no longer owned by anyone, so
             // its first bytes may hold the link.
-            unsafe { write_link::<S>(base, offset as u32, st.head) };
+            unsafe { write_link::<S>(base.add(offset), st.head) };
             st.head = offset as u32 + S as u32;
             st.tally.on_free();
             Ok(())
@@ -182,7 +186,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                 free += 1;
                 // SAFETY: `at - S` is a block start below the high-water mark, inside the
                 // buffer; the lock keeps the block free while its link is read.
-                link = unsafe { read_link::<S>(base, (at - S) as u32) };
+                link = unsafe { read_link::<S>(base.add(at - S)) };
             }
             let live = handed_out - free;
             if Self::VALIDATE {
@@ -220,31 +224,27 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     }
 }
 
-/// Reads the link stored at the start of the block at `offset`.
+/// Reads the link stored at the start of `block`.
 ///
 /// # Safety
-/// `offset` is a block start inside the buffer at `base` (blocks of `S` bytes, aligned to the
-/// block alignment rule), and the block holds a link written by [`write_link`].
+/// `block` is a block start inside a pool of `S`-byte blocks (aligned by the block alignment
+/// rule), and the block holds a link written by [`write_link`].
 #[inline(always)]
-unsafe fn read_link<const S: usize>(base: NonNull<u8>, offset: u32) -> u32 {
+unsafe fn read_link<const S: usize>(block: NonNull<u8>) -> u32 {
+    let at = block.as_ptr().cast::<u32>();
     // SAFETY: in bounds by the caller's promise; blocks of a multiple of 4 bytes are at least
     // 4-aligned (alignment rule), other sizes use an unaligned read.
-    unsafe {
-        let at = base.as_ptr().add(offset as usize).cast::<u32>();
-        if S.is_multiple_of(4) { at.read() } else { at.read_unaligned() }
-    }
+    unsafe { if S.is_multiple_of(4) { at.read() } else { at.read_unaligned() } }
 }
 
-/// Writes `link` at the start of the block at `offset`.
+/// Writes `link` at the start of `block`.
 ///
 /// # Safety
-/// `offset` is a block start inside the buffer at `base`, and nobody owns the block.
+/// `block` is a block start inside a pool of `S`-byte blocks, and nobody owns the block.
 #[inline(always)]
-unsafe fn write_link<const S: usize>(base: NonNull<u8>, offset: u32, link: u32) {
+unsafe fn write_link<const S: usize>(block: NonNull<u8>, link: u32) {
+    let at = block.as_ptr().cast::<u32>();
     // SAFETY: as for `read_link`; the block is free, so writing its first 4 bytes races with
     // no owner.
-    unsafe {
-        let at = base.as_ptr().add(offset as usize).cast::<u32>();
-        if S.is_multiple_of(4) { at.write(link) } else { at.write_unaligned(link) }
-    }
+    unsafe { if S.is_multiple_of(4) { at.write(link) } else { at.write_unaligned(link) } }
 }

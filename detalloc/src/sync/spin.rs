@@ -15,6 +15,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::{Lock, SharedLock};
 
 /// With the `std` feature, spins a waiter makes before it starts yielding its time slice.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub const SPINS_BEFORE_YIELD: u32 = 128;
 
 /// A ticket lock: `next` hands out tickets, `serving` is the ticket allowed in.

@@ -1,0 +1,268 @@
+//! Instruction counts per `allocate` and per `deallocate`, measured with callgrind, one call
+//! at a time, for each pool of a 3-class heap at 0 %, 50 % and 99 % fill, with 1 024 and
+//! 65 536 blocks per pool, lean (stats and validation off) and checked (both on), on the
+//! reuse path (a freed block is handed out again) and the bump path (a never-used block).
+//!
+//! `cargo bench -p detalloc --bench instructions` runs itself under
+//! `valgrind --tool=callgrind`, dumping the counters after each measured call, prints the
+//! table and **fails** if a count differs across fill levels or pool sizes: that constancy is
+//! the product's promise. The counts include the call into the measured function and its
+//! return (the layout is an argument, so the size-class dispatch is measured too).
+
+mod common;
+
+use std::alloc::Layout;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::process::{Command, ExitCode};
+use std::ptr::NonNull;
+
+use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanLarge};
+use detalloc::{AllocError, FreeError, Heap};
+
+macro_rules! measured {
+    ($($alloc:ident, $free:ident: $heap:ty;)*) => {$(
+        /// One measured `allocate` (a symbol callgrind can toggle on).
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+            heap.allocate(layout)
+        }
+
+        /// One measured `deallocate`.
+        ///
+        /// # Safety
+        /// `ptr` is a live block of `heap` for `layout`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+            // SAFETY: forwarded.
+            unsafe { heap.deallocate(ptr, layout) }
+        }
+    )*};
+}
+
+measured! {
+    measured_alloc_lean, measured_free_lean: Lean;
+    measured_alloc_checked, measured_free_checked: Checked;
+    measured_alloc_lean_large, measured_free_lean_large: LeanLarge;
+    measured_alloc_checked_large, measured_free_checked_large: CheckedLarge;
+}
+
+/// One measured pop of the reference free list.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measured_alloc_bare(list: &BareFreeList) -> *mut u8 {
+    list.alloc()
+}
+
+/// One measured push of the reference free list.
+///
+/// # Safety
+/// `block` came from `list`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn measured_free_bare(list: &BareFreeList, block: *mut u8) {
+    // SAFETY: forwarded.
+    unsafe { list.free(block) }
+}
+
+const FILLS: [usize; 3] = [0, 50, 99];
+
+/// The measured pair of one heap type.
+struct Measured<H> {
+    name: &'static str,
+    blocks: usize,
+    alloc: fn(&H, Layout) -> Result<NonNull<u8>, AllocError>,
+    free: unsafe fn(&H, NonNull<u8>, Layout) -> Result<(), FreeError>,
+}
+
+impl<H: Heap> Measured<H> {
+    /// One scenario: allocate up to `fill` % of pool `pool` (plus one block freed again for
+    /// the reuse path), then one measured allocate and one measured free. A fresh (zeroed)
+    /// heap each time, so the bump path really finds the free list empty.
+    fn scenario(
+        &self,
+        labels: &mut Vec<String>,
+        pool: usize,
+        size: usize,
+        fill: usize,
+        reuse: bool,
+    ) {
+        // SAFETY: the all-zero state of a detalloc heap is the empty heap (its documented
+        // invariant), so a zeroed box is a valid, empty heap.
+        let heap: Box<H> = unsafe { Box::<H>::new_zeroed().assume_init() };
+        let layout = Layout::from_size_align(size, 8).unwrap();
+        let target = self.blocks * fill / 100;
+        let mut held: Vec<NonNull<u8>> =
+            (0..target + usize::from(reuse)).map(|_| heap.allocate(layout).unwrap()).collect();
+        if reuse {
+            let block = held.pop().unwrap();
+            // SAFETY: allocated above with this layout.
+            unsafe { heap.deallocate(block, layout) }.unwrap();
+        }
+        let (name, path) = (self.name, if reuse { "reuse" } else { "bump" });
+        labels.push(format!("{name} alloc pool{pool} {path} fill{fill}"));
+        let block = (self.alloc)(&heap, black_box(layout)).unwrap();
+        labels.push(format!("{name} free pool{pool} {path} fill{fill}"));
+        // SAFETY: `block` was just allocated with this layout.
+        unsafe { (self.free)(&heap, black_box(block), black_box(layout)) }.unwrap();
+        for block in held {
+            // SAFETY: allocated above with this layout.
+            unsafe { heap.deallocate(block, layout) }.unwrap();
+        }
+    }
+}
+
+/// Runs every scenario; under callgrind each measured call is one dump, in `labels` order.
+fn measure() -> Vec<String> {
+    let mut labels = Vec::new();
+    let lean = Measured::<Lean> {
+        name: "lean/1024",
+        blocks: 1024,
+        alloc: measured_alloc_lean,
+        free: measured_free_lean,
+    };
+    let lean_large = Measured::<LeanLarge> {
+        name: "lean/65536",
+        blocks: 65536,
+        alloc: measured_alloc_lean_large,
+        free: measured_free_lean_large,
+    };
+    let checked = Measured::<Checked> {
+        name: "checked/1024",
+        blocks: 1024,
+        alloc: measured_alloc_checked,
+        free: measured_free_checked,
+    };
+    let checked_large = Measured::<CheckedLarge> {
+        name: "checked/65536",
+        blocks: 65536,
+        alloc: measured_alloc_checked_large,
+        free: measured_free_checked_large,
+    };
+    for (pool, size) in [16, 64, 256].into_iter().enumerate() {
+        for fill in FILLS {
+            for reuse in [true, false] {
+                lean.scenario(&mut labels, pool, size, fill, reuse);
+                lean_large.scenario(&mut labels, pool, size, fill, reuse);
+                checked.scenario(&mut labels, pool, size, fill, reuse);
+                checked_large.scenario(&mut labels, pool, size, fill, reuse);
+            }
+        }
+    }
+    let bare = BareFreeList::new();
+    labels.push("bare alloc".into());
+    let block = measured_alloc_bare(&bare);
+    labels.push("bare free".into());
+    // SAFETY: `block` came from `bare`.
+    unsafe { measured_free_bare(&bare, black_box(block)) };
+    labels
+}
+
+fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "--measure") {
+        for label in measure() {
+            println!("{label}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return ExitCode::SUCCESS; // `cargo test --benches` runs benches in test mode
+    }
+    match drive() {
+        Ok(ok) => ok,
+        Err(e) => {
+            eprintln!("instructions: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs this binary under callgrind and checks the counts.
+fn drive() -> Result<ExitCode, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("detalloc-callgrind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let out = dir.join("cg.out");
+    // `--dump-after` takes exact names (no wildcard): one per measured function.
+    let dumps = ["lean", "checked", "lean_large", "checked_large", "bare"].iter().flat_map(|k| {
+        [format!("--dump-after=measured_alloc_{k}"), format!("--dump-after=measured_free_{k}")]
+    });
+    let run = Command::new("valgrind")
+        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
+        .args(dumps)
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .arg("--measure")
+        .output()
+        .map_err(|e| format!("cannot run valgrind (install it: apt-get install valgrind): {e}"))?;
+    if !run.status.success() {
+        return Err(format!("callgrind run failed: {}", String::from_utf8_lossy(&run.stderr)));
+    }
+    let labels: Vec<String> =
+        String::from_utf8_lossy(&run.stdout).lines().map(str::to_owned).collect();
+    let mut counts = Vec::new();
+    for n in 1..=labels.len() {
+        let dump = std::fs::read_to_string(format!("{}.{n}", out.display()))
+            .map_err(|e| format!("dump {n}: {e}"))?;
+        let total = dump
+            .lines()
+            .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .ok_or(format!("dump {n} has no total"))?;
+        counts.push(total);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report(&labels, &counts))
+}
+
+/// Prints the table; fails when a count depends on fill level or pool size.
+fn report(labels: &[String], counts: &[u64]) -> ExitCode {
+    // (kind, op, pool, path) -> [(blocks/fill, count)]
+    type Row = (String, String, String, String);
+    let mut rows: BTreeMap<Row, Vec<(String, u64)>> = BTreeMap::new();
+    let mut bare = Vec::new();
+    for (label, &count) in labels.iter().zip(counts) {
+        let parts: Vec<&str> = label.split(' ').collect();
+        if parts[0] == "bare" {
+            bare.push((parts[1].to_owned(), count));
+            continue;
+        }
+        let (kind, blocks) = parts[0].split_once('/').unwrap();
+        let key = (kind.to_owned(), parts[1].to_owned(), parts[2].to_owned(), parts[3].to_owned());
+        rows.entry(key).or_default().push((format!("{blocks}/{}", parts[4]), count));
+    }
+    println!(
+        "instructions per call (callgrind), each cell one call; columns: blocks per pool / fill"
+    );
+    let header: Vec<String> = rows
+        .values()
+        .next()
+        .map(|v| v.iter().map(|(c, _)| c.clone()).collect())
+        .unwrap_or_default();
+    println!("{:<8} {:<5} {:<5} {:<5} | {}", "config", "op", "pool", "path", header.join(" "));
+    let mut constant = true;
+    for ((kind, op, pool, path), cells) in &rows {
+        let first = cells[0].1;
+        let same = cells.iter().all(|(_, c)| *c == first);
+        constant &= same;
+        let values: Vec<String> =
+            cells.iter().map(|(h, c)| format!("{c:>width$}", width = h.len())).collect();
+        println!(
+            "{kind:<8} {op:<5} {pool:<5} {path:<5} | {} {}",
+            values.join(" "),
+            if same { "constant" } else { "VARIES" }
+        );
+    }
+    for (op, count) in &bare {
+        println!("bare free list {op}: {count}");
+    }
+    if constant {
+        println!("every count is the same at every fill level and pool size");
+        ExitCode::SUCCESS
+    } else {
+        println!("FAILED: a count depends on fill level or pool size");
+        ExitCode::FAILURE
+    }
+}
