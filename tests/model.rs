@@ -11,6 +11,8 @@ detalloc! { struct Spilling<pools: [16 x 4, 32 x 4, 96 x 3, 128 x 2], validate: 
 detalloc! { struct SpillingLean<pools: [16 x 4, 32 x 4, 96 x 3, 128 x 2], validate: false, spill: true>; }
 detalloc! { struct SpinChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: spin, validate: true>; }
 detalloc! { struct CriticalChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: critical_section, validate: true>; }
+detalloc! { struct LockFreeChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_free, validate: true>; }
+detalloc! { struct LockFreeLean<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_free, stats: false, validate: false, spill: true>; }
 detalloc! { struct Odd<pools: [5 x 7, 6 x 3, 7 x 9, 33 x 2], validate: true>; }
 detalloc! { struct Preset<preset: embedded, validate: true>; }
 
@@ -57,6 +59,16 @@ fn spin_single_thread() {
 #[test]
 fn critical_section_single_thread() {
     run_model(&CriticalChecked::new(), CriticalChecked::POOLS, 7, OPS, false, true);
+}
+
+#[test]
+fn lock_free_single_thread() {
+    run_model(&LockFreeChecked::new(), LockFreeChecked::POOLS, 10, OPS, false, true);
+}
+
+#[test]
+fn lock_free_lean_with_spill() {
+    run_model(&LockFreeLean::new(), LockFreeLean::POOLS, 11, OPS, true, false);
 }
 
 #[test]

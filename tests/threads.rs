@@ -6,10 +6,12 @@ use std::ptr::NonNull;
 use std::sync::Barrier;
 
 use detalloc::{Heap, detalloc};
-use detalloc_tests::{Rng, assert_refills, ops};
+use detalloc_tests::{Rng, assert_refills};
 
 detalloc! { struct SpinHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, validate: true>; }
 detalloc! { struct CsHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: critical_section, validate: true>; }
+detalloc! { struct LockFreeHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: lock_free, validate: true>; }
+detalloc! { struct LockFreeTiny<pools: [16 x 3, 256 x 2], sync: lock_free, validate: false>; }
 
 /// `threads` threads x `per_thread` operations; every block holds its owner's stamp.
 fn hammer(heap: &(dyn Heap + Sync), threads: usize, per_thread: usize) -> u64 {
@@ -68,17 +70,86 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
 }
 
+/// Operations per thread: 10^6 natively, a few thousand under Miri.
+const PER_THREAD: usize = if cfg!(miri) { 2_000 } else { 1_000_000 };
+
 #[test]
 fn spin_with_as_many_threads_as_cores() {
     let heap = SpinHeap::new();
-    let served = hammer(&heap, cores(), ops(200_000));
+    let served = hammer(&heap, cores(), PER_THREAD);
     assert!(served > 0);
     assert_refills(&heap, SpinHeap::POOLS, false);
 }
 
 #[test]
-fn critical_section_with_more_threads_than_cores() {
+fn critical_section_with_twice_as_many_threads_as_cores() {
     let heap = CsHeap::new();
-    hammer(&heap, 2 * cores(), ops(100_000));
+    hammer(&heap, 2 * cores(), PER_THREAD);
     assert_refills(&heap, CsHeap::POOLS, false);
+}
+
+#[test]
+fn lock_free_with_twice_as_many_threads_as_cores() {
+    let heap = LockFreeHeap::new();
+    hammer(&heap, 2 * cores(), PER_THREAD);
+    assert_refills(&heap, LockFreeHeap::POOLS, false);
+}
+
+/// Threads that each take a block of a tiny pool, stamp it, check the stamp is still
+/// theirs, and give it back, until `deadline` or (with `stop_at_first`) the first anomaly.
+/// Returns the anomalies seen: a stamp overwritten (a block handed out twice) or an audit
+/// failure.
+fn aba_stress(
+    heap: &(dyn Heap + Sync),
+    threads: usize,
+    per_thread: usize,
+    stop_at_first: bool,
+) -> usize {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let anomalies = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let layout = Layout::new::<u64>();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (anomalies, stop) = (&anomalies, &stop);
+            s.spawn(move || {
+                let stamp = 0x0101_0101_0101_0101u64 * (t as u64 + 1);
+                for _ in 0..per_thread {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(p) = heap.allocate(layout) else { continue };
+                    let p = p.cast::<u64>();
+                    // SAFETY: a live 16-byte block owned by this thread (as far as it knows).
+                    unsafe { p.as_ptr().write_volatile(stamp) };
+                    std::hint::spin_loop();
+                    // SAFETY: as above.
+                    if unsafe { p.as_ptr().read_volatile() } != stamp {
+                        anomalies.fetch_add(1, Ordering::Relaxed);
+                        stop.store(stop_at_first, Ordering::Relaxed);
+                    }
+                    // SAFETY: allocated above with this layout.
+                    let _ = unsafe { heap.deallocate(p.cast(), layout) };
+                }
+            });
+        }
+    });
+    anomalies.load(Ordering::Relaxed) + usize::from(heap.validate().is_err())
+}
+
+/// A tiny pool, 4x as many threads as cores, no validation: a popper preempted between
+/// reading the head and its CAS is routine here. With the tag, no block is ever handed out
+/// twice. Built with `RUSTFLAGS="--cfg detalloc_aba_demo"` the tag is removed, and the same
+/// stress must find the corruption (CI runs both).
+#[test]
+fn lock_free_tag_prevents_aba() {
+    let heap = LockFreeTiny::new();
+    if cfg!(detalloc_aba_demo) {
+        let found =
+            (0..20).any(|_| aba_stress(&LockFreeTiny::new(), 4 * cores(), 1_000_000, true) > 0);
+        assert!(found, "without the tag the ABA stress should corrupt the stack");
+    } else {
+        assert_eq!(aba_stress(&heap, 4 * cores(), PER_THREAD, false), 0);
+        assert_refills(&heap, LockFreeTiny::POOLS, false);
+    }
 }

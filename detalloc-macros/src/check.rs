@@ -105,12 +105,6 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
     if let Some(align) = align {
         check_align(align, &decls, errors);
     }
-    if sync.value == SyncMode::LockFree {
-        errors.at(
-            sync.span,
-            "`sync: lock_free` is not available yet: use `local`, `spin` or `critical_section`",
-        );
-    }
 
     let total_bytes = total_bytes?;
     if !errors.is_empty() || defs.len() != decls.len() || defs.is_empty() {

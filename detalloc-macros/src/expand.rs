@@ -14,6 +14,11 @@ pub fn expand(cfg: &Config) -> TokenStream {
     let lock = g.lock();
     let stats = if cfg.stats { quote!(#p::StatsOn) } else { quote!(#p::StatsOff) };
     let timer = g.timer();
+    let errors = match (cfg.stats, cfg.sync.value) {
+        (false, _) => quote!(#p::NoErrors),
+        (true, SyncMode::LockFree) => quote!(#p::AtomicErrors),
+        (true, _) => quote!(#p::LockedErrors<#lock>),
+    };
     let hooks = match &cfg.hooks {
         Some(ty) => quote!(#ty),
         None => quote!(#p::NoHooks),
@@ -26,8 +31,13 @@ pub fn expand(cfg: &Config) -> TokenStream {
     });
     let pool_types = cfg.pools.iter().map(|d| {
         let (s, n, w) = (usize_lit(d.size), usize_lit(d.count), words(d, cfg.validate));
-        quote!(#p::Pool<#s, #n, #w, #lock, #stats>)
+        if cfg.sync.value == SyncMode::LockFree {
+            quote!(#p::LockFreePool<#s, #n, #w, #stats>)
+        } else {
+            quote!(#p::Pool<#s, #n, #w, #lock, #stats>)
+        }
     });
+    let pool_types: Vec<TokenStream> = pool_types.collect();
     let count = cfg.pools.len();
     let specs = cfg.pools.iter().map(|d| {
         let (s, n, a) = (usize_lit(d.size), usize_lit(d.count), usize_lit(d.align()));
@@ -62,7 +72,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
         #vis struct #name {
             #(#blocks: #blocks_types,)*
             #(#pools: #pool_types,)*
-            __heap: #p::HeapState<#lock, #stats, #timer>,
+            __heap: #p::HeapState<#errors, #timer>,
         }
 
         #guards
@@ -76,7 +86,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
                 pub const fn new() -> Self {
                     Self {
                         #(#blocks: #p::Blocks::new(),)*
-                        #(#pools: #p::Pool::new(),)*
+                        #(#pools: <#pool_types>::new(),)*
                         __heap: #p::HeapState::new(),
                     }
                 }
@@ -121,7 +131,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
                     let size = layout.size();
                     let align = layout.align();
                     let outcome = #allocate;
-                    #p::finish_alloc::<#hooks, _, _, _>(&self.__heap, mark, outcome, layout)
+                    #p::finish_alloc::<#hooks, _, _>(&self.__heap, mark, outcome, layout)
                 }
 
                 #[inline]
@@ -134,7 +144,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
                     let size = layout.size();
                     let align = layout.align();
                     let outcome: ::core::result::Result<usize, #p::FreeError> = #deallocate;
-                    #p::finish_free::<#hooks, _, _, _>(&self.__heap, mark, outcome, ptr, layout)
+                    #p::finish_free::<#hooks, _, _>(&self.__heap, mark, outcome, ptr, layout)
                 }
 
                 fn stats(&self) -> #p::Stats {
@@ -227,8 +237,8 @@ impl<'a> Generator<'a> {
             SyncMode::Local => quote!(#p::Local),
             SyncMode::Spin => quote!(#p::Spin),
             SyncMode::CriticalSection => quote!(#p::CriticalSection),
-            // `check` refuses it until the lock-free pool exists.
-            SyncMode::LockFree => quote!(#p::Spin),
+            // No lock: named only by the error counters, which are atomics in this mode.
+            SyncMode::LockFree => quote!(#p::Local),
         }
     }
 
@@ -419,7 +429,28 @@ fn target_guards(cfg: &Config) -> TokenStream {
         SyncMode::CriticalSection => out.extend(quote_spanned! {span=>
             ::detalloc::__private::require_critical_section! {}
         }),
-        SyncMode::Local | SyncMode::LockFree => {}
+        SyncMode::LockFree => {
+            out.extend(quote_spanned! {span=>
+                #[cfg(not(target_has_atomic = "32"))]
+                ::core::compile_error! {
+                    "`sync: lock_free` needs compare-and-swap, which this target lacks: use `sync: critical_section`"
+                }
+            });
+            for (i, d) in cfg.pools.iter().enumerate() {
+                let blocks = Literal::u64_unsuffixed(d.count);
+                let msg = format!(
+                    "pool {i} ({} x {}) has {} blocks; `sync: lock_free` on a target with only 32-bit \
+                     compare-and-swap indexes at most 65535 blocks per pool (16-bit index + 16-bit tag): \
+                     split the pool or use `sync: spin`",
+                    d.size, d.count, d.count
+                );
+                out.extend(quote_spanned! {d.span=>
+                    #[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
+                    const _: () = ::core::assert!(#blocks <= 65535u64, #msg);
+                });
+            }
+        }
+        SyncMode::Local => {}
     }
     out
 }

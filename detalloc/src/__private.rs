@@ -8,10 +8,14 @@ pub use crate::blocks::{
     Align1, Align2, Align4, Align8, Align16, Align32, Align64, Align128, Align256, Align512,
     Align1024, Align2048, Align4096, Blocks,
 };
-pub use crate::heap_state::HeapState;
+pub use crate::heap_state::{AtomicErrors, HeapState, LockedErrors, NoErrors};
+#[cfg(target_has_atomic = "32")]
+pub use crate::lock_free::LockFreePool;
 pub use crate::pool::Pool;
 pub use crate::stats::{StatsOff, StatsOn};
-pub use crate::sync::{CriticalSection, Local, Spin};
+#[cfg(not(target_has_atomic = "32"))]
+pub use crate::sync::UnsupportedPool as LockFreePool;
+pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
 pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timing};
 pub use crate::view::{PoolView, classify, pool_stats, refine, reset_stats, stats, validate};
 pub use crate::{
@@ -26,8 +30,7 @@ pub use crate::__fallback_heap as fallback_heap;
 #[cfg(feature = "allocator-api2")]
 pub use crate::api2::{api2_allocate, api2_grow, api2_shrink};
 
-use crate::stats::StatsMode;
-use crate::sync::Lock;
+use crate::heap_state::ErrorCounters;
 use crate::timing::Timer;
 
 /// What the generated code knows about a heap, for the helpers below.
@@ -42,8 +45,8 @@ pub trait Dispatch: Heap {
 /// Ends an allocation begun at `mark`: its duration (with `wcet`), then the hook and the
 /// counters on the outcome `(pool, block)` of the dispatch.
 #[inline(always)]
-pub fn finish_alloc<H: Hooks, L: Lock, M: StatsMode, T: Timer>(
-    heap: &HeapState<L, M, T>,
+pub fn finish_alloc<H: Hooks, E: ErrorCounters, T: Timer>(
+    heap: &HeapState<E, T>,
     mark: T::Mark,
     outcome: Option<(usize, NonNull<u8>)>,
     layout: Layout,
@@ -65,8 +68,8 @@ pub fn finish_alloc<H: Hooks, L: Lock, M: StatsMode, T: Timer>(
 /// Ends a free begun at `mark`: its duration (with `wcet`), then the hook and the counters
 /// on the outcome (the pool the block went back to).
 #[inline(always)]
-pub fn finish_free<H: Hooks, L: Lock, M: StatsMode, T: Timer>(
-    heap: &HeapState<L, M, T>,
+pub fn finish_free<H: Hooks, E: ErrorCounters, T: Timer>(
+    heap: &HeapState<E, T>,
     mark: T::Mark,
     outcome: Result<usize, FreeError>,
     ptr: NonNull<u8>,

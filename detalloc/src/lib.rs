@@ -58,6 +58,8 @@ mod error;
 mod heap;
 mod heap_state;
 mod hooks;
+#[cfg(target_has_atomic = "32")]
+mod lock_free;
 mod pool;
 mod report;
 mod stats;

@@ -12,13 +12,13 @@
 //! The buffer ([`Blocks`]) is kept apart from this state so the heap can pack every pool's
 //! state together instead of padding each to its blocks' alignment.
 
-use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
 use crate::bitmap;
 use crate::blocks::{Align, Blocks};
 use crate::stats::{PoolCounts, PoolTally, StatsMode};
-use crate::sync::{Lock, SharedLock};
+use crate::sync::atomic::{StateCell, loom_const_fn};
+use crate::sync::{Lock, SharedLock, new_lock};
 use crate::{Corruption, FreeError};
 
 struct State<const W: usize, T> {
@@ -31,7 +31,7 @@ struct State<const W: usize, T> {
 /// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`).
 pub struct Pool<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> {
     lock: L,
-    state: UnsafeCell<State<W, M::Pool>>,
+    state: StateCell<State<W, M::Pool>>,
 }
 
 // SAFETY: the state is only reached inside `L::with`, which excludes other threads for a
@@ -49,13 +49,15 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         (S * N) as u32
     };
 
-    /// The empty pool (all-zero state).
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        let _ = Self::BYTES;
-        Self {
-            lock: L::INIT,
-            state: UnsafeCell::new(State { head: 0, fresh: 0, tally: M::Pool::ZERO, live: [0; W] }),
+    loom_const_fn! {
+        /// The empty pool (all-zero state).
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            let _ = Self::BYTES;
+            Self {
+                lock: new_lock::<L>(),
+                state: StateCell::new(State { head: 0, fresh: 0, tally: M::Pool::ZERO, live: [0; W] }),
+            }
         }
     }
 
@@ -65,7 +67,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         self.lock.with(|| {
             // SAFETY: `Lock::with` gives exclusive access to the state for the duration of
             // the closure, and no reference to it outlives the closure.
-            f(unsafe { &mut *self.state.get() })
+            self.state.with_mut(|state| f(unsafe { &mut *state }))
         })
     }
 

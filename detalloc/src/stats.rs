@@ -8,10 +8,10 @@
 pub trait StatsMode {
     /// Whether counters are kept.
     const ENABLED: bool;
-    /// Per-pool counters.
+    /// Per-pool counters, updated under the pool's lock.
     type Pool: PoolTally;
-    /// Heap-level counters.
-    type Heap: HeapTally;
+    /// Per-pool counters of a `lock_free` pool: atomics.
+    type Shared: SharedTally;
 }
 
 /// Counters kept.
@@ -24,13 +24,13 @@ pub enum StatsOff {}
 impl StatsMode for StatsOn {
     const ENABLED: bool = true;
     type Pool = PoolCounters;
-    type Heap = HeapCounters;
+    type Shared = SharedCounters;
 }
 
 impl StatsMode for StatsOff {
     const ENABLED: bool = false;
     type Pool = NoCounters;
-    type Heap = NoCounters;
+    type Shared = NoCounters;
 }
 
 /// A snapshot of one pool's counters.
@@ -171,14 +171,131 @@ impl PoolTally for NoCounters {
     fn reset(&mut self) {}
 }
 
-impl HeapTally for NoCounters {
+/// Per-pool counters of a `lock_free` pool, updated with relaxed atomics: each figure is
+/// exact once the pool is quiescent.
+pub trait SharedTally {
+    /// The initial (all-zero) value.
+    const ZERO: Self;
+    /// A block was handed out.
+    fn on_alloc(&self);
+    /// A block came back.
+    fn on_free(&self);
+    /// The pool was exhausted.
+    fn on_fail(&self);
+    /// Current values (zeros when compiled out).
+    fn read(&self) -> PoolCounts;
+    /// Counters to 0, peak to the current use.
+    fn reset(&self);
+}
+
+impl SharedTally for NoCounters {
     const ZERO: Self = NoCounters;
     #[inline(always)]
-    fn on_fail(&mut self) {}
+    fn on_alloc(&self) {}
     #[inline(always)]
-    fn on_invalid_free(&mut self) {}
-    fn read(&self) -> (u64, u64) {
-        (0, 0)
+    fn on_free(&self) {}
+    #[inline(always)]
+    fn on_fail(&self) {}
+    fn read(&self) -> PoolCounts {
+        PoolCounts::default()
     }
-    fn reset(&mut self) {}
+    fn reset(&self) {}
 }
+
+#[cfg(target_has_atomic = "64")]
+type CountWord = core::sync::atomic::AtomicU64;
+#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
+type CountWord = core::sync::atomic::AtomicU32;
+
+/// A relaxed event counter: 64 bits where the target has 64-bit atomics, else 32 bits
+/// (wrapping).
+#[cfg(target_has_atomic = "32")]
+pub struct AtomicCount(CountWord);
+
+#[cfg(target_has_atomic = "32")]
+impl AtomicCount {
+    /// Zero. (A fresh value each use, as every `const` is: that is the intent here.)
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub const ZERO: Self = AtomicCount(CountWord::new(0));
+
+    /// Adds `n` (wrapping).
+    #[inline(always)]
+    pub fn add(&self, n: u8) {
+        self.0.fetch_add(n.into(), core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        #[allow(clippy::useless_conversion)]
+        self.0.load(core::sync::atomic::Ordering::Relaxed).into()
+    }
+
+    /// Sets the value (truncated to the counter's width).
+    pub fn set(&self, value: u64) {
+        #[allow(clippy::cast_possible_truncation)]
+        self.0.store(value as _, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The atomic counters of one `lock_free` pool.
+#[cfg(target_has_atomic = "32")]
+pub struct SharedCounters {
+    in_use: core::sync::atomic::AtomicU32,
+    peak: core::sync::atomic::AtomicU32,
+    allocs: AtomicCount,
+    frees: AtomicCount,
+    failures: AtomicCount,
+}
+
+#[cfg(target_has_atomic = "32")]
+impl SharedTally for SharedCounters {
+    const ZERO: Self = Self {
+        in_use: core::sync::atomic::AtomicU32::new(0),
+        peak: core::sync::atomic::AtomicU32::new(0),
+        allocs: AtomicCount::ZERO,
+        frees: AtomicCount::ZERO,
+        failures: AtomicCount::ZERO,
+    };
+
+    #[inline(always)]
+    fn on_alloc(&self) {
+        use core::sync::atomic::Ordering::Relaxed;
+        let now = self.in_use.fetch_add(1, Relaxed).wrapping_add(1);
+        self.peak.fetch_max(now, Relaxed);
+        self.allocs.add(1);
+    }
+
+    #[inline(always)]
+    fn on_free(&self) {
+        self.in_use.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+        self.frees.add(1);
+    }
+
+    #[inline(always)]
+    fn on_fail(&self) {
+        self.failures.add(1);
+    }
+
+    fn read(&self) -> PoolCounts {
+        use core::sync::atomic::Ordering::Relaxed;
+        PoolCounts {
+            in_use: self.in_use.load(Relaxed) as usize,
+            peak: self.peak.load(Relaxed) as usize,
+            allocs: self.allocs.get(),
+            frees: self.frees.get(),
+            failures: self.failures.get(),
+        }
+    }
+
+    fn reset(&self) {
+        use core::sync::atomic::Ordering::Relaxed;
+        self.allocs.set(0);
+        self.frees.set(0);
+        self.failures.set(0);
+        self.peak.store(self.in_use.load(Relaxed), Relaxed);
+    }
+}
+
+/// Stand-in on targets without atomics, where `lock_free` is a compile error.
+#[cfg(not(target_has_atomic = "32"))]
+pub type SharedCounters = NoCounters;

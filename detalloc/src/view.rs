@@ -4,7 +4,7 @@
 use core::ptr::NonNull;
 
 use crate::blocks::{Align, Blocks};
-use crate::heap_state::HeapState;
+use crate::heap_state::{ErrorCounters, HeapState};
 use crate::pool::Pool;
 use crate::stats::{PoolCounts, StatsMode};
 use crate::sync::Lock;
@@ -12,12 +12,24 @@ use crate::timing::Timer;
 use crate::{Corruption, FreeError, PoolSpec, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
-trait PoolState {
+pub trait PoolState {
+    /// The counters.
     fn counts(&self) -> PoolCounts;
+    /// Counters to 0, peaks to current use.
     fn reset(&self);
+    /// The full audit.
+    ///
     /// # Safety
     /// `base` is the start of this pool's blocks.
     unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption>;
+}
+
+/// Ties a pool state to the geometry of its blocks, so a [`PoolView`] pairs matching halves.
+pub trait Geometry<const S: usize, const N: usize> {}
+
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Geometry<S, N>
+    for Pool<S, N, W, L, M>
+{
 }
 
 impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> PoolState
@@ -37,6 +49,29 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     }
 }
 
+#[cfg(target_has_atomic = "32")]
+impl<const S: usize, const N: usize, const W: usize, M: StatsMode> Geometry<S, N>
+    for crate::lock_free::LockFreePool<S, N, W, M>
+{
+}
+
+#[cfg(target_has_atomic = "32")]
+impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
+    for crate::lock_free::LockFreePool<S, N, W, M>
+{
+    fn counts(&self) -> PoolCounts {
+        crate::lock_free::LockFreePool::counts(self)
+    }
+
+    fn reset(&self) {
+        crate::lock_free::LockFreePool::reset(self);
+    }
+
+    unsafe fn audit(&self, _base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+        crate::lock_free::LockFreePool::audit(self, pool)
+    }
+}
+
 /// One pool of a heap: its state, where its blocks are, and its geometry.
 pub struct PoolView<'a> {
     state: &'a dyn PoolState,
@@ -46,14 +81,13 @@ pub struct PoolView<'a> {
 
 impl<'a> PoolView<'a> {
     /// Pairs a pool's state with its blocks (the types make the geometry agree).
-    pub fn new<const S: usize, const N: usize, const W: usize, A, L, M>(
-        pool: &'a Pool<S, N, W, L, M>,
+    pub fn new<const S: usize, const N: usize, A, P>(
+        pool: &'a P,
         blocks: &'a Blocks<S, N, A>,
     ) -> Self
     where
         A: Align,
-        L: Lock,
-        M: StatsMode,
+        P: PoolState + Geometry<S, N>,
     {
         Self { state: pool, base: blocks.base(), spec: PoolSpec::new(S, N) }
     }
@@ -108,10 +142,7 @@ pub fn refine(
 }
 
 /// The heap's totals.
-pub fn stats<L: Lock, M: StatsMode, T: Timer>(
-    pools: &[PoolView<'_>],
-    heap: &HeapState<L, M, T>,
-) -> Stats {
+pub fn stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &HeapState<E, T>) -> Stats {
     let (failures, invalid_frees) = heap.read();
     let timing = heap.timing().unwrap_or_default();
     let mut total = Stats {
@@ -138,10 +169,7 @@ pub fn pool_stats(pools: &[PoolView<'_>], index: usize) -> Option<PoolStats> {
 }
 
 /// Counters to 0, peaks to the current use.
-pub fn reset_stats<L: Lock, M: StatsMode, T: Timer>(
-    pools: &[PoolView<'_>],
-    heap: &HeapState<L, M, T>,
-) {
+pub fn reset_stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &HeapState<E, T>) {
     for pool in pools {
         pool.state.reset();
     }

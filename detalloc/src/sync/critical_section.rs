@@ -12,7 +12,12 @@ pub struct CriticalSection(());
 // (interrupts masked on one core; the implementation's lock on multi-core or hosted targets),
 // and the pool never calls user code inside it.
 unsafe impl Lock for CriticalSection {
+    #[cfg(not(loom))]
     const INIT: Self = CriticalSection(());
+    #[cfg(loom)]
+    fn init() -> Self {
+        CriticalSection(())
+    }
 
     #[inline(always)]
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {

@@ -13,7 +13,12 @@ pub struct Local(PhantomData<Cell<()>>);
 // SAFETY: `Local` is `!Sync` (it holds a `Cell`), so `with` runs on one thread only, and the
 // pool never calls user code inside `with`, so `f` is never re-entered.
 unsafe impl Lock for Local {
+    #[cfg(not(loom))]
     const INIT: Self = Local(PhantomData);
+    #[cfg(loom)]
+    fn init() -> Self {
+        Local(PhantomData)
+    }
 
     #[inline(always)]
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {

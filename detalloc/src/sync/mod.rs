@@ -12,6 +12,7 @@
 //!
 //! Each pool has its own lock; there is no global lock.
 
+pub mod atomic;
 mod local;
 pub use local::Local;
 
@@ -31,6 +32,8 @@ pub use unsupported::Unsupported as CriticalSection;
 
 #[cfg(any(not(target_has_atomic = "32"), not(feature = "critical-section")))]
 mod unsupported;
+#[cfg(not(target_has_atomic = "32"))]
+pub use unsupported::UnsupportedPool;
 
 /// Runs a closure with exclusive access to the state it guards.
 ///
@@ -41,7 +44,11 @@ mod unsupported;
 /// the all-zero value of the lock itself.
 pub unsafe trait Lock {
     /// The unlocked lock (all-zero bytes).
+    #[cfg(not(loom))]
     const INIT: Self;
+    /// The unlocked lock (loom's atomics have no `const` constructor).
+    #[cfg(loom)]
+    fn init() -> Self;
     /// Runs `f` with exclusive access.
     fn with<R>(&self, f: impl FnOnce() -> R) -> R;
 }
@@ -53,3 +60,15 @@ pub unsafe trait Lock {
 /// [`Lock::with`] must give mutual exclusion across threads, with acquire/release ordering
 /// between one holder's end and the next holder's start.
 pub unsafe trait SharedLock: Lock + Sync {}
+
+/// The unlocked `L`, in `const` context where the build allows it.
+#[cfg(not(loom))]
+pub const fn new_lock<L: Lock>() -> L {
+    L::INIT
+}
+
+/// The unlocked `L`.
+#[cfg(loom)]
+pub fn new_lock<L: Lock>() -> L {
+    L::init()
+}

@@ -10,7 +10,7 @@
 //!   which bounds that stall to a scheduler round instead of a time slice per waiter; prefer
 //!   `lock_free` there.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use super::atomic::{AtomicU32, Ordering};
 
 use super::{Lock, SharedLock};
 
@@ -39,7 +39,12 @@ impl Drop for Release<'_> {
 // (`fetch_add`), and `serving` moves to the next ticket only when the holder is done.
 // Acquire on the load pairs with the Release store of the previous holder.
 unsafe impl Lock for Spin {
+    #[cfg(not(loom))]
     const INIT: Self = Spin { next: AtomicU32::new(0), serving: AtomicU32::new(0) };
+    #[cfg(loom)]
+    fn init() -> Self {
+        Spin { next: AtomicU32::new(0), serving: AtomicU32::new(0) }
+    }
 
     #[inline(always)]
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -55,10 +60,10 @@ unsafe impl Lock for Spin {
 impl Spin {
     #[cold]
     fn wait(&self, ticket: u32) {
-        #[cfg(feature = "std")]
+        #[cfg(all(feature = "std", not(loom)))]
         let mut spins = 0u32;
         while self.serving.load(Ordering::Acquire) != ticket {
-            #[cfg(feature = "std")]
+            #[cfg(all(feature = "std", not(loom)))]
             {
                 if spins < SPINS_BEFORE_YIELD {
                     spins += 1;
@@ -67,7 +72,7 @@ impl Spin {
                     continue;
                 }
             }
-            core::hint::spin_loop();
+            super::atomic::spin_loop();
         }
     }
 }
