@@ -18,6 +18,7 @@ use std::process::{Command, ExitCode};
 use std::ptr::NonNull;
 
 use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanLarge};
+use detalloc::__private::{Align64, Blocks, Local, Pool, StatsOff, StatsOn};
 use detalloc::{AllocError, FreeError, Heap};
 
 macro_rules! measured {
@@ -65,6 +66,77 @@ pub fn measured_alloc_bare(list: &BareFreeList) -> *mut u8 {
 pub unsafe fn measured_free_bare(list: &BareFreeList, block: *mut u8) {
     // SAFETY: forwarded.
     unsafe { list.free(block) }
+}
+
+/// The body a pool runs inside its lock: under `sync: critical_section`, exactly what runs
+/// with interrupts masked. Measured on a `Local` pool (whose lock is no code at all) with
+/// statistics and validation on (the longest body) and off.
+type SectionChecked = Pool<64, 1024, 32, Local, StatsOn>;
+type SectionLean = Pool<64, 1024, 0, Local, StatsOff>;
+type SectionBlocks = Blocks<64, 1024, Align64>;
+
+macro_rules! measured_section {
+    ($($alloc:ident, $free:ident: $pool:ty;)*) => {$(
+        /// One measured pool body: allocation.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(pool: &$pool, blocks: &SectionBlocks) -> Option<NonNull<u8>> {
+            pool.alloc(blocks)
+        }
+
+        /// One measured pool body: free.
+        ///
+        /// # Safety
+        /// `ptr` is a live block of `pool`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub unsafe fn $free(pool: &$pool, blocks: &SectionBlocks, ptr: NonNull<u8>) -> Result<(), FreeError> {
+            // SAFETY: forwarded.
+            unsafe { pool.free(blocks, ptr) }
+        }
+    )*};
+}
+
+measured_section! {
+    measured_alloc_section_checked, measured_free_section_checked: SectionChecked;
+    measured_alloc_section_lean, measured_free_section_lean: SectionLean;
+}
+
+/// Measures the two section bodies on the reuse and the bump path.
+fn measure_sections(labels: &mut Vec<String>) {
+    fn run<P>(
+        labels: &mut Vec<String>,
+        name: &str,
+        pool: &P,
+        alloc: fn(&P, &SectionBlocks) -> Option<NonNull<u8>>,
+        free: unsafe fn(&P, &SectionBlocks, NonNull<u8>) -> Result<(), FreeError>,
+    ) {
+        let blocks = SectionBlocks::new();
+        labels.push(format!("section {name} alloc-bump"));
+        let first = alloc(pool, &blocks).unwrap();
+        labels.push(format!("section {name} free"));
+        // SAFETY: `first` is a live block of `pool`.
+        unsafe { free(pool, &blocks, first) }.unwrap();
+        labels.push(format!("section {name} alloc-reuse"));
+        let again = alloc(pool, &blocks).unwrap();
+        labels.push(format!("section {name} free"));
+        // SAFETY: `again` is a live block of `pool`.
+        unsafe { free(pool, &blocks, again) }.unwrap();
+    }
+    run(
+        labels,
+        "checked",
+        &SectionChecked::new(),
+        measured_alloc_section_checked,
+        measured_free_section_checked,
+    );
+    run(
+        labels,
+        "lean",
+        &SectionLean::new(),
+        measured_alloc_section_lean,
+        measured_free_section_lean,
+    );
 }
 
 const FILLS: [usize; 3] = [0, 50, 99];
@@ -151,6 +223,7 @@ fn measure() -> Vec<String> {
             }
         }
     }
+    measure_sections(&mut labels);
     let bare = BareFreeList::new();
     labels.push("bare alloc".into());
     let block = measured_alloc_bare(&bare);
@@ -186,7 +259,17 @@ fn drive() -> Result<ExitCode, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let out = dir.join("cg.out");
     // `--dump-after` takes exact names (no wildcard): one per measured function.
-    let dumps = ["lean", "checked", "lean_large", "checked_large", "bare"].iter().flat_map(|k| {
+    let dumps = [
+        "lean",
+        "checked",
+        "lean_large",
+        "checked_large",
+        "section_checked",
+        "section_lean",
+        "bare",
+    ]
+    .iter()
+    .flat_map(|k| {
         [format!("--dump-after=measured_alloc_{k}"), format!("--dump-after=measured_free_{k}")]
     });
     let run = Command::new("valgrind")
@@ -223,10 +306,15 @@ fn report(labels: &[String], counts: &[u64]) -> ExitCode {
     type Row = (String, String, String, String);
     let mut rows: BTreeMap<Row, Vec<(String, u64)>> = BTreeMap::new();
     let mut bare = Vec::new();
+    let mut sections = Vec::new();
     for (label, &count) in labels.iter().zip(counts) {
         let parts: Vec<&str> = label.split(' ').collect();
         if parts[0] == "bare" {
             bare.push((parts[1].to_owned(), count));
+            continue;
+        }
+        if parts[0] == "section" {
+            sections.push((format!("{} {}", parts[1], parts[2]), count));
             continue;
         }
         let (kind, blocks) = parts[0].split_once('/').unwrap();
@@ -257,6 +345,12 @@ fn report(labels: &[String], counts: &[u64]) -> ExitCode {
     }
     for (op, count) in &bare {
         println!("bare free list {op}: {count}");
+    }
+    println!(
+        "pool body under the lock (with sync: critical_section, what runs with interrupts masked):"
+    );
+    for (what, count) in &sections {
+        println!("  {what}: {count}");
     }
     if constant {
         println!("every count is the same at every fill level and pool size");

@@ -20,6 +20,27 @@ detalloc! {
     pub struct Spin<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, validate: false>;
 }
 detalloc! {
+    /// Lock-free pools, statistics on, validation off.
+    pub struct LockFree<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: lock_free, validate: false>;
+}
+detalloc! {
+    /// Lock-free pools, no counters, no validation.
+    pub struct LockFreeLean<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: lock_free, stats: false, validate: false>;
+}
+detalloc! {
+    /// Ticket locks, no counters, no validation.
+    pub struct SpinLean<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, stats: false, validate: false>;
+}
+detalloc! {
+    /// `local`, statistics on, validation off (the shared modes' configuration, without sharing).
+    pub struct LocalStats<pools: [16 x 1024, 64 x 1024, 256 x 1024], validate: false>;
+}
+#[cfg(feature = "critical-section")]
+detalloc! {
+    /// One critical section per operation (the host implementation: a global mutex).
+    pub struct Critical<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: critical_section, validate: false>;
+}
+detalloc! {
     /// A large heap for the pool-size comparison: 65 536 blocks per pool.
     pub struct LeanLarge<pools: [16 x 65536, 64 x 65536, 256 x 65536], stats: false, validate: false>;
 }
