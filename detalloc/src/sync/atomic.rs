@@ -2,6 +2,10 @@
 //! loom models explore the real lock and lock-free stack. Also the tagged head's width for
 //! this target.
 
+// Without compare-and-swap (thumbv6m) only the cells are used: `spin` and `lock_free` are
+// compile errors there.
+#![cfg_attr(not(target_has_atomic = "32"), allow(unused_imports, dead_code))]
+
 #[cfg(loom)]
 pub use loom::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,0 +1,16 @@
+//! One heap per feature; see Cargo.toml.
+#![no_std]
+
+use detalloc::detalloc;
+
+#[cfg(feature = "spin-mode")]
+detalloc! { pub struct SpinHeap<pools: [16 x 8, 64 x 4], sync: spin>; }
+
+#[cfg(feature = "lock-free-mode")]
+detalloc! { pub struct LockFreeHeap<pools: [16 x 8, 64 x 4], sync: lock_free>; }
+
+#[cfg(feature = "critical-section-mode")]
+detalloc! { pub struct CsHeap<pools: [16 x 8, 64 x 4], sync: critical_section>; }
+
+#[cfg(feature = "lock-free-big")]
+detalloc! { pub struct BigLockFree<pools: [16 x 8, 64 x 70_000], sync: lock_free>; }
