@@ -50,6 +50,27 @@ measured! {
     measured_alloc_checked_large, measured_free_checked_large: CheckedLarge;
 }
 
+/// One measured alloc+free pair of 64 bytes with the layout a constant, as `Box::new` has it:
+/// the size-class dispatch folds away.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measured_pair_lean_const(heap: &Lean) {
+    const LAYOUT: Layout = Layout::new::<[u64; 8]>();
+    if let Ok(block) = heap.allocate(LAYOUT) {
+        // SAFETY: allocated just above with this layout.
+        let _ = unsafe { heap.deallocate(black_box(block), LAYOUT) };
+    }
+}
+
+/// One measured alloc+free pair of the reference free list.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measured_pair_bare(list: &BareFreeList) {
+    let block = list.alloc();
+    // SAFETY: `block` came from `list`.
+    unsafe { list.free(black_box(block)) };
+}
+
 /// One measured pop of the reference free list.
 #[unsafe(no_mangle)]
 #[inline(never)]
@@ -230,6 +251,15 @@ fn measure() -> Vec<String> {
     labels.push("bare free".into());
     // SAFETY: `block` came from `bare`.
     unsafe { measured_free_bare(&bare, black_box(block)) };
+    labels.push("pair bare-free-list".into());
+    measured_pair_bare(&bare);
+    let lean = Lean::new();
+    // Warm the pool (unmeasured) so the measured pair takes the reuse path.
+    let warm = lean.allocate(Layout::new::<[u64; 8]>()).unwrap();
+    // SAFETY: allocated just above with this layout.
+    unsafe { lean.deallocate(warm, Layout::new::<[u64; 8]>()) }.unwrap();
+    labels.push("pair detalloc-lean".into());
+    measured_pair_lean_const(&lean);
     labels
 }
 
@@ -259,6 +289,7 @@ fn drive() -> Result<ExitCode, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let out = dir.join("cg.out");
     // `--dump-after` takes exact names (no wildcard): one per measured function.
+    let pairs = ["--dump-after=measured_pair_bare", "--dump-after=measured_pair_lean_const"];
     let dumps = [
         "lean",
         "checked",
@@ -275,6 +306,7 @@ fn drive() -> Result<ExitCode, String> {
     let run = Command::new("valgrind")
         .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
         .args(dumps)
+        .args(pairs)
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .arg("--measure")
@@ -307,10 +339,15 @@ fn report(labels: &[String], counts: &[u64]) -> ExitCode {
     let mut rows: BTreeMap<Row, Vec<(String, u64)>> = BTreeMap::new();
     let mut bare = Vec::new();
     let mut sections = Vec::new();
+    let mut pairs = Vec::new();
     for (label, &count) in labels.iter().zip(counts) {
         let parts: Vec<&str> = label.split(' ').collect();
         if parts[0] == "bare" {
             bare.push((parts[1].to_owned(), count));
+            continue;
+        }
+        if parts[0] == "pair" {
+            pairs.push((parts[1].to_owned(), count));
             continue;
         }
         if parts[0] == "section" {
@@ -345,6 +382,10 @@ fn report(labels: &[String], counts: &[u64]) -> ExitCode {
     }
     for (op, count) in &bare {
         println!("bare free list {op}: {count}");
+    }
+    println!("alloc+free pair of 64 B with a constant layout (dispatch folded), in one function:");
+    for (who, count) in &pairs {
+        println!("  {who}: {count}");
     }
     println!(
         "pool body under the lock (with sync: critical_section, what runs with interrupts masked):"

@@ -5,6 +5,7 @@ use core::fmt;
 /// An allocation could not be served: no pool fits the layout, or every pool that may serve it
 /// is exhausted. Nothing changed but the failure counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct AllocError;
 
 impl fmt::Display for AllocError {
@@ -20,6 +21,7 @@ impl core::error::Error for AllocError {}
 ///
 /// With validation on, a free is classified in this order, before any link is touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FreeError {
     /// The block the pointer names was not allocated: freed twice, or never handed out.
     DoubleFree,

@@ -99,6 +99,7 @@ pub const fn block_align(size: usize) -> usize {
 
 /// Totals of a heap. Counters are 0 with `stats: false`; `total_bytes` is always true.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Stats {
     /// Bytes of blocks in all pools (`TOTAL_BYTES`).
     pub total_bytes: usize,
@@ -122,6 +123,7 @@ pub struct Stats {
 
 /// Figures of one pool. Counters are 0 with `stats: false`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PoolStats {
     /// Bytes per block.
     pub block_size: usize,

@@ -63,6 +63,8 @@ mod lock_free;
 mod pool;
 mod report;
 mod stats;
+#[cfg(feature = "std")]
+pub mod suggest;
 mod sync;
 mod timing;
 mod view;

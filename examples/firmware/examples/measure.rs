@@ -1,0 +1,191 @@
+//! Code size and instruction counts of the firmware heap on a Cortex-M3 (see `measure.sh`).
+//!
+//! - `fw_alloc` / `fw_free` wrap `Heap::allocate` / `Heap::deallocate` of `FirmwareHeap` (the
+//!   heap of `src/main.rs`: stats and validation on), `fw_alloc_lean` / `fw_free_lean` those
+//!   of `LeanHeap` (the same pools, stats and validation off). Each is `#[inline(never)]` and
+//!   `#[no_mangle]`, takes the layout as an argument (so the size-class dispatch is measured)
+//!   and is called here once per measured case, in the order of `CASES`, with interrupts
+//!   enabled and no interrupt source running. Filling calls go through `Heap::allocate`
+//!   inlined into `main`, so every call of a wrapper is a measured case.
+//! - `FirmwareHeap` is also the global allocator, so the binary holds `__rust_alloc`,
+//!   `__rust_dealloc` and `__rust_realloc` as a firmware using it would.
+//! - The DWT cycle counter is read around a delay, to show whether the emulator implements it.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::hint::black_box;
+use core::ptr::NonNull;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use detalloc::clock::Dwt;
+use detalloc::{AllocError, Clock, FreeError, Heap, detalloc};
+use panic_semihosting as _;
+
+detalloc! {
+    /// As in `src/main.rs`.
+    pub struct FirmwareHeap<
+        pools: [16 x 64, 64 x 32, 256 x 16],
+        sync: critical_section,
+        validate: true,
+    >;
+}
+
+detalloc! {
+    /// The same pools without counters and without validation.
+    pub struct LeanHeap<
+        pools: [16 x 64, 64 x 32, 256 x 16],
+        sync: critical_section,
+        stats: false,
+        validate: false,
+    >;
+}
+
+#[global_allocator]
+static HEAP: FirmwareHeap = FirmwareHeap::new();
+static LEAN: LeanHeap = LeanHeap::new();
+
+/// One measured `FirmwareHeap::allocate`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc(layout: Layout) -> Result<NonNull<u8>, AllocError> {
+    HEAP.allocate(layout)
+}
+
+/// One measured `FirmwareHeap::deallocate`.
+///
+/// # Safety
+/// As `Heap::deallocate` (validation is on: a bad free is refused).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free(ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+    // SAFETY: forwarded.
+    unsafe { HEAP.deallocate(ptr, layout) }
+}
+
+/// One measured `LeanHeap::allocate`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc_lean(layout: Layout) -> Result<NonNull<u8>, AllocError> {
+    LEAN.allocate(layout)
+}
+
+/// One measured `LeanHeap::deallocate`.
+///
+/// # Safety
+/// `ptr` is a live block of `LEAN` for `layout` (validation is off).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_lean(ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+    // SAFETY: forwarded.
+    unsafe { LEAN.deallocate(ptr, layout) }
+}
+
+/// The measured calls, in order: `measure.sh` pairs the n-th call of a wrapper in the QEMU
+/// trace with the n-th line printed here.
+fn cases<H: Heap>(
+    heap: &H,
+    name: &str,
+    alloc: fn(Layout) -> Result<NonNull<u8>, AllocError>,
+    free: unsafe fn(NonNull<u8>, Layout) -> Result<(), FreeError>,
+    checked: bool,
+) {
+    for spec in [16usize, 64, 256] {
+        let layout = Layout::from_size_align(spec, 4).expect("layout");
+        hprintln!("case {name} alloc pool{spec} bump");
+        let a = black_box(alloc(black_box(layout))).expect("a fresh block");
+        hprintln!("case {name} free pool{spec}");
+        // SAFETY: `a` is live and freed once.
+        unsafe { free(black_box(a), black_box(layout)) }.expect("a valid free");
+        hprintln!("case {name} alloc pool{spec} reuse");
+        let b = black_box(alloc(black_box(layout))).expect("the freed block");
+        assert_eq!(a, b, "reuse path");
+        // Not measured: inlined `Heap::deallocate`.
+        // SAFETY: `b` is live and freed once.
+        unsafe { heap.deallocate(b, layout) }.expect("a valid free");
+    }
+
+    // The 16-byte pool half full (32 of 64 blocks handed out, 16 of them freed again): the
+    // same paths must take the same counts as in the empty pool.
+    let layout = Layout::from_size_align(16, 4).expect("layout");
+    let mut half: [Option<NonNull<u8>>; 32] = [None; 32];
+    for slot in &mut half {
+        *slot = Some(heap.allocate(layout).expect("a block"));
+    }
+    for slot in half.iter_mut().step_by(2) {
+        // SAFETY: each block is live and freed once (its slot is emptied).
+        unsafe { heap.deallocate(slot.take().expect("held"), layout) }.expect("a valid free");
+    }
+    hprintln!("case {name} alloc pool16 reuse half-full");
+    let a = black_box(alloc(black_box(layout))).expect("a freed block");
+    hprintln!("case {name} free pool16 half-full");
+    // SAFETY: `a` is live and freed once.
+    unsafe { free(black_box(a), black_box(layout)) }.expect("a valid free");
+    for block in half.iter().flatten() {
+        // SAFETY: the blocks still held, each freed once.
+        unsafe { heap.deallocate(*block, layout) }.expect("a valid free");
+    }
+
+    // Exhaustion of the 256-byte pool (filled through the inlined `Heap::allocate`).
+    let layout = Layout::from_size_align(256, 4).expect("layout");
+    let mut held: Vec<NonNull<u8>> = Vec::with_capacity(16);
+    while let Ok(block) = heap.allocate(layout) {
+        held.push(block);
+    }
+    hprintln!("case {name} alloc pool256 exhausted");
+    assert!(black_box(alloc(black_box(layout))).is_err());
+    for block in held {
+        // SAFETY: each block is live and freed once.
+        unsafe { heap.deallocate(block, layout) }.expect("a valid free");
+    }
+
+    hprintln!("case {name} alloc no-pool-fits");
+    assert!(black_box(alloc(black_box(Layout::from_size_align(512, 4).expect("layout")))).is_err());
+
+    if checked {
+        let layout = Layout::from_size_align(16, 4).expect("layout");
+        let block = heap.allocate(layout).expect("a block");
+        // SAFETY: live, freed once.
+        unsafe { heap.deallocate(block, layout) }.expect("a valid free");
+        hprintln!("case {name} free pool16 double-free-refused");
+        // SAFETY: with validation on, a double free is detected and refused.
+        let refused = unsafe { free(black_box(block), black_box(layout)) };
+        assert_eq!(refused, Err(FreeError::DoubleFree));
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    // SAFETY: a Cortex-M3 (ARMv7-M) core; nothing else touches DEMCR or DWT_CTRL.
+    unsafe { Dwt::enable() };
+    let start = Dwt::now();
+    for i in 0..1000u32 {
+        black_box(i);
+    }
+    let end = Dwt::now();
+    hprintln!("dwt: CYCCNT read {start} before and {end} after a 1000-iteration loop");
+
+    // First, so every pool is fresh: the first allocation of each takes the bump path.
+    cases(&HEAP, "checked", fw_alloc, fw_free, true);
+    cases(&LEAN, "lean", fw_alloc_lean, fw_free_lean, false);
+
+    // The global allocator's paths, so `__rust_alloc`, `__rust_dealloc` and `__rust_realloc`
+    // are linked (or inlined) as in a firmware.
+    let mut v: Vec<u32> = Vec::new();
+    for i in 0..40 {
+        v.push(black_box(i));
+    }
+    let b = Box::new(black_box(7u64));
+    hprintln!("global allocator: {} {}", v.iter().sum::<u32>(), b);
+    drop((v, b));
+    hprintln!("done");
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
