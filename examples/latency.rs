@@ -26,41 +26,23 @@ const MAX_LIVE: usize = 1000;
 const PERCENTILES: [(f64, &str); 5] =
     [(50.0, "p50"), (99.0, "p99"), (99.9, "p99.9"), (99.99, "p99.99"), (100.0, "max")];
 
+#[cfg(target_arch = "x86_64")]
+type Ticks = detalloc::clock::Tsc;
+#[cfg(not(target_arch = "x86_64"))]
+type Ticks = detalloc::clock::Instant;
+
 #[inline(always)]
 fn ticks() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_lfence, _rdtsc};
-        // SAFETY: `lfence` and `rdtsc` have no memory effects (SSE2 is baseline on x86_64).
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_lfence();
-            let t = _rdtsc();
-            _mm_lfence();
-            t
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
-    }
+    <Ticks as detalloc::Clock>::now()
 }
 
-/// The timer: cost of one read (min back-to-back difference) and its step (min non-zero).
+/// The timer: cost of one read (`clock::overhead`) and its step (the smallest non-zero
+/// difference of two reads).
 fn timer_figures() -> (u64, u64) {
-    let (mut cost, mut step) = (u64::MAX, u64::MAX);
-    for _ in 0..100_000 {
-        let a = ticks();
-        let b = ticks();
-        let d = b.wrapping_sub(a);
-        cost = cost.min(d);
-        if d > 0 {
-            step = step.min(d);
-        }
-    }
-    (cost, step)
+    let cost = detalloc::clock::overhead::<Ticks>(100_000);
+    let step =
+        (0..100_000).map(|_| ticks().wrapping_neg().wrapping_add(ticks())).filter(|&d| d > 0).min();
+    (cost, step.unwrap_or(0))
 }
 
 /// Runs the workload once untimed (warm-up), then timed; returns every op's ticks, sorted.

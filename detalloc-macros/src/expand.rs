@@ -49,7 +49,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
     let allocate = g.dispatch(|i| g.alloc_arm(i), quote!(::core::option::Option::None));
     let deallocate = g.dispatch(
         |i| g.free_arm(i),
-        quote!(::core::result::Result::Err(#p::classify(&self.__views(), ptr))),
+        quote!(::core::result::Result::Err(#p::classify(&self.__ranges(), ptr))),
     );
     let prefetch = g.dispatch(
         |i| {
@@ -104,6 +104,11 @@ pub fn expand(cfg: &Config) -> TokenStream {
                 #[inline(always)]
                 fn __views(&self) -> [#p::PoolView<'_>; #count] {
                     [#(#p::PoolView::new(&self.#pools, &self.#blocks)),*]
+                }
+
+                #[inline(always)]
+                fn __ranges(&self) -> [#p::PoolRange; #count] {
+                    [#(#p::PoolRange::new(&self.#blocks)),*]
                 }
             }
 
@@ -318,12 +323,13 @@ impl<'a> Generator<'a> {
         if !self.cfg.spill {
             let (b, pl, idx) = (&self.blocks[i], &self.pools[i], Literal::usize_unsuffixed(i));
             return quote! {
-                #p::refine(unsafe { self.#pl.free(&self.#b, ptr) }, || #p::classify(&self.__views(), ptr))
+                #p::refine(unsafe { self.#pl.free(&self.#b, ptr) }, || #p::classify(&self.__ranges(), ptr))
                     .map(|()| #idx)
             };
         }
         let known = self.cfg.pools[i].align();
-        let mut chain = quote!({ ::core::result::Result::Err(#p::classify(&self.__views(), ptr)) });
+        let mut chain =
+            quote!({ ::core::result::Result::Err(#p::classify(&self.__ranges(), ptr)) });
         for j in (i..self.cfg.pools.len()).rev() {
             let b = &self.blocks[j];
             let owns = quote!(self.#b.offset_of(ptr).is_some());

@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::process::{Command, ExitCode};
 use std::ptr::NonNull;
 
-use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanLarge};
+use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanHooked, LeanLarge};
 use detalloc::__private::{Align64, Blocks, Local, Pool, StatsOff, StatsOn};
 use detalloc::{AllocError, FreeError, Heap};
 
@@ -45,6 +45,7 @@ macro_rules! measured {
 
 measured! {
     measured_alloc_lean, measured_free_lean: Lean;
+    measured_alloc_lean_hooked, measured_free_lean_hooked: LeanHooked;
     measured_alloc_checked, measured_free_checked: Checked;
     measured_alloc_lean_large, measured_free_lean_large: LeanLarge;
     measured_alloc_checked_large, measured_free_checked_large: CheckedLarge;
@@ -216,6 +217,12 @@ fn measure() -> Vec<String> {
         alloc: measured_alloc_lean,
         free: measured_free_lean,
     };
+    let lean_hooked = Measured::<LeanHooked> {
+        name: "hooks0/1024",
+        blocks: 1024,
+        alloc: measured_alloc_lean_hooked,
+        free: measured_free_lean_hooked,
+    };
     let lean_large = Measured::<LeanLarge> {
         name: "lean/65536",
         blocks: 65536,
@@ -239,6 +246,7 @@ fn measure() -> Vec<String> {
             for reuse in [true, false] {
                 lean.scenario(&mut labels, pool, size, fill, reuse);
                 lean_large.scenario(&mut labels, pool, size, fill, reuse);
+                lean_hooked.scenario(&mut labels, pool, size, fill, reuse);
                 checked.scenario(&mut labels, pool, size, fill, reuse);
                 checked_large.scenario(&mut labels, pool, size, fill, reuse);
             }
@@ -292,6 +300,7 @@ fn drive() -> Result<ExitCode, String> {
     let pairs = ["--dump-after=measured_pair_bare", "--dump-after=measured_pair_lean_const"];
     let dumps = [
         "lean",
+        "lean_hooked",
         "checked",
         "lean_large",
         "checked_large",
@@ -393,8 +402,25 @@ fn report(labels: &[String], counts: &[u64]) -> ExitCode {
     for (what, count) in &sections {
         println!("  {what}: {count}");
     }
+    // A heap declared with hooks whose functions are empty must cost exactly what one
+    // without `hooks` costs.
+    for ((kind, op, pool, path), cells) in &rows {
+        if kind != "hooks0" {
+            continue;
+        }
+        let plain = rows.get(&("lean".to_owned(), op.clone(), pool.clone(), path.clone()));
+        if plain.map(|c| c[0].1) != Some(cells[0].1) {
+            println!(
+                "FAILED: with empty hooks, {op} {pool} {path} costs {} instead of {plain:?}",
+                cells[0].1
+            );
+            constant = false;
+        }
+    }
     if constant {
-        println!("every count is the same at every fill level and pool size");
+        println!(
+            "every count is the same at every fill level and pool size; empty hooks cost nothing"
+        );
         ExitCode::SUCCESS
     } else {
         println!("FAILED: a count depends on fill level or pool size");

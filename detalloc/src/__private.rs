@@ -17,7 +17,9 @@ pub use crate::stats::{StatsOff, StatsOn};
 pub use crate::sync::UnsupportedPool as LockFreePool;
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
 pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timing};
-pub use crate::view::{PoolView, classify, pool_stats, refine, reset_stats, stats, validate};
+pub use crate::view::{
+    PoolRange, PoolView, classify, pool_stats, refine, reset_stats, stats, validate,
+};
 pub use crate::{
     AllocError, Corruption, FreeError, Heap, Hooks, NoHooks, PoolSpec, PoolStats, Report, Stats,
 };

@@ -215,34 +215,13 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
             link = self.next.get(block).map_or(0, |l| l.load(Acquire));
         }
         let live = handed_out - free;
-        if Self::VALIDATE {
-            if let Some(block) = (handed_out..W * 32).find(|&b| self.is_live(b)) {
-                return Err(Corruption::UnusedBlockMarkedLive { pool, block });
-            }
-            let marked: usize =
-                self.live.iter().map(|w| w.load(Acquire).count_ones() as usize).sum();
-            if marked != live {
-                return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: marked });
-            }
+        if let Some(block) = (handed_out..W * 32).find(|&b| self.is_live(b)) {
+            return Err(Corruption::UnusedBlockMarkedLive { pool, block });
         }
-        if M::ENABLED {
-            let counts = self.tally.read();
-            if counts.in_use != live {
-                return Err(Corruption::LiveCount {
-                    pool,
-                    by_free_list: live,
-                    recorded: counts.in_use,
-                });
-            }
-            if counts.peak < counts.in_use {
-                return Err(Corruption::PeakBelowInUse {
-                    pool,
-                    peak: counts.peak,
-                    in_use: counts.in_use,
-                });
-            }
-        }
-        Ok(())
+        let marked = Self::VALIDATE
+            .then(|| self.live.iter().map(|w| w.load(Acquire).count_ones() as usize).sum());
+        let counts = M::ENABLED.then(|| self.tally.read());
+        crate::pool::check_records(pool, live, marked, counts)
     }
 
     fn is_live(&self, block: usize) -> bool {

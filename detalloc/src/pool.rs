@@ -191,39 +191,36 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                 link = unsafe { read_link::<S>(base.add(at - S)) };
             }
             let live = handed_out - free;
-            if Self::VALIDATE {
-                if let Some(block) = bitmap::first_set_from(&st.live, handed_out) {
-                    return Err(Corruption::UnusedBlockMarkedLive { pool, block });
-                }
-                let marked = bitmap::count(&st.live);
-                if marked != live {
-                    return Err(Corruption::LiveCount {
-                        pool,
-                        by_free_list: live,
-                        recorded: marked,
-                    });
-                }
+            if let Some(block) = bitmap::first_set_from(&st.live, handed_out) {
+                return Err(Corruption::UnusedBlockMarkedLive { pool, block });
             }
-            if M::ENABLED {
-                let counts = st.tally.read();
-                if counts.in_use != live {
-                    return Err(Corruption::LiveCount {
-                        pool,
-                        by_free_list: live,
-                        recorded: counts.in_use,
-                    });
-                }
-                if counts.peak < counts.in_use {
-                    return Err(Corruption::PeakBelowInUse {
-                        pool,
-                        peak: counts.peak,
-                        in_use: counts.in_use,
-                    });
-                }
-            }
-            Ok(())
+            let marked = Self::VALIDATE.then(|| bitmap::count(&st.live));
+            let counts = M::ENABLED.then(|| st.tally.read());
+            check_records(pool, live, marked, counts)
         })
     }
+}
+
+/// The audit's last step, for both pool kinds: the live blocks counted on the free list
+/// against the bitmap's population (with validation) and the counters (with statistics).
+pub(crate) fn check_records(
+    pool: usize,
+    live: usize,
+    marked: Option<usize>,
+    counts: Option<PoolCounts>,
+) -> Result<(), Corruption> {
+    if let Some(marked) = marked.filter(|&m| m != live) {
+        return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: marked });
+    }
+    if let Some(c) = counts {
+        if c.in_use != live {
+            return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: c.in_use });
+        }
+        if c.peak < c.in_use {
+            return Err(Corruption::PeakBelowInUse { pool, peak: c.peak, in_use: c.in_use });
+        }
+    }
+    Ok(())
 }
 
 /// Reads the link stored at the start of `block`.

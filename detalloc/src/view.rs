@@ -92,11 +92,6 @@ impl<'a> PoolView<'a> {
         Self { state: pool, base: blocks.base(), spec: PoolSpec::new(S, N) }
     }
 
-    fn offset_of(&self, ptr: NonNull<u8>) -> Option<usize> {
-        let offset = ptr.as_ptr().addr().wrapping_sub(self.base.as_ptr().addr());
-        (offset < self.spec.bytes()).then_some(offset)
-    }
-
     fn stats(&self) -> PoolStats {
         let c = self.state.counts();
         PoolStats {
@@ -111,14 +106,33 @@ impl<'a> PoolView<'a> {
     }
 }
 
+/// Where one pool's blocks are, for classifying a refused free. Plain addresses and sizes,
+/// no pool state: the free path then links no statistics or audit code (a `dyn` view would
+/// pull their vtables into every firmware image).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolRange {
+    base: usize,
+    bytes: usize,
+    block: usize,
+}
+
+impl PoolRange {
+    /// The range of `blocks`.
+    #[inline(always)]
+    pub fn new<const S: usize, const N: usize, A: Align>(blocks: &Blocks<S, N, A>) -> Self {
+        Self { base: blocks.base().as_ptr().addr(), bytes: S * N, block: S }
+    }
+}
+
 /// Classifies a pointer the selected pool refused as outside it: `Misaligned` inside some
 /// pool but not at a block start, `WrongPool` at a block start of another pool, else
 /// `Foreign`.
 #[cold]
-pub fn classify(pools: &[PoolView<'_>], ptr: NonNull<u8>) -> FreeError {
+pub fn classify(pools: &[PoolRange], ptr: NonNull<u8>) -> FreeError {
     for pool in pools {
-        if let Some(offset) = pool.offset_of(ptr) {
-            return if offset % pool.spec.block_size == 0 {
+        let offset = ptr.as_ptr().addr().wrapping_sub(pool.base);
+        if offset < pool.bytes {
+            return if offset.checked_rem(pool.block) == Some(0) {
                 FreeError::WrongPool
             } else {
                 FreeError::Misaligned

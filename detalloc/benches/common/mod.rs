@@ -11,6 +11,15 @@ detalloc! {
     /// 3 classes, `local`, no counters, no validation: the leanest configuration.
     pub struct Lean<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: false, validate: false>;
 }
+/// Hooks whose functions are all the empty defaults: a heap declared with them must cost
+/// exactly what a heap without `hooks` costs.
+pub struct EmptyHooks;
+impl detalloc::Hooks for EmptyHooks {}
+
+detalloc! {
+    /// `Lean` with `hooks: EmptyHooks`.
+    pub struct LeanHooked<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: false, validate: false, hooks: EmptyHooks>;
+}
 detalloc! {
     /// The same pools with statistics and validation on.
     pub struct Checked<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: true, validate: true>;

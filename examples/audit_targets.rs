@@ -1,0 +1,120 @@
+//! The entry points of the static audit (`detalloc-audit`): the 3-class heap
+//! `[16 x 64, 64 x 32, 256 x 16]` in every sync mode, each behind an exported, never-inlined
+//! `audit_alloc_<mode>` / `audit_free_<mode>` wrapper that takes the heap and the layout as
+//! arguments, so the audited code is the allocate/deallocate a user gets after inlining (size
+//! class dispatch included).
+//!
+//! Build and audit:
+//!
+//! ```text
+//! cargo build --release -p detalloc-examples --example audit_targets
+//! cargo run -p detalloc-audit -- target/release/examples/audit_targets
+//! ```
+//!
+//! Modes: `lean` (`local`, stats and validation off), `checked` (`local`, stats and validation
+//! on), `spin`, `lock_free` and `critical_section` (each with stats and validation on; on the
+//! host `critical_section` is the `critical-section` crate's `std` implementation, a global
+//! mutex).
+
+use std::alloc::Layout;
+use std::hint::black_box;
+use std::ptr::NonNull;
+
+use detalloc::{AllocError, FreeError, Heap, detalloc};
+
+detalloc! {
+    /// `local`, stats and validation off.
+    pub struct LeanHeap<pools: [16 x 64, 64 x 32, 256 x 16], stats: false, validate: false>;
+}
+
+detalloc! {
+    /// `local`, stats and validation on.
+    pub struct CheckedHeap<pools: [16 x 64, 64 x 32, 256 x 16], stats: true, validate: true>;
+}
+
+detalloc! {
+    /// A ticket lock per pool.
+    pub struct SpinHeap<pools: [16 x 64, 64 x 32, 256 x 16], sync: spin, validate: true>;
+}
+
+detalloc! {
+    /// A Treiber stack per pool.
+    pub struct LockFreeHeap<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, validate: true>;
+}
+
+detalloc! {
+    /// `critical_section::with` around each pool update.
+    pub struct CsHeap<
+        pools: [16 x 64, 64 x 32, 256 x 16],
+        sync: critical_section,
+        validate: true,
+    >;
+}
+
+/// Declares the exported wrapper pair of one heap type.
+macro_rules! wrappers {
+    ($heap:ty, $alloc:ident, $free:ident) => {
+        /// One `allocate` of this heap type, as the audit reads it.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+            heap.allocate(layout)
+        }
+
+        /// One `deallocate` of this heap type, as the audit reads it.
+        ///
+        /// # Safety
+        /// As `Heap::deallocate`: `ptr` is a live block of `heap` allocated with `layout`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub unsafe fn $free(
+            heap: &$heap,
+            ptr: NonNull<u8>,
+            layout: Layout,
+        ) -> Result<(), FreeError> {
+            // SAFETY: forwarded to the caller.
+            unsafe { heap.deallocate(ptr, layout) }
+        }
+    };
+}
+
+wrappers!(LeanHeap, audit_alloc_lean, audit_free_lean);
+wrappers!(CheckedHeap, audit_alloc_checked, audit_free_checked);
+wrappers!(SpinHeap, audit_alloc_spin, audit_free_spin);
+wrappers!(LockFreeHeap, audit_alloc_lock_free, audit_free_lock_free);
+wrappers!(CsHeap, audit_alloc_critical_section, audit_free_critical_section);
+
+/// One alloc/free pair per size class through the wrappers, so each wrapper is called (and
+/// therefore kept) and exercised once.
+fn exercise<H: Heap>(
+    heap: &H,
+    alloc: fn(&H, Layout) -> Result<NonNull<u8>, AllocError>,
+    free: unsafe fn(&H, NonNull<u8>, Layout) -> Result<(), FreeError>,
+) -> usize {
+    let mut served = 0;
+    for size in [16usize, 64, 256] {
+        let layout = Layout::from_size_align(size, 8).expect("a valid layout");
+        let block = black_box(alloc)(heap, black_box(layout)).expect("a fresh heap has room");
+        // SAFETY: `block` is live, from `heap`, with `layout`, and freed once.
+        unsafe { black_box(free)(heap, block, layout) }.expect("a valid free");
+        served += 1;
+    }
+    served
+}
+
+static SPIN: SpinHeap = SpinHeap::new();
+static LOCK_FREE: LockFreeHeap = LockFreeHeap::new();
+static CS: CsHeap = CsHeap::new();
+
+fn main() {
+    // `local` heaps are `!Sync`: not statics, but owned values (boxed: they hold every block).
+    let lean = Box::new(LeanHeap::new());
+    let checked = Box::new(CheckedHeap::new());
+    let served = exercise(&*lean, audit_alloc_lean, audit_free_lean)
+        + exercise(&*checked, audit_alloc_checked, audit_free_checked)
+        + exercise(&SPIN, audit_alloc_spin, audit_free_spin)
+        + exercise(&LOCK_FREE, audit_alloc_lock_free, audit_free_lock_free)
+        + exercise(&CS, audit_alloc_critical_section, audit_free_critical_section);
+    println!("{served} alloc/free pairs through the audit entry points");
+    println!("audit: cargo run -p detalloc-audit -- target/release/examples/audit_targets");
+}
