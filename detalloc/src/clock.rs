@@ -11,8 +11,8 @@
 //! | clock | target | ticks |
 //! |-------|--------|-------|
 //! | [`Tsc`] | x86, x86_64 | time-stamp counter, `lfence`-fenced; constant rate, not core cycles on every CPU |
-//! | [`Cntvct`] | aarch64 | the generic timer (`CNTVCT_EL0`): a fixed-frequency counter, **not** CPU cycles (often 1–100 MHz) |
-//! | [`Dwt`] | Cortex-M3/M4/M7 (feature `dwt`) | the DWT cycle counter: core clock cycles, 32 bits |
+//! | `Cntvct` | aarch64 | the generic timer (`CNTVCT_EL0`): a fixed-frequency counter, **not** CPU cycles (often 1–100 MHz) |
+//! | `Dwt` | Cortex-M3/M4/M7 (feature `dwt`) | the DWT cycle counter: core clock cycles, 32 bits |
 //! | [`Instant`] | any, feature `std` | nanoseconds from `std::time::Instant` |
 
 /// A tick source.

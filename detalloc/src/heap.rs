@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 
 use crate::{AllocError, Corruption, FreeError, Report, Timing};
 
-/// A heap declared with [`detalloc!`](crate::detalloc). Dyn-compatible: `&dyn Heap` works.
+/// A heap declared with [`detalloc!`](macro@crate::detalloc). Dyn-compatible: `&dyn Heap` works.
 ///
 /// Every method is bounded: `allocate`, `deallocate` and `prefetch` in a fixed instruction
 /// count, the statistics in the pool count, and `validate` in the block count.
