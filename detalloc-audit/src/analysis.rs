@@ -1,0 +1,421 @@
+//! Loops and longest paths, per function and across direct calls.
+//!
+//! - **Back edges**: a depth-first search from the entry; an edge to a block still on the DFS
+//!   stack is a back edge (its target is the loop header, its source the latch). Removing the
+//!   back edges leaves a DAG, so "no back edge" is the proof that a function has no loop.
+//! - **Longest path**: over that DAG, from the entry to a return or a tail call, counting the
+//!   instructions (and, on Thumb, the cycles of the timing table) of every block on the path plus
+//!   the longest path of every function called on it. A loop's body is therefore counted once:
+//!   the figure is the path taking no back edge, and each loop's one-iteration cost is reported
+//!   beside it. Paths that end in a trap or a call that never returns (panics) are not returns
+//!   and are left out.
+//! - **Calls**: direct calls and tail calls into this binary are followed (memoised). Recursion,
+//!   indirect calls, indirect branches (jump tables) and calls leaving the binary make the
+//!   bound **unbounded**; the figure printed is then the part that is known.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::cfg::{self, Callee, Target};
+use crate::elf::Image;
+use crate::graph::{Weights, back_edges, block_cost, exits, natural_loop};
+use crate::insn::Decoder;
+
+/// Instructions and (Thumb) cycles of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cost {
+    /// Instructions executed.
+    pub insns: u64,
+    /// Cycle bound, `None` when an instruction on the path has no entry in the timing table
+    /// (or the architecture has no table).
+    pub cycles: Option<u64>,
+}
+
+impl Cost {
+    pub(crate) fn add(self, other: Cost) -> Cost {
+        Cost {
+            insns: self.insns + other.insns,
+            cycles: self.cycles.zip(other.cycles).map(|(a, b)| a + b),
+        }
+    }
+
+    /// The larger of each component (each is then the bound over all paths).
+    pub(crate) fn max(self, other: Cost) -> Cost {
+        let cycles = match (self.cycles, other.cycles) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        Cost { insns: self.insns.max(other.insns), cycles }
+    }
+}
+
+/// A loop: one back edge and its natural loop.
+#[derive(Debug, Clone)]
+pub struct Loop {
+    /// The function that contains it.
+    pub function: String,
+    /// First address of the header block (the back edge's target).
+    pub header: u64,
+    /// The last instruction of the latch block, the block the back edge leaves: the branch
+    /// back to the header, or the instruction that falls through into it.
+    pub latch: u64,
+    /// Lowest and highest (exclusive) address of the body's blocks.
+    pub range: (u64, u64),
+    /// Cost of one iteration: the longest path from the header around to the back edge.
+    pub iteration: Cost,
+    /// What the body does: `CAS retry`, `spin wait`, or `loop`.
+    pub kind: &'static str,
+}
+
+/// What a call site is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// A direct call into this binary, followed.
+    Call,
+    /// A jump into another function of this binary, followed.
+    TailCall,
+    /// A call that never returns (a panic): not on any returning path, not followed.
+    Diverging,
+    /// A call through a pointer: unbounded.
+    Indirect,
+    /// A call out of the binary (dynamic symbol, PLT): unbounded.
+    External,
+    /// A call back into a function being analysed: unbounded.
+    Recursive,
+    /// A callee whose cost the user stated (`--assume NAME=N`): not analysed.
+    Assumed,
+}
+
+/// One call out of a function.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The calling function.
+    pub caller: String,
+    /// Address of the call (or tail-call jump) instruction.
+    pub at: u64,
+    /// Kind.
+    pub kind: CallKind,
+    /// The callee's name.
+    pub callee: String,
+    /// The callee's bound (followed calls).
+    pub bound: Option<Cost>,
+    /// On the top-level function's longest path.
+    pub on_path: bool,
+}
+
+/// A way out of a function: a return instruction (in it, or in a function it tail-calls).
+#[derive(Debug, Clone)]
+pub struct Exit {
+    /// The function whose return instruction ends the path.
+    pub function: String,
+    /// Address of that return (or of an unresolved indirect branch or tail call).
+    pub at: u64,
+    /// The longest path from the audited function's entry to it, inclusive.
+    pub cost: Cost,
+}
+
+/// The audit of one function, callees included.
+#[derive(Debug, Clone)]
+pub struct FnAudit {
+    /// Display name.
+    pub name: String,
+    /// Entry address.
+    pub addr: u64,
+    /// Blocks and edges of its own CFG.
+    pub blocks: usize,
+    /// Edges between its blocks.
+    pub edges: usize,
+    /// Instructions decoded (reachable) in its own body.
+    pub insns: usize,
+    /// Longest path to a return, callees included; `None` when no path returns.
+    pub bound: Option<Cost>,
+    /// Instructions of the function itself on that path.
+    pub own_on_path: u64,
+    /// Block start addresses along the longest (instruction) path.
+    pub path: Vec<u64>,
+    /// The longest path to each exit, in address order.
+    pub exits: Vec<Exit>,
+    /// Loops here and in followed callees.
+    pub loops: Vec<Loop>,
+    /// Calls here and in followed callees.
+    pub calls: Vec<Call>,
+    /// Why the bound is not a bound (empty when it is).
+    pub unbounded: Vec<String>,
+}
+
+impl FnAudit {
+    /// No loop here or in any followed callee.
+    pub fn loop_free(&self) -> bool {
+        self.loops.is_empty()
+    }
+}
+
+/// Audits functions of one image, memoising callees.
+pub struct Auditor<'a> {
+    image: &'a Image,
+    decoder: &'a dyn Decoder,
+    done: HashMap<u64, Rc<FnAudit>>,
+    active: HashSet<u64>,
+    assumed: HashMap<String, u64>,
+}
+
+impl<'a> Auditor<'a> {
+    /// An auditor over `image`, decoding with `decoder`.
+    pub fn new(image: &'a Image, decoder: &'a dyn Decoder) -> Self {
+        Auditor {
+            image,
+            decoder,
+            done: HashMap::new(),
+            active: HashSet::new(),
+            assumed: HashMap::new(),
+        }
+    }
+
+    /// Callees not to analyse: each named function (mangled or demangled) is taken to cost the
+    /// given number of instructions, with no loop and no cycle figure. For code outside the
+    /// audit's scope, such as the host's `critical-section` implementation (a std mutex).
+    pub fn assume(&mut self, name: &str, insns: u64) {
+        self.assumed.insert(name.to_string(), insns);
+    }
+
+    fn assumption(&self, target: u64) -> Option<u64> {
+        let f = self.image.function_at(target)?;
+        self.assumed.get(&f.name).or_else(|| self.assumed.get(&f.display_name())).copied()
+    }
+
+    /// The audit of the function at `addr`.
+    pub fn function(&mut self, addr: u64) -> Result<Rc<FnAudit>, String> {
+        if let Some(done) = self.done.get(&addr) {
+            return Ok(done.clone());
+        }
+        self.active.insert(addr);
+        let result = self.analyse(addr);
+        self.active.remove(&addr);
+        let audit = Rc::new(result?);
+        self.done.insert(addr, audit.clone());
+        Ok(audit)
+    }
+
+    /// The cost of reaching `callee` (its bound), recording the call.
+    fn callee(
+        &mut self,
+        caller: &str,
+        at: u64,
+        callee: &Callee,
+        tail: bool,
+        acc: &mut Acc,
+    ) -> Option<Cost> {
+        let (kind, name, bound) = match callee {
+            Callee::Direct(target) if self.assumption(*target).is_some() => {
+                let insns = self.assumption(*target).unwrap_or(0);
+                let bound = Some(Cost { insns, cycles: None });
+                (CallKind::Assumed, self.image.describe(*target), bound)
+            }
+            Callee::Direct(target) if self.active.contains(target) => {
+                acc.unbounded.push(format!(
+                    "recursion: {} calls {}",
+                    caller,
+                    self.image.describe(*target)
+                ));
+                (CallKind::Recursive, self.image.describe(*target), Some(Cost::default()))
+            }
+            Callee::Direct(target) => match self.function(*target) {
+                Ok(f) => {
+                    acc.loops.extend(f.loops.iter().cloned());
+                    acc.calls.extend(f.calls.iter().cloned());
+                    acc.unbounded.extend(f.unbounded.iter().cloned());
+                    (
+                        if tail { CallKind::TailCall } else { CallKind::Call },
+                        f.name.clone(),
+                        f.bound,
+                    )
+                }
+                Err(e) => {
+                    acc.unbounded
+                        .push(format!("{} not analysable: {e}", self.image.describe(*target)));
+                    (CallKind::Call, self.image.describe(*target), Some(Cost::default()))
+                }
+            },
+            Callee::External(name) => {
+                acc.unbounded.push(format!("external call at {at:#x}: {name}"));
+                (CallKind::External, name.clone(), Some(Cost::default()))
+            }
+            Callee::Unknown => {
+                acc.unbounded.push(format!("indirect call at {at:#x} in {caller}"));
+                (CallKind::Indirect, "(through a pointer)".into(), Some(Cost::default()))
+            }
+        };
+        let shown = match kind {
+            CallKind::Call | CallKind::TailCall | CallKind::Assumed => bound,
+            _ => None,
+        };
+        acc.own_calls.push(Call {
+            caller: caller.into(),
+            at,
+            kind,
+            callee: name,
+            bound: shown,
+            on_path: false,
+        });
+        bound
+    }
+
+    fn analyse(&mut self, addr: u64) -> Result<FnAudit, String> {
+        let image = self.image;
+        let end = image.function_end(addr);
+        let cfg = cfg::build(image, self.decoder, addr, end)?;
+        let name = image.describe(addr);
+        let has_cycles = self.decoder.has_cycles();
+        let mut acc = Acc::default();
+
+        // Per block: the cost with its last instruction taken / not taken (calls included).
+        let mut weights = Vec::with_capacity(cfg.blocks.len());
+        for block in &cfg.blocks {
+            let mut extra = Cost { insns: 0, cycles: Some(0) };
+            let mut stops = false;
+            for site in &block.calls {
+                if site.diverges {
+                    let callee = match &site.callee {
+                        Callee::Direct(t) => image.describe(*t),
+                        Callee::External(n) => n.clone(),
+                        Callee::Unknown => "(through a pointer)".into(),
+                    };
+                    acc.own_calls.push(Call {
+                        caller: name.clone(),
+                        at: site.at,
+                        kind: CallKind::Diverging,
+                        callee,
+                        bound: None,
+                        on_path: false,
+                    });
+                    continue;
+                }
+                match self.callee(&name, site.at, &site.callee, false, &mut acc) {
+                    Some(c) => extra = extra.add(c),
+                    None => stops = true, // the callee never returns
+                }
+            }
+            weights.push(Weights {
+                taken: block_cost(block, true, has_cycles).add(extra),
+                not_taken: block_cost(block, false, has_cycles).add(extra),
+                stops,
+            });
+        }
+
+        let (back, order) = back_edges(&cfg);
+        let mut tail_exits: HashMap<usize, Vec<Exit>> = HashMap::new();
+        // Longest path to an exit, successors before predecessors (post-order).
+        let mut best: Vec<Option<(Cost, Option<usize>)>> = vec![None; cfg.blocks.len()];
+        for &b in &order {
+            let block = &cfg.blocks[b];
+            if weights[b].stops {
+                continue;
+            }
+            let mut best_here: Option<(Cost, Option<usize>)> = None;
+            for succ in &block.succs {
+                let w = weights[b].get(succ.taken);
+                let value = match &succ.to {
+                    Target::Block(s) if back.contains(&(b, *s)) => None,
+                    Target::Block(s) => best[*s].map(|(c, _)| (w.add(c), Some(*s))),
+                    Target::Return => Some((w, None)),
+                    Target::TailCall(callee) => {
+                        let at = block.last();
+                        let cost = self.callee(&name, at, callee, true, &mut acc);
+                        let exits = match callee {
+                            Callee::Direct(t) => self.done.get(t).map(|f| f.exits.clone()),
+                            _ => None,
+                        };
+                        let fallback = || {
+                            let function = format!("{name} (unresolved tail call)");
+                            vec![Exit { function, at, cost: Cost { insns: 0, cycles: Some(0) } }]
+                        };
+                        tail_exits.insert(b, exits.unwrap_or_else(fallback));
+                        cost.map(|c| (w.add(c), None))
+                    }
+                    Target::Unknown => {
+                        acc.unbounded
+                            .push(format!("indirect branch at {:#x} in {name}", block.last()));
+                        Some((w, None))
+                    }
+                    Target::Stop => None,
+                };
+                if let Some((cost, next)) = value {
+                    best_here = Some(match best_here {
+                        None => (cost, next),
+                        Some((old, old_next)) => {
+                            let next = if cost.insns > old.insns { next } else { old_next };
+                            (old.max(cost), next)
+                        }
+                    });
+                }
+            }
+            best[b] = best_here;
+        }
+        let bound = best[0].map(|(c, _)| c);
+        let mut path = Vec::new();
+        let mut at = Some(0);
+        while let Some(b) = at {
+            path.push(cfg.blocks[b].start());
+            at = best[b].and_then(|(_, next)| next);
+        }
+        let own_on_path = path
+            .iter()
+            .map(|start| {
+                cfg.blocks.iter().find(|b| b.start() == *start).map_or(0, |b| b.insns.len() as u64)
+            })
+            .sum();
+        let on_path = |at: u64| {
+            path.iter().any(|s| {
+                cfg.blocks.iter().any(|b| b.start() == *s && (b.start()..b.end()).contains(&at))
+            })
+        };
+        for call in &mut acc.own_calls {
+            call.on_path = bound.is_some() && on_path(call.at);
+        }
+
+        let exits = exits(&cfg, &weights, &back, &order, &tail_exits, &name);
+
+        // Loops of this function.
+        let mut loops = Vec::new();
+        for &(latch, header) in &back {
+            loops.push(natural_loop(&cfg, &weights, &back, &order, latch, header, &name));
+        }
+        loops.sort_by_key(|l| (l.header, l.latch));
+        loops.extend(acc.loops);
+        let mut calls = acc.own_calls;
+        calls.extend(acc.calls);
+        dedup_by_key(&mut calls, |c| (c.caller.clone(), c.at));
+        dedup_by_key(&mut loops, |l| (l.function.clone(), l.header, l.latch));
+        let mut unbounded = acc.unbounded;
+        unbounded.sort();
+        unbounded.dedup();
+        Ok(FnAudit {
+            name,
+            addr,
+            blocks: cfg.blocks.len(),
+            edges: cfg.edge_count(),
+            insns: cfg.blocks.iter().map(|b| b.insns.len()).sum(),
+            bound,
+            own_on_path,
+            path,
+            exits,
+            loops,
+            calls,
+            unbounded,
+        })
+    }
+}
+
+fn dedup_by_key<T, K: Eq + std::hash::Hash>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen = HashSet::new();
+    items.retain(|item| seen.insert(key(item)));
+}
+
+/// Collected while analysing one function.
+#[derive(Default)]
+struct Acc {
+    own_calls: Vec<Call>,
+    calls: Vec<Call>,
+    loops: Vec<Loop>,
+    unbounded: Vec<String>,
+}

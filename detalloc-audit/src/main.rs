@@ -1,0 +1,127 @@
+//! `detalloc-audit <elf> [--symbol NAME[=BUDGET] ...] [--budget N] [--deny-loops] [--summary]`
+//!
+//! Prints the audit tables (Markdown). Exit status: 0 when every check passes (or none was
+//! asked for), 1 when a check fails, 2 on a usage or input error.
+
+use std::process::ExitCode;
+
+use detalloc_audit::{Checks, audit_assuming, check, default_symbols, elf::Image, report};
+
+const USAGE: &str = "usage: detalloc-audit <elf> [--symbol NAME[=BUDGET] ...] [--budget N] \
+[--deny-loops] [--assume NAME=N ...] [--summary]
+
+  --symbol NAME[=BUDGET]  audit NAME (mangled or demangled); BUDGET: its own instruction budget
+                          (default: every audit_alloc_*/audit_free_*/fw_alloc*/fw_free*)
+  --budget N              fail when a longest path exceeds N instructions or is unbounded
+  --deny-loops            fail when a function or any function it calls has a loop
+  --assume NAME=N         do not analyse NAME: count each call of it as N instructions, no loop,
+                          no cycle figure (for code outside the audit, e.g. a host mutex)
+  --summary               print the summary table only";
+
+struct Args {
+    elf: String,
+    symbols: Vec<(String, Option<u64>)>,
+    assumed: Vec<(String, u64)>,
+    checks: Checks,
+    summary_only: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut elf = None;
+    let mut symbols = Vec::new();
+    let mut assumed = Vec::new();
+    let mut checks = Checks::default();
+    let mut summary_only = false;
+    let number = |s: Option<String>, what: &str| -> Result<u64, String> {
+        let s = s.ok_or_else(|| format!("{what} needs a number"))?;
+        s.parse().map_err(|_| format!("{what}: `{s}` is not a number"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--symbol" => {
+                let spec = args.next().ok_or("--symbol needs a name")?;
+                match spec.rsplit_once('=') {
+                    Some((name, budget)) => symbols
+                        .push((name.to_string(), Some(number(Some(budget.into()), "--symbol")?))),
+                    None => symbols.push((spec, None)),
+                }
+            }
+            "--assume" => {
+                let spec = args.next().ok_or("--assume needs NAME=N")?;
+                let (name, n) = spec.rsplit_once('=').ok_or("--assume needs NAME=N")?;
+                assumed.push((name.to_string(), number(Some(n.into()), "--assume")?));
+            }
+            "--budget" => checks.budget = Some(number(args.next(), "--budget")?),
+            "--deny-loops" => checks.deny_loops = true,
+            "--summary" => summary_only = true,
+            "-h" | "--help" => return Err(String::new()),
+            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
+            other if elf.is_none() => elf = Some(other.to_string()),
+            other => return Err(format!("unexpected argument {other}")),
+        }
+    }
+    let elf = elf.ok_or("missing the ELF file")?;
+    Ok(Args { elf, symbols, assumed, checks, summary_only })
+}
+
+fn run() -> Result<bool, String> {
+    let args = parse_args()?;
+    let bytes = std::fs::read(&args.elf).map_err(|e| format!("{}: {e}", args.elf))?;
+    let symbols = if args.symbols.is_empty() {
+        let image = Image::parse(&bytes)?;
+        let names = default_symbols(&image);
+        if names.is_empty() {
+            return Err(format!("{}: none of the default entry points is in it", args.elf));
+        }
+        names.into_iter().map(|n| (n, None)).collect()
+    } else {
+        args.symbols
+    };
+    let names: Vec<String> = symbols.iter().map(|(n, _)| n.clone()).collect();
+    let result = audit_assuming(&bytes, &names, &args.assumed)?;
+
+    println!("## Static audit of `{}` ({})\n", args.elf, result.arch);
+    print!("{}", report::summary(&result.functions, result.with_cycles));
+    if result.with_cycles {
+        println!("\n{}", report::assumptions());
+    }
+    if !args.summary_only {
+        for f in &result.functions {
+            println!("\n{}", report::detail(f, result.with_cycles));
+        }
+    }
+
+    let mut failures = Vec::new();
+    for (f, (_, own_budget)) in result.functions.iter().zip(&symbols) {
+        let checks = Checks { budget: own_budget.or(args.checks.budget), ..args.checks.clone() };
+        failures.extend(check(f, &checks));
+    }
+    let asked = args.checks.budget.is_some()
+        || args.checks.deny_loops
+        || symbols.iter().any(|(_, b)| b.is_some());
+    if asked {
+        if failures.is_empty() {
+            eprintln!("audit: {} functions checked, all pass", result.functions.len());
+        } else {
+            for failure in &failures {
+                eprintln!("audit FAILED: {failure}");
+            }
+        }
+    }
+    Ok(failures.is_empty())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("detalloc-audit: {e}");
+            }
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

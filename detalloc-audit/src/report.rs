@@ -1,0 +1,270 @@
+//! Markdown tables a reviewer can paste into a safety case.
+
+use std::fmt::Write;
+
+use crate::analysis::{CallKind, Cost, FnAudit};
+use crate::timing;
+
+/// Formats a cost's instruction count.
+fn insns(cost: Option<Cost>, unbounded: bool) -> String {
+    match cost {
+        Some(c) if unbounded => format!("≥ {} (unbounded)", c.insns),
+        Some(c) => c.insns.to_string(),
+        None => "no path returns".into(),
+    }
+}
+
+/// Formats a cost's cycles.
+fn cycles(cost: Option<Cost>, unbounded: bool) -> String {
+    match cost.and_then(|c| c.cycles) {
+        Some(c) if unbounded => format!("≥ {c} (unbounded)"),
+        Some(c) => c.to_string(),
+        None => "—".into(),
+    }
+}
+
+/// The one-line verdict.
+pub fn verdict(f: &FnAudit) -> String {
+    let mut parts = Vec::new();
+    if f.loops.is_empty() {
+        parts.push("loop-free".to_string());
+    } else {
+        parts.push(format!("{} loop(s)", f.loops.len()));
+    }
+    if !f.unbounded.is_empty() {
+        parts.push("UNBOUNDED".into());
+    } else if f.bound.is_none() {
+        parts.push("never returns".into());
+    } else if f.loops.is_empty() {
+        parts.push("bounded".into());
+    } else {
+        parts.push("bounded per iteration".into());
+    }
+    parts.join(", ")
+}
+
+/// The last two path segments of a demangled name, outside angle brackets:
+/// `detalloc::sync::spin::Spin::wait` -> `Spin::wait`,
+/// `<detalloc::heap_state::LockedErrors<L> as detalloc::heap_state::ErrorCounters>::count_failure`
+/// -> `ErrorCounters::count_failure`.
+pub fn short(name: &str) -> String {
+    let mut segments = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => depth += 1,
+            b'>' => depth -= 1,
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                segments.push(&name[start..i]);
+                start = i + 2;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    segments.push(&name[start..]);
+    let tidy = |s: &str| -> String {
+        match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+            // `<T as Trait>`: the trait's last segment.
+            Some(inner) => {
+                let tr = inner.rsplit_once(" as ").map_or(inner, |(_, t)| t);
+                tr.rsplit("::").next().unwrap_or(tr).to_string()
+            }
+            None => s.to_string(),
+        }
+    };
+    match segments.as_slice() {
+        [.., a, b] => format!("{}::{}", tidy(a), b),
+        _ => name.to_string(),
+    }
+}
+
+/// Names of the functions called (followed or not) on the longest path, deduplicated.
+fn path_calls(f: &FnAudit) -> String {
+    let mut names: Vec<String> = f
+        .calls
+        .iter()
+        .filter(|c| c.on_path && c.caller == f.name)
+        .map(|c| match c.kind {
+            CallKind::TailCall => format!("{} (tail)", short(&c.callee)),
+            _ => short(&c.callee),
+        })
+        .collect();
+    names.dedup();
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+fn loops_cell(f: &FnAudit) -> String {
+    if f.loops.is_empty() {
+        return "none (no back edge)".into();
+    }
+    // Grouped by kind: "4 spin wait (21 insns/iter), 4 CAS retry (5–7 insns/iter)".
+    let mut kinds: Vec<(&str, usize, u64, u64)> = Vec::new();
+    for l in &f.loops {
+        let n = l.iteration.insns;
+        match kinds.iter_mut().find(|k| k.0 == l.kind) {
+            Some(k) => *k = (k.0, k.1 + 1, k.2.min(n), k.3.max(n)),
+            None => kinds.push((l.kind, 1, n, n)),
+        }
+    }
+    kinds
+        .iter()
+        .map(|&(kind, count, lo, hi)| {
+            let range = if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") };
+            format!("{count} {kind} ({range} insns/iter)")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The summary table: one row per audited function.
+pub fn summary(functions: &[std::rc::Rc<FnAudit>], with_cycles: bool) -> String {
+    let mut out = String::new();
+    if with_cycles {
+        out.push_str("| function | longest path (insns) | cycle bound (Cortex-M3) | loops | calls on the path | verdict |\n");
+        out.push_str("|---|---:|---:|---|---|---|\n");
+    } else {
+        out.push_str("| function | longest path (insns) | loops | calls on the path | verdict |\n");
+        out.push_str("|---|---:|---|---|---|\n");
+    }
+    for f in functions {
+        let open = !f.unbounded.is_empty();
+        let _ = write!(out, "| `{}` | {} ", f.name, insns(f.bound, open));
+        if with_cycles {
+            let _ = write!(out, "| {} ", cycles(f.bound, open));
+        }
+        let _ = writeln!(out, "| {} | {} | {} |", loops_cell(f), path_calls(f), verdict(f));
+    }
+    out
+}
+
+/// The detail section of one function.
+pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
+    let mut out = String::new();
+    let open = !f.unbounded.is_empty();
+    let _ = writeln!(out, "### `{}` at {:#x}\n", f.name, f.addr);
+    out.push_str("| item | value |\n|---|---|\n");
+    let _ = writeln!(
+        out,
+        "| CFG | {} blocks, {} edges, {} instructions reachable |",
+        f.blocks, f.edges, f.insns
+    );
+    if let Some(b) = f.bound {
+        let _ = writeln!(
+            out,
+            "| longest path | {} instructions (this function {}, callees {}) |",
+            insns(f.bound, open),
+            f.own_on_path,
+            b.insns.saturating_sub(f.own_on_path)
+        );
+    } else {
+        out.push_str("| longest path | no path reaches a return |\n");
+    }
+    if with_cycles {
+        let _ = writeln!(out, "| cycle bound | {} |", cycles(f.bound, open));
+    }
+    let path: Vec<String> = f.path.iter().map(|a| format!("{a:#x}")).collect();
+    let _ = writeln!(out, "| path (blocks) | {} |", path.join(" → "));
+    let loops = if f.loops.is_empty() {
+        "none: no back edge in this function's CFG nor in any callee's".to_string()
+    } else {
+        format!("{} (table below)", f.loops.len())
+    };
+    let _ = writeln!(out, "| loops | {loops} |");
+    let _ = writeln!(out, "| verdict | {} |", verdict(f));
+    if f.exits.len() > 1 {
+        out.push_str("\n| exit (return at) | in | longest path to it (insns) |");
+        out.push_str(if with_cycles {
+            " cycles |\n|---|---|---:|---:|\n"
+        } else {
+            "\n|---|---|---:|\n"
+        });
+        for e in &f.exits {
+            let _ = write!(out, "| {:#x} | `{}` | {} |", e.at, e.function, e.cost.insns);
+            if with_cycles {
+                let _ = write!(out, " {} |", e.cost.cycles.map_or("—".into(), |c| c.to_string()));
+            }
+            out.push('\n');
+        }
+    }
+    if !f.loops.is_empty() {
+        out.push_str("\n| loop in | kind | header | latch (back edge) | address range | one iteration (insns) |");
+        out.push_str(if with_cycles {
+            " cycles |\n|---|---|---|---|---|---:|---:|\n"
+        } else {
+            "\n|---|---|---|---|---|---:|\n"
+        });
+        for l in &f.loops {
+            let _ = write!(
+                out,
+                "| `{}` | {} | {:#x} | {:#x} | {:#x}–{:#x} | {} |",
+                l.function, l.kind, l.header, l.latch, l.range.0, l.range.1, l.iteration.insns
+            );
+            if with_cycles {
+                let _ =
+                    write!(out, " {} |", l.iteration.cycles.map_or("—".into(), |c| c.to_string()));
+            }
+            out.push('\n');
+        }
+    }
+    if !f.calls.is_empty() {
+        out.push_str(
+            "\n| caller | at | kind | callee | callee bound (insns) | on the longest path |\n",
+        );
+        out.push_str("|---|---|---|---|---:|---|\n");
+        for c in &f.calls {
+            let kind = match c.kind {
+                CallKind::Call => "call",
+                CallKind::TailCall => "tail call",
+                CallKind::Diverging => "never returns (panic)",
+                CallKind::Indirect => "indirect: unbounded",
+                CallKind::External => "external: unbounded",
+                CallKind::Recursive => "recursive: unbounded",
+                CallKind::Assumed => "assumed (--assume), not analysed",
+            };
+            let bound = c.bound.map_or("—".into(), |b| b.insns.to_string());
+            let on = if c.on_path { "yes" } else { "no" };
+            let _ = writeln!(
+                out,
+                "| `{}` | {:#x} | {kind} | `{}` | {bound} | {on} |",
+                c.caller, c.at, c.callee
+            );
+        }
+    }
+    if open {
+        out.push_str("\nUnbounded because:\n");
+        for reason in &f.unbounded {
+            let _ = writeln!(out, "- {reason}");
+        }
+    }
+    out
+}
+
+/// The timing assumptions, as a list.
+pub fn assumptions() -> String {
+    let mut out = String::from("Cycle bounds assume:\n");
+    for a in timing::ASSUMPTIONS {
+        let _ = writeln!(out, "- {a}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short("detalloc::sync::spin::Spin::wait"), "Spin::wait");
+        assert_eq!(
+            short(
+                "<detalloc::heap_state::LockedErrors<L> as detalloc::heap_state::ErrorCounters>::count_failure"
+            ),
+            "ErrorCounters::count_failure"
+        );
+        assert_eq!(short("_critical_section_1_0_acquire"), "_critical_section_1_0_acquire");
+    }
+}

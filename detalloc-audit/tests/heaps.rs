@@ -1,0 +1,83 @@
+//! The 3-class heap `[16 x 64, 64 x 32, 256 x 16]` compiled for thumbv7m (the fixture crate
+//! `tests/fixtures/thumb-heaps`, built here with its own target directory) and audited:
+//! - `local` lean and checked: no loop, within the instruction budgets below;
+//! - `spin`: every loop is the ticket lock's wait or the LDREX/STREX retry of its `fetch_add`;
+//! - `lock_free`: every loop is an LDREX/STREX retry.
+//!
+//! Budgets (longest static path + about 20 %; the paths are the compiler's, so a codegen change
+//! that adds a loop or many instructions fails here): lean alloc 32 (static 26), lean free 70
+//! (static 58: the refused-free classification), checked alloc 48 (39), checked free 70 (58).
+//! `critical_section` and the firmware's own wrappers are checked in `.ci/run` on
+//! `examples/firmware`'s `measure` binary; the x86_64 heaps on `examples/audit_targets`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use detalloc_audit::{Checks, audit, check};
+
+fn build_fixture() -> Vec<u8> {
+    let manifest =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumb-heaps/Cargo.toml");
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("thumb-heaps");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "thumbv7m-none-eabi",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the thumb-heaps fixture failed");
+    std::fs::read(target_dir.join("thumbv7m-none-eabi/release/thumb-heaps")).expect("the binary")
+}
+
+#[test]
+fn thumbv7m_heaps() {
+    let bytes = build_fixture();
+    let budgets = [
+        ("audit_alloc_lean", 32),
+        ("audit_free_lean", 70),
+        ("audit_alloc_checked", 48),
+        ("audit_free_checked", 70),
+    ];
+    let shared =
+        ["audit_alloc_spin", "audit_free_spin", "audit_alloc_lock_free", "audit_free_lock_free"];
+    let names: Vec<String> = budgets
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(shared.iter().map(|n| n.to_string()))
+        .collect();
+    let a = audit(&bytes, &names).expect("audits");
+    assert!(a.with_cycles);
+
+    for (f, (_, budget)) in a.functions.iter().zip(budgets) {
+        let checks = Checks { budget: Some(budget), deny_loops: true };
+        assert_eq!(check(f, &checks), Vec::<String>::new(), "{}", f.name);
+        assert!(
+            f.bound.and_then(|b| b.cycles).is_some(),
+            "{}: every instruction is in the table",
+            f.name
+        );
+    }
+    for f in &a.functions[budgets.len()..] {
+        assert!(f.unbounded.is_empty(), "{}: {:?}", f.name, f.unbounded);
+        assert!(!f.loops.is_empty(), "{}: the wait/retry loops are found", f.name);
+        let spin = f.name.contains("spin");
+        for l in &f.loops {
+            let expected = l.kind == "CAS retry" || (spin && l.kind == "spin wait");
+            assert!(expected, "{}: unexpected loop {l:?}", f.name);
+        }
+        if spin {
+            assert!(f.loops.iter().any(|l| l.kind == "spin wait"), "{}: the ticket wait", f.name);
+        }
+    }
+}
