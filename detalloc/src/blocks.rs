@@ -77,8 +77,29 @@ impl<const S: usize, const N: usize, A: Align> Blocks<S, N, A> {
     /// The byte offset of `ptr` from the start of the pool, when `ptr` lies inside it.
     #[inline(always)]
     pub fn offset_of(&self, ptr: NonNull<u8>) -> Option<usize> {
-        let offset = ptr.as_ptr().addr().wrapping_sub(self.base().as_ptr().addr());
+        let offset = self.raw_offset(ptr);
         if offset < S * N { Some(offset) } else { None }
+    }
+
+    /// `ptr - base`, wrapping: the offset of a block this pool handed out.
+    #[inline(always)]
+    pub fn raw_offset(&self, ptr: NonNull<u8>) -> usize {
+        ptr.as_ptr().addr().wrapping_sub(self.base().as_ptr().addr())
+    }
+
+    /// The offset of the block `ptr` starts, or why `ptr` is no block start of this pool,
+    /// as far as this pool can tell: `Foreign` outside it, `Misaligned` inside but not at a
+    /// block start (the heap reclassifies a `Foreign` against its other pools).
+    #[inline(always)]
+    pub fn block_offset(&self, ptr: NonNull<u8>) -> Result<usize, crate::FreeError> {
+        let offset = self.raw_offset(ptr);
+        if offset >= S * N {
+            Err(crate::FreeError::Foreign)
+        } else if !offset.is_multiple_of(S) {
+            Err(crate::FreeError::Misaligned)
+        } else {
+            Ok(offset)
+        }
     }
 }
 

@@ -151,14 +151,9 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         blocks: &Blocks<S, N, A>,
         ptr: NonNull<u8>,
     ) -> Result<(), FreeError> {
-        let offset = ptr.as_ptr().addr().wrapping_sub(blocks.base().as_ptr().addr());
+        let offset =
+            if Self::VALIDATE { blocks.block_offset(ptr)? } else { blocks.raw_offset(ptr) };
         if Self::VALIDATE {
-            if offset >= S * N {
-                return Err(FreeError::Foreign);
-            }
-            if !offset.is_multiple_of(S) {
-                return Err(FreeError::Misaligned);
-            }
             let (word, mask) = bitmap::position(offset / S);
             let was_live =
                 self.live.get(word).is_some_and(|w| w.fetch_and(!mask, Relaxed) & mask != 0);

@@ -117,15 +117,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         ptr: NonNull<u8>,
     ) -> Result<(), FreeError> {
         let base = blocks.base();
-        let offset = ptr.as_ptr().addr().wrapping_sub(base.as_ptr().addr());
-        if Self::VALIDATE {
-            if offset >= S * N {
-                return Err(FreeError::Foreign);
-            }
-            if !offset.is_multiple_of(S) {
-                return Err(FreeError::Misaligned);
-            }
-        }
+        let offset =
+            if Self::VALIDATE { blocks.block_offset(ptr)? } else { blocks.raw_offset(ptr) };
         self.with(|st| {
             if Self::VALIDATE && !bitmap::take(&mut st.live, offset / S) {
                 return Err(FreeError::DoubleFree);
