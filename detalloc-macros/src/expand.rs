@@ -103,7 +103,8 @@ pub fn expand(cfg: &Config) -> TokenStream {
 
                 #[inline(always)]
                 fn __views(&self) -> [#p::PoolView<'_>; #count] {
-                    [#(#p::PoolView::new(&self.#pools, &self.#blocks)),*]
+                    // SAFETY: each pool field is paired with its own blocks field.
+                    [#(unsafe { #p::PoolView::new(&self.#pools, &self.#blocks) }),*]
                 }
 
                 #[inline(always)]
@@ -287,7 +288,8 @@ impl<'a> Generator<'a> {
     fn alloc_arm(&self, i: usize) -> TokenStream {
         let take = |j: usize| {
             let (b, pl, idx) = (&self.blocks[j], &self.pools[j], Literal::usize_unsuffixed(j));
-            quote!(self.#pl.alloc(&self.#b).map(|block| (#idx, block)))
+            // SAFETY (in the expansion): each pool field is paired with its own blocks field.
+            quote!(unsafe { self.#pl.alloc(&self.#b) }.map(|block| (#idx, block)))
         };
         let first = take(i);
         if !self.cfg.spill {

@@ -100,10 +100,14 @@ type SectionBlocks = Blocks<64, 1024, Align64>;
 macro_rules! measured_section {
     ($($alloc:ident, $free:ident: $pool:ty;)*) => {$(
         /// One measured pool body: allocation.
+        ///
+        /// # Safety
+        /// `blocks` is `pool`'s own buffer.
         #[unsafe(no_mangle)]
         #[inline(never)]
-        pub fn $alloc(pool: &$pool, blocks: &SectionBlocks) -> Option<NonNull<u8>> {
-            pool.alloc(blocks)
+        pub unsafe fn $alloc(pool: &$pool, blocks: &SectionBlocks) -> Option<NonNull<u8>> {
+            // SAFETY: forwarded.
+            unsafe { pool.alloc(blocks) }
         }
 
         /// One measured pool body: free.
@@ -130,17 +134,20 @@ fn measure_sections(labels: &mut Vec<String>) {
         labels: &mut Vec<String>,
         name: &str,
         pool: &P,
-        alloc: fn(&P, &SectionBlocks) -> Option<NonNull<u8>>,
+        alloc: unsafe fn(&P, &SectionBlocks) -> Option<NonNull<u8>>,
         free: unsafe fn(&P, &SectionBlocks, NonNull<u8>) -> Result<(), FreeError>,
     ) {
+        // A fresh pool (the caller's) and fresh blocks: used only together below.
         let blocks = SectionBlocks::new();
         labels.push(format!("section {name} alloc-bump"));
-        let first = alloc(pool, &blocks).unwrap();
+        // SAFETY: `blocks` is only ever given to `pool`.
+        let first = unsafe { alloc(pool, &blocks) }.unwrap();
         labels.push(format!("section {name} free"));
-        // SAFETY: `first` is a live block of `pool`.
+        // SAFETY: `first` is a live block of `pool`, from `blocks`.
         unsafe { free(pool, &blocks, first) }.unwrap();
         labels.push(format!("section {name} alloc-reuse"));
-        let again = alloc(pool, &blocks).unwrap();
+        // SAFETY: as above.
+        let again = unsafe { alloc(pool, &blocks) }.unwrap();
         labels.push(format!("section {name} free"));
         // SAFETY: `again` is a live block of `pool`.
         unsafe { free(pool, &blocks, again) }.unwrap();

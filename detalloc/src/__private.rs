@@ -91,8 +91,37 @@ pub fn finish_free<H: Hooks, E: ErrorCounters, T: Timer>(
     }
 }
 
-/// `GlobalAlloc::realloc`: in place when the new size selects the same pool, else allocate,
-/// copy, free. Null (and the old block untouched) when no pool can take the new size.
+/// Whether a block allocated for `old` serves `new` where it is: both select the same pool.
+/// (The one rule for every resize: `GlobalAlloc::realloc`, `Allocator::grow` and `shrink`.)
+#[inline]
+pub fn same_pool<H: Dispatch>(old: Layout, new: Layout) -> bool {
+    let pool = H::select(new.size(), new.align());
+    pool.is_some() && pool == H::select(old.size(), old.align())
+}
+
+/// Moves a block to one allocated for `new`: allocate, copy `copy` bytes, free the old block.
+/// On `Err` nothing changed.
+///
+/// # Safety
+/// `ptr` is a live block of `heap` allocated for `old`; `copy <= min(old.size(), new.size())`.
+pub unsafe fn relocate<H: Heap + ?Sized>(
+    heap: &H,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new: Layout,
+    copy: usize,
+) -> Result<NonNull<u8>, AllocError> {
+    let moved = heap.allocate(new)?;
+    // SAFETY: two distinct live blocks (`moved` was just handed out, `ptr` is still live),
+    // each at least `copy` bytes long by the caller's promise.
+    unsafe { ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), copy) };
+    // SAFETY: `ptr` came from `heap` for `old` (the caller's promise) and is freed once.
+    let _ = unsafe { heap.deallocate(ptr, old) };
+    Ok(moved)
+}
+
+/// `GlobalAlloc::realloc`: in place when the new size selects the same pool, else
+/// [`relocate`]. Null (and the old block untouched) when no pool can take the new size.
 ///
 /// # Safety
 /// As `GlobalAlloc::realloc`: `ptr` is a live block of `heap` allocated with `layout`.
@@ -106,16 +135,14 @@ pub unsafe fn realloc<H: Dispatch>(
     let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
         return ptr::null_mut();
     };
-    let pool = H::select(new_size, layout.align());
-    if pool.is_some() && pool == H::select(layout.size(), layout.align()) {
+    if same_pool::<H>(layout, new_layout) {
         return ptr;
     }
-    let Ok(new) = heap.allocate(new_layout) else { return ptr::null_mut() };
-    // SAFETY: both blocks are live and distinct, each at least as large as the bytes copied.
-    unsafe { ptr::copy_nonoverlapping(old.as_ptr(), new.as_ptr(), layout.size().min(new_size)) };
-    // SAFETY: `old` came from `heap` with `layout` (the caller's promise) and is freed once.
-    let _ = unsafe { heap.deallocate(old, layout) };
-    new.as_ptr()
+    // SAFETY: the caller's promise; `min(old, new)` bytes are copied.
+    match unsafe { relocate(heap, old, layout, new_layout, layout.size().min(new_size)) } {
+        Ok(moved) => moved.as_ptr(),
+        Err(_) => ptr::null_mut(),
+    }
 }
 
 /// Hints the cache to load the line at `ptr`. No memory is accessed; any address is fine.

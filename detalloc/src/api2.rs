@@ -11,7 +11,7 @@ mod imp {
 
     use allocator_api2::alloc::AllocError;
 
-    use crate::__private::Dispatch;
+    use crate::__private::{Dispatch, relocate, same_pool};
 
     fn block<H: Dispatch>(ptr: NonNull<u8>, layout: Layout) -> NonNull<[u8]> {
         let len = H::select(layout.size(), layout.align())
@@ -32,28 +32,22 @@ mod imp {
         }
     }
 
-    fn same_pool<H: Dispatch>(old: Layout, new: Layout) -> bool {
-        let pool = H::select(new.size(), new.align());
-        pool.is_some() && pool == H::select(old.size(), old.align())
-    }
-
-    /// Moves the block at `ptr` to a block for `new`, copying `copy` bytes.
+    /// [`relocate`] with the result as the `Allocator` API has it.
     ///
     /// # Safety
-    /// `ptr` is a live block of `heap` allocated for `old`; `copy <= min(old.size(), new.size())`.
-    unsafe fn relocate<H: Dispatch>(
+    /// As [`relocate`].
+    unsafe fn moved<H: Dispatch>(
         heap: &H,
         ptr: NonNull<u8>,
         old: Layout,
         new: Layout,
         copy: usize,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let moved = api2_allocate(heap, new)?;
-        // SAFETY: distinct live blocks, each at least `copy` bytes long.
-        unsafe { ptr::copy_nonoverlapping(ptr.as_ptr(), moved.cast::<u8>().as_ptr(), copy) };
-        // SAFETY: `ptr` came from `heap` for `old` and is freed once.
-        let _ = unsafe { heap.deallocate(ptr, old) };
-        Ok(moved)
+        // SAFETY: forwarded.
+        match unsafe { relocate(heap, ptr, old, new, copy) } {
+            Ok(block_ptr) => Ok(block::<H>(block_ptr, new)),
+            Err(_) => Err(AllocError),
+        }
     }
 
     /// `Allocator::grow` (and `grow_zeroed` with `zeroed`).
@@ -71,7 +65,7 @@ mod imp {
             block::<H>(ptr, new)
         } else {
             // SAFETY: forwarded; `old.size() <= new.size()` bytes are copied.
-            unsafe { relocate(heap, ptr, old, new, old.size()) }?
+            unsafe { moved(heap, ptr, old, new, old.size()) }?
         };
         if zeroed {
             let start = grown.cast::<u8>().as_ptr();
@@ -95,7 +89,7 @@ mod imp {
             return Ok(block::<H>(ptr, new));
         }
         // SAFETY: forwarded; `new.size() <= old.size()` bytes are copied.
-        unsafe { relocate(heap, ptr, old, new, new.size()) }
+        unsafe { moved(heap, ptr, old, new, new.size()) }
     }
 }
 

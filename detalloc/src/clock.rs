@@ -42,11 +42,11 @@ pub fn overhead<C: Clock>(samples: usize) -> u64 {
 
 /// The x86 time-stamp counter, fenced (`lfence; rdtsc; lfence`) so the read is not reordered
 /// with the operation it measures.
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[cfg(any(target_arch = "x86_64", all(target_arch = "x86", target_feature = "sse2")))]
 #[derive(Debug, Clone, Copy)]
 pub struct Tsc;
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[cfg(any(target_arch = "x86_64", all(target_arch = "x86", target_feature = "sse2")))]
 impl Clock for Tsc {
     #[inline(always)]
     fn now() -> u64 {
@@ -54,8 +54,8 @@ impl Clock for Tsc {
         use core::arch::x86::{_mm_lfence, _rdtsc};
         #[cfg(target_arch = "x86_64")]
         use core::arch::x86_64::{_mm_lfence, _rdtsc};
-        // SAFETY: `lfence` and `rdtsc` have no memory effects; SSE2 (for `lfence`) is part of
-        // every x86_64 target and of the i686 targets Rust supports with std.
+        // SAFETY: `lfence` and `rdtsc` have no memory effects; `lfence` needs SSE2, which every
+        // x86_64 target has and this item requires on x86 (`target_feature = "sse2"`).
         #[allow(unused_unsafe)]
         unsafe {
             _mm_lfence();
@@ -78,8 +78,9 @@ impl Clock for Cntvct {
     #[inline(always)]
     fn now() -> u64 {
         let ticks: u64;
-        // SAFETY: reading CNTVCT_EL0 is allowed at EL0 on every OS Rust supports on aarch64;
-        // `isb` orders it after earlier instructions. No memory is touched.
+        // SAFETY: CNTVCT_EL0 is readable at EL1 and above, and at EL0 where the kernel enables
+        // it (Linux, macOS, Windows do); `isb` orders the read after earlier instructions.
+        // No memory is touched.
         unsafe {
             core::arch::asm!("isb", "mrs {0}, cntvct_el0", out(reg) ticks, options(nostack, nomem));
         }
@@ -90,11 +91,11 @@ impl Clock for Cntvct {
 /// The Cortex-M DWT cycle counter (`DWT_CYCCNT`, core clock cycles, wraps every 2^32).
 /// Call [`Dwt::enable`] once at start-up (it sets `DEMCR.TRCENA` and `DWT_CTRL.CYCCNTENA`).
 /// Not present on Cortex-M0/M0+ (thumbv6m).
-#[cfg(all(feature = "dwt", target_arch = "arm"))]
+#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
 #[derive(Debug, Clone, Copy)]
 pub struct Dwt;
 
-#[cfg(all(feature = "dwt", target_arch = "arm"))]
+#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
 impl Dwt {
     const DEMCR: usize = 0xE000_EDFC;
     const DWT_CTRL: usize = 0xE000_1000;
@@ -116,13 +117,14 @@ impl Dwt {
     }
 }
 
-#[cfg(all(feature = "dwt", target_arch = "arm"))]
+#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
 impl Clock for Dwt {
     #[inline(always)]
     fn now() -> u64 {
         let cyccnt = core::ptr::with_exposed_provenance::<u32>(Self::DWT_CYCCNT);
-        // SAFETY: DWT_CYCCNT is a read-only-side-effect-free memory-mapped register on
-        // ARMv7-M cores (the feature's documented requirement).
+        // SAFETY: this item exists only on bare-metal Arm with 32-bit compare-and-swap, that
+        // is ARMv7-M (ARMv6-M has no CAS), where DWT_CYCCNT is a word-aligned register at this
+        // fixed Private Peripheral Bus address; a volatile read of it has no side effect.
         u64::from(unsafe { cyccnt.read_volatile() })
     }
 

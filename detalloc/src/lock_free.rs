@@ -122,8 +122,12 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
 
     /// Hands out a block: a freed one, else a never-used one. `None` when exhausted
     /// (counted); the free stack is looked at once more before giving up.
+    ///
+    /// # Safety
+    /// `blocks` is this pool's own buffer: the one every earlier `alloc` and `free` of this
+    /// pool was given (the generated heap pairs each pool with its field).
     #[inline(always)]
-    pub fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
+    pub unsafe fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
         let Some(index) = self.pop().or_else(|| self.bump()).or_else(|| self.pop()) else {
             self.tally.on_fail();
             return None;
@@ -135,7 +139,9 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
             }
         }
         self.tally.on_alloc();
-        // SAFETY: `index < N`, so the block lies inside the buffer.
+        // SAFETY: `index < N` (the stack only holds indices `push` checked against `next`,
+        // and `bump` stops at `N`), so the block lies inside the buffer; the pairing promise
+        // makes it a block no other owner holds.
         Some(unsafe { blocks.base().add(index * S) })
     }
 
@@ -144,7 +150,8 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// `DoubleFree`, refused with nothing changed.
     ///
     /// # Safety
-    /// Without validation, `ptr` must be a block this pool handed out and not freed since.
+    /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
+    /// `ptr` must also be a block this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free<A: Align>(
         &self,

@@ -73,18 +73,25 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
 
     /// Hands out a block: the head of the free list, else the next never-used block.
     /// `None` when the pool is exhausted (counted).
+    ///
+    /// # Safety
+    /// `blocks` is this pool's own buffer: the one every earlier `alloc` and `free` of this
+    /// pool was given (the generated heap pairs each pool with its field). Another buffer of
+    /// the same geometry would be handed out block by block next to its own pool.
     #[inline(always)]
-    pub fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
+    pub unsafe fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
         let base = blocks.base();
         self.with(|st| {
             // Each path computes its block's address itself, from the widened offset, so
             // `base + head - S` is one address computation.
             let (block, offset) = if st.head != 0 {
                 let offset = st.head as usize - S;
-                // SAFETY: `head` names a freed block of this pool (offset < S * N, a block
-                // start), whose first 4 bytes hold the next link, written by `free`.
+                // SAFETY: `head` is only ever written by `free`, with `offset + S` of a block
+                // start of this buffer (the caller's pairing promise), so `offset < S * N`.
+                // (A program writing into a freed block is a use after free, already UB.)
                 let block = unsafe { base.add(offset) };
-                // SAFETY: as above: the link of a freed block.
+                // SAFETY: the block is on the free list, so `free` wrote its link, and nobody
+                // owns it while the lock is held.
                 st.head = unsafe { read_link::<S>(block) };
                 (block, offset)
             } else if st.fresh < Self::BYTES {
@@ -109,7 +116,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     /// a refused free changes nothing. Without validation the pointer is trusted.
     ///
     /// # Safety
-    /// Without validation, `ptr` must be a block this pool handed out and not freed since.
+    /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
+    /// `ptr` must also be a block this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free<A: Align>(
         &self,

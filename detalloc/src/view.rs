@@ -81,7 +81,10 @@ pub struct PoolView<'a> {
 
 impl<'a> PoolView<'a> {
     /// Pairs a pool's state with its blocks (the types make the geometry agree).
-    pub fn new<const S: usize, const N: usize, A, P>(
+    ///
+    /// # Safety
+    /// `blocks` is `pool`'s own buffer: [`validate`] reads free-list links through it.
+    pub unsafe fn new<const S: usize, const N: usize, A, P>(
         pool: &'a P,
         blocks: &'a Blocks<S, N, A>,
     ) -> Self
@@ -193,7 +196,7 @@ pub fn reset_stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &He
 /// The full audit, pool by pool.
 pub fn validate(pools: &[PoolView<'_>]) -> Result<(), Corruption> {
     for (index, pool) in pools.iter().enumerate() {
-        // SAFETY: `PoolView::new` paired the state with its own blocks.
+        // SAFETY: `PoolView::new`'s caller promised `base` is this state's own buffer.
         unsafe { pool.state.audit(pool.base, index) }?;
     }
     Ok(())

@@ -28,7 +28,8 @@ trait ModelPool: Send + Sync + 'static {
 
 impl<L: SharedLock + Send + 'static> ModelPool for Pool<16, BLOCKS, 1, L, StatsOn> {
     fn alloc(&self, blocks: &Storage) -> Option<NonNull<u8>> {
-        Pool::alloc(self, blocks)
+        // SAFETY: the models pass each pool its own `Shared::blocks`.
+        unsafe { Pool::alloc(self, blocks) }
     }
     unsafe fn free(&self, blocks: &Storage, ptr: NonNull<u8>) {
         // SAFETY: forwarded.
@@ -42,7 +43,8 @@ impl<L: SharedLock + Send + 'static> ModelPool for Pool<16, BLOCKS, 1, L, StatsO
 
 impl ModelPool for LockFreePool<16, BLOCKS, 1, StatsOn> {
     fn alloc(&self, blocks: &Storage) -> Option<NonNull<u8>> {
-        LockFreePool::alloc(self, blocks)
+        // SAFETY: the models pass each pool its own `Shared::blocks`.
+        unsafe { LockFreePool::alloc(self, blocks) }
     }
     unsafe fn free(&self, blocks: &Storage, ptr: NonNull<u8>) {
         // SAFETY: forwarded.

@@ -121,6 +121,17 @@ pub struct OutsideRecord {
 }
 
 impl OutsideRecord {
+    /// Nothing requested, nothing live.
+    pub const EMPTY: Self = Self {
+        requests: 0,
+        live: 0,
+        peak: 0,
+        live_bytes: 0,
+        peak_bytes: 0,
+        largest_size: 0,
+        largest_align: 0,
+    };
+
     /// Whether nothing was requested and nothing is live.
     pub const fn is_empty(&self) -> bool {
         self.requests == 0 && self.live == 0 && self.peak == 0
@@ -157,24 +168,8 @@ impl Recording {
     pub const fn new() -> Self {
         Self {
             sizes: Vec::new(),
-            oversize: OutsideRecord {
-                requests: 0,
-                live: 0,
-                peak: 0,
-                live_bytes: 0,
-                peak_bytes: 0,
-                largest_size: 0,
-                largest_align: 0,
-            },
-            overaligned: OutsideRecord {
-                requests: 0,
-                live: 0,
-                peak: 0,
-                live_bytes: 0,
-                peak_bytes: 0,
-                largest_size: 0,
-                largest_align: 0,
-            },
+            oversize: OutsideRecord::EMPTY,
+            overaligned: OutsideRecord::EMPTY,
             max_size: DEFAULT_MAX_SIZE,
             allocs: 0,
             frees: 0,
