@@ -12,6 +12,7 @@ detalloc! { struct SpinHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, vali
 detalloc! { struct CsHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: critical_section, validate: true>; }
 detalloc! { struct LockFreeHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: lock_free, validate: true>; }
 detalloc! { struct LockFreeTiny<pools: [16 x 3, 256 x 2], sync: lock_free, validate: false>; }
+detalloc! { struct LockFreeOne<pools: [16 x 1], sync: lock_free>; }
 
 /// `threads` threads x `per_thread` operations; every block holds its owner's stamp.
 fn hammer(heap: &(dyn Heap + Sync), threads: usize, per_thread: usize) -> u64 {
@@ -152,4 +153,35 @@ fn lock_free_tag_prevents_aba() {
         assert_eq!(aba_stress(&heap, 4 * cores(), PER_THREAD, false), 0);
         assert_refills(&heap, LockFreeTiny::POOLS, false);
     }
+}
+
+/// The reproduction of a counting race: a free pushed its block before counting, so another
+/// thread could pop it and count its allocation first, and a one-block pool at rest reported
+/// `peak: 2` (`peak_bytes` above `total_bytes`). The free now counts first, and the peak an
+/// allocation records can never exceed the pool.
+#[test]
+fn lock_free_peak_never_exceeds_the_pool() {
+    let heap = LockFreeOne::new();
+    let layout = Layout::new::<u64>();
+    let rounds = if cfg!(miri) { 200 } else { 200_000 };
+    let served = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..rounds {
+                    if let Ok(block) = heap.allocate(layout) {
+                        served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        // SAFETY: allocated just above with this layout, freed once.
+                        unsafe { heap.deallocate(block, layout) }.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let (stats, pool) = (heap.stats(), heap.pool_stats(0).unwrap());
+    assert!(pool.peak <= pool.blocks, "peak {} of a {}-block pool", pool.peak, pool.blocks);
+    assert!(stats.peak_bytes <= stats.total_bytes);
+    assert_eq!(pool.peak, 1);
+    assert_eq!((pool.in_use, pool.allocs, pool.frees), (0, served.into_inner(), pool.allocs));
+    heap.validate().unwrap();
 }

@@ -11,13 +11,14 @@ mod imp {
 
     use allocator_api2::alloc::AllocError;
 
-    use crate::__private::{Dispatch, relocate, same_pool};
+    use crate::dispatch::Dispatch;
+    use crate::resize::resize;
 
+    /// `ptr` as a block for `layout`: the length is the block size of the pool `layout`
+    /// selects (an immediate of the generated dispatch), at least `layout.size()`.
     fn block<H: Dispatch>(ptr: NonNull<u8>, layout: Layout) -> NonNull<[u8]> {
-        let len = H::select(layout.size(), layout.align())
-            .and_then(|pool| H::SPECS.get(pool))
-            .map_or(layout.size(), |spec| spec.block_size);
-        NonNull::slice_from_raw_parts(ptr, len)
+        let len = H::block_size(layout.size(), layout.align()).unwrap_or(layout.size());
+        NonNull::slice_from_raw_parts(ptr, len.max(layout.size()))
     }
 
     /// `Allocator::allocate`.
@@ -26,28 +27,7 @@ mod imp {
         heap: &H,
         layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        match heap.allocate(layout) {
-            Ok(ptr) => Ok(block::<H>(ptr, layout)),
-            Err(_) => Err(AllocError),
-        }
-    }
-
-    /// [`relocate`] with the result as the `Allocator` API has it.
-    ///
-    /// # Safety
-    /// As [`relocate`].
-    unsafe fn moved<H: Dispatch>(
-        heap: &H,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-        copy: usize,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: forwarded.
-        match unsafe { relocate(heap, ptr, old, new, copy) } {
-            Ok(block_ptr) => Ok(block::<H>(block_ptr, new)),
-            Err(_) => Err(AllocError),
-        }
+        heap.allocate_block(layout).map_err(|_| AllocError)
     }
 
     /// `Allocator::grow` (and `grow_zeroed` with `zeroed`).
@@ -61,21 +41,20 @@ mod imp {
         new: Layout,
         zeroed: bool,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let grown = if same_pool::<H>(old, new) {
-            block::<H>(ptr, new)
-        } else {
-            // SAFETY: forwarded; `old.size() <= new.size()` bytes are copied.
-            unsafe { moved(heap, ptr, old, new, old.size()) }?
-        };
+        // SAFETY: forwarded.
+        let grown =
+            block::<H>(unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)?, new);
         if zeroed {
             let start = grown.cast::<u8>().as_ptr();
-            // SAFETY: bytes `old.size()..grown.len()` lie inside the block.
+            // SAFETY: bytes `old.size()..grown.len()` lie inside the block (`grown.len()` is
+            // at least `new.size() >= old.size()`).
             unsafe { ptr::write_bytes(start.add(old.size()), 0, grown.len() - old.size()) };
         }
         Ok(grown)
     }
 
-    /// `Allocator::shrink`.
+    /// `Allocator::shrink`: never fails when the block already holds `new` (see
+    /// [`resize`](crate::resize)).
     ///
     /// # Safety
     /// As `Allocator::shrink`: `ptr` is a live block of `heap` for `old`, `new.size() <= old.size()`.
@@ -85,11 +64,9 @@ mod imp {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        if same_pool::<H>(old, new) {
-            return Ok(block::<H>(ptr, new));
-        }
-        // SAFETY: forwarded; `new.size() <= old.size()` bytes are copied.
-        unsafe { moved(heap, ptr, old, new, new.size()) }
+        // SAFETY: forwarded.
+        let moved = unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)?;
+        Ok(block::<H>(moved, new))
     }
 }
 

@@ -1,17 +1,32 @@
-//! The validation bitmap: one bit per block, set while the block is allocated.
+//! The validation bitmap: two bits per block. The *live* bit is set while the block is
+//! allocated; the *kept* bit is set while a live block stays where it is after a shrink its
+//! smaller pool could not take (see `GlobalAlloc::realloc`), so its free may name the smaller
+//! layout.
 //!
-//! `W` words of 32 bits cover `N` blocks (`W = ceil(N / 32)`, computed by the macro; `W = 0`
-//! means validation is off and every operation here compiles to nothing).
+//! `W` words of 32 bits cover `N` blocks (`W = ceil(N / 16)`, computed by the macro; `W = 0`
+//! means validation is off and every operation here compiles to nothing). Block `k` owns bits
+//! `2k` (live) and `2k + 1` (kept).
 
-/// The word index and bit mask of `block`.
+/// The blocks one word covers.
+pub const BLOCKS_PER_WORD: usize = 16;
+/// Every live bit of a word.
+const LIVE_BITS: u32 = 0x5555_5555;
+
+/// The word index and the live bit's mask of `block`; the kept bit is `mask << 1`.
 #[inline(always)]
 pub const fn position(block: usize) -> (usize, u32) {
-    (block / 32, 1 << (block % 32))
+    (block / BLOCKS_PER_WORD, 1 << (2 * (block % BLOCKS_PER_WORD)))
 }
 
-/// Words needed for `blocks` bits.
+/// Words needed for `blocks` blocks.
 pub const fn words_for(blocks: usize) -> usize {
-    blocks.div_ceil(32)
+    blocks.div_ceil(BLOCKS_PER_WORD)
+}
+
+/// Both bits of the block whose live bit is `mask`.
+#[inline(always)]
+pub const fn both(mask: u32) -> u32 {
+    mask | mask << 1
 }
 
 /// Marks `block` allocated.
@@ -23,34 +38,52 @@ pub fn set<const W: usize>(bits: &mut [u32; W], block: usize) {
     }
 }
 
-/// Marks `block` free if it was allocated; returns whether it was.
+/// Marks `block` free if it was allocated (clearing its kept bit too); returns whether it was.
 #[inline(always)]
 pub fn take<const W: usize>(bits: &mut [u32; W], block: usize) -> bool {
     let (word, mask) = position(block);
     match bits.get_mut(word) {
         Some(word) if *word & mask != 0 => {
-            *word &= !mask;
+            *word &= !both(mask);
             true
         }
         _ => false,
     }
 }
 
-/// Whether `block` is marked allocated.
+/// `(live, kept)` of `block`.
 #[inline]
-pub fn is_set<const W: usize>(bits: &[u32; W], block: usize) -> bool {
+pub fn state<const W: usize>(bits: &[u32; W], block: usize) -> (bool, bool) {
     let (word, mask) = position(block);
-    bits.get(word).is_some_and(|word| word & mask != 0)
+    bits.get(word).map_or((false, false), |w| (w & mask != 0, w & mask << 1 != 0))
 }
 
-/// The first block at or after `from` that is marked allocated, if any.
-pub fn first_set_from<const W: usize>(bits: &[u32; W], from: usize) -> Option<usize> {
-    (from..W * 32).find(|&block| is_set(bits, block))
+/// Marks a live `block` as kept in place after a shrink; nothing for a free block.
+#[inline]
+pub fn keep<const W: usize>(bits: &mut [u32; W], block: usize) {
+    let (word, mask) = position(block);
+    if let Some(word) = bits.get_mut(word)
+        && *word & mask != 0
+    {
+        *word |= mask << 1;
+    }
+}
+
+/// Whether either bit of `block` is set.
+#[inline]
+pub fn is_marked<const W: usize>(bits: &[u32; W], block: usize) -> bool {
+    let (word, mask) = position(block);
+    bits.get(word).is_some_and(|w| w & both(mask) != 0)
+}
+
+/// The first block at or after `from` with either bit set, if any.
+pub fn first_marked_from<const W: usize>(bits: &[u32; W], from: usize) -> Option<usize> {
+    (from..W * BLOCKS_PER_WORD).find(|&block| is_marked(bits, block))
 }
 
 /// Number of blocks marked allocated.
 pub fn count<const W: usize>(bits: &[u32; W]) -> usize {
-    bits.iter().map(|word| word.count_ones() as usize).sum()
+    bits.iter().map(|word| (word & LIVE_BITS).count_ones() as usize).sum()
 }
 
 #[cfg(test)]
@@ -58,17 +91,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn set_take_count() {
-        let mut bits = [0u32; 2];
+    fn set_take_keep_count() {
+        let mut bits = [0u32; 3];
         set(&mut bits, 0);
         set(&mut bits, 33);
         assert_eq!(count(&bits), 2);
-        assert!(is_set(&bits, 33));
-        assert_eq!(first_set_from(&bits, 1), Some(33));
+        assert_eq!(state(&bits, 33), (true, false));
+        keep(&mut bits, 33);
+        keep(&mut bits, 34);
+        assert_eq!(state(&bits, 33), (true, true));
+        assert_eq!(state(&bits, 34), (false, false), "a free block is never kept");
+        assert_eq!(count(&bits), 2, "a kept bit is not a live block");
+        assert_eq!(first_marked_from(&bits, 1), Some(33));
         assert!(take(&mut bits, 33));
+        assert_eq!(state(&bits, 33), (false, false), "a free clears the kept bit too");
         assert!(!take(&mut bits, 33), "a clear bit cannot be taken twice");
-        assert!(!take(&mut bits, 64), "beyond the map is never set");
+        assert!(!take(&mut bits, 48), "beyond the map is never set");
         assert_eq!(count(&bits), 1);
-        assert_eq!(words_for(33), 2);
+        assert_eq!(words_for(33), 3);
+        assert_eq!(words_for(32), 2);
     }
 }

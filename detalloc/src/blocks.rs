@@ -40,6 +40,11 @@ align_markers! {
 
 /// `N` blocks of `S` bytes, each aligned to `A::ALIGN`. Uninitialised until handed out; the
 /// allocator only ever writes a free-list link into a freed block.
+///
+/// `repr(C)`: the zero-sized marker comes first and the bytes start at offset 0, so the
+/// buffer's first byte has the type's alignment (`A::ALIGN`): the block alignment and the
+/// aligned link reads rely on it.
+#[repr(C)]
 pub struct Blocks<const S: usize, const N: usize, A: Align> {
     _align: [A; 0],
     bytes: UnsafeCell<MaybeUninit<[[u8; S]; N]>>,
@@ -55,9 +60,6 @@ impl<const S: usize, const N: usize, A: Align> Blocks<S, N, A> {
         assert!(N >= 1, "a pool needs at least one block");
         assert!((S as u128) * (N as u128) <= u32::MAX as u128, "a pool is limited to 4 GiB");
     };
-
-    /// Bytes in the pool.
-    pub const BYTES: usize = S * N;
 
     /// Uninitialised storage; writes nothing.
     #[allow(clippy::new_without_default)]

@@ -8,16 +8,23 @@
 //! maximum is an upper bound of the operation. [`overhead`] measures that cost for a clock
 //! (the smallest difference of two back-to-back reads), so a reader can subtract it.
 //!
+//! The timed window is fenced against the compiler on both sides (`compiler_fence(SeqCst)`
+//! after the first read and before the second, for every clock), so none of the pool's loads
+//! and stores can be moved out of it; and every clock here reads in a way the compiler cannot
+//! move across those fences (an `asm!` block that may touch memory, or a volatile read).
+//!
 //! | clock | target | ticks |
 //! |-------|--------|-------|
 //! | [`Tsc`] | x86, x86_64 | time-stamp counter, `lfence`-fenced; constant rate, not core cycles on every CPU |
 //! | `Cntvct` | aarch64 | the generic timer (`CNTVCT_EL0`): a fixed-frequency counter, **not** CPU cycles (often 1–100 MHz) |
-//! | `Dwt` | Cortex-M3/M4/M7 (feature `dwt`) | the DWT cycle counter: core clock cycles, 32 bits |
+//! | `Dwt` | ARMv7-M, ARMv7E-M, ARMv8-M mainline (`thumbv7m`, `thumbv7em`, `thumbv8m.main`), feature `dwt` | the DWT cycle counter: core clock cycles, 32 bits |
 //! | [`Instant`] | any, feature `std` | nanoseconds from `std::time::Instant` |
 
 /// A tick source.
 pub trait Clock {
-    /// The current tick count.
+    /// The current tick count. The read must not be movable across a
+    /// `compiler_fence(SeqCst)`: a volatile read, an `asm!` block without `nomem`, or an opaque
+    /// call (the heap fences its timed window with it).
     fn now() -> u64;
 
     /// Ticks from `start` to `end`, for a counter that may wrap. The default is for a 64-bit
@@ -50,19 +57,21 @@ pub struct Tsc;
 impl Clock for Tsc {
     #[inline(always)]
     fn now() -> u64 {
-        #[cfg(target_arch = "x86")]
-        use core::arch::x86::{_mm_lfence, _rdtsc};
-        #[cfg(target_arch = "x86_64")]
-        use core::arch::x86_64::{_mm_lfence, _rdtsc};
-        // SAFETY: `lfence` and `rdtsc` have no memory effects; `lfence` needs SSE2, which every
-        // x86_64 target has and this item requires on x86 (`target_feature = "sse2"`).
-        #[allow(unused_unsafe)]
+        let (low, high): (u32, u32);
+        // SAFETY: `lfence` and `rdtsc` touch no memory (the block is not marked `nomem` only
+        // so that the compiler keeps the pool's accesses on their side of it); `lfence`
+        // needs SSE2, which every x86_64 target has and this item requires on x86.
         unsafe {
-            _mm_lfence();
-            let ticks = _rdtsc();
-            _mm_lfence();
-            ticks
+            core::arch::asm!(
+                "lfence",
+                "rdtsc",
+                "lfence",
+                out("eax") low,
+                out("edx") high,
+                options(nostack, preserves_flags),
+            );
         }
+        u64::from(high) << 32 | u64::from(low)
     }
 }
 
@@ -80,9 +89,10 @@ impl Clock for Cntvct {
         let ticks: u64;
         // SAFETY: CNTVCT_EL0 is readable at EL1 and above, and at EL0 where the kernel enables
         // it (Linux, macOS, Windows do); `isb` orders the read after earlier instructions.
-        // No memory is touched.
+        // No memory is touched (the block is not `nomem` only so that the compiler keeps the
+        // pool's accesses on their side of it).
         unsafe {
-            core::arch::asm!("isb", "mrs {0}, cntvct_el0", out(reg) ticks, options(nostack, nomem));
+            core::arch::asm!("isb", "mrs {0}, cntvct_el0", out(reg) ticks, options(nostack));
         }
         ticks
     }
@@ -90,12 +100,17 @@ impl Clock for Cntvct {
 
 /// The Cortex-M DWT cycle counter (`DWT_CYCCNT`, core clock cycles, wraps every 2^32).
 /// Call [`Dwt::enable`] once at start-up (it sets `DEMCR.TRCENA` and `DWT_CTRL.CYCCNTENA`).
-/// Not present on Cortex-M0/M0+ (thumbv6m).
-#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
+///
+/// Compiled only for ARMv7-M, ARMv7E-M and ARMv8-M mainline (`thumbv7m-*`, `thumbv7em-*`,
+/// `thumbv8m.main-*`, decided by the build script from the target name), whose architecture
+/// defines the DWT at this address. Not on ARMv6-M/ARMv8-M baseline (no CYCCNT), nor on
+/// ARMv7-A/R (no DWT there: the address may fault or be a device register). QEMU does not
+/// model the DWT: it reads 0 there.
+#[cfg(all(feature = "dwt", detalloc_m_mainline))]
 #[derive(Debug, Clone, Copy)]
 pub struct Dwt;
 
-#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
+#[cfg(all(feature = "dwt", detalloc_m_mainline))]
 impl Dwt {
     const DEMCR: usize = 0xE000_EDFC;
     const DWT_CTRL: usize = 0xE000_1000;
@@ -104,8 +119,9 @@ impl Dwt {
     /// Starts the cycle counter.
     ///
     /// # Safety
-    /// Writes the core debug registers `DEMCR` and `DWT_CTRL`: the target must be an ARMv7-M
-    /// core with a DWT unit, and nothing else may be reconfiguring them concurrently.
+    /// Writes the core debug registers `DEMCR` and `DWT_CTRL` (they exist at these addresses
+    /// on every target this item is compiled for); the chip must implement the optional DWT
+    /// cycle counter, and nothing else may be reconfiguring these registers concurrently.
     pub unsafe fn enable() {
         let demcr = core::ptr::with_exposed_provenance_mut::<u32>(Self::DEMCR);
         let ctrl = core::ptr::with_exposed_provenance_mut::<u32>(Self::DWT_CTRL);
@@ -117,14 +133,16 @@ impl Dwt {
     }
 }
 
-#[cfg(all(feature = "dwt", target_arch = "arm", target_os = "none", target_has_atomic = "32"))]
+#[cfg(all(feature = "dwt", detalloc_m_mainline))]
 impl Clock for Dwt {
     #[inline(always)]
     fn now() -> u64 {
         let cyccnt = core::ptr::with_exposed_provenance::<u32>(Self::DWT_CYCCNT);
-        // SAFETY: this item exists only on bare-metal Arm with 32-bit compare-and-swap, that
-        // is ARMv7-M (ARMv6-M has no CAS), where DWT_CYCCNT is a word-aligned register at this
-        // fixed Private Peripheral Bus address; a volatile read of it has no side effect.
+        // SAFETY: this item is compiled only for ARMv7-M, ARMv7E-M and ARMv8-M mainline (the
+        // build script's `detalloc_m_mainline`, from the target name), whose architecture puts
+        // DWT_CYCCNT, a word-aligned register of the always-accessible Private Peripheral Bus,
+        // at this fixed address (it reads 0 where the counter is not implemented or not
+        // enabled); a volatile read of it has no side effect.
         u64::from(unsafe { cyccnt.read_volatile() })
     }
 

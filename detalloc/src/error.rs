@@ -96,6 +96,15 @@ pub enum Corruption {
         /// Live blocks by the other record (bitmap population or the statistics counter).
         recorded: usize,
     },
+    /// The recorded peak is above the pool's block count.
+    PeakAboveBlocks {
+        /// Pool index.
+        pool: usize,
+        /// Recorded peak.
+        peak: usize,
+        /// Blocks in the pool.
+        blocks: usize,
+    },
     /// The recorded peak is below the current number of live blocks.
     PeakBelowInUse {
         /// Pool index.
@@ -133,6 +142,9 @@ impl fmt::Display for Corruption {
                 f,
                 "pool {pool}: {by_free_list} live blocks by the free list, {recorded} recorded"
             ),
+            Corruption::PeakAboveBlocks { pool, peak, blocks } => {
+                write!(f, "pool {pool}: peak {peak} is above its {blocks} blocks")
+            }
             Corruption::PeakBelowInUse { pool, peak, in_use } => {
                 write!(f, "pool {pool}: peak {peak} is below the {in_use} live blocks")
             }

@@ -7,8 +7,11 @@ use crate::{AllocError, Corruption, FreeError, Report, Timing};
 
 /// A heap declared with [`detalloc!`](macro@crate::detalloc). Dyn-compatible: `&dyn Heap` works.
 ///
-/// Every method is bounded: `allocate`, `deallocate` and `prefetch` in a fixed instruction
-/// count, the statistics in the pool count, and `validate` in the block count.
+/// Every method is bounded: `allocate`, `deallocate` and `prefetch` by a dispatch over the
+/// pool count and one of a few fixed paths (no loop in `local` and `critical_section`; the
+/// ticket wait of `spin` and the retries of `lock_free` are bounded by the contenders), the
+/// statistics by the pool count, `validate` by the block count and `validate_pool` by that
+/// pool's block count.
 pub trait Heap {
     /// The declared type name, e.g. `"AudioHeap"`.
     fn name(&self) -> &'static str;
@@ -51,6 +54,15 @@ pub trait Heap {
     /// # Errors
     /// The first [`Corruption`] found.
     fn validate(&self) -> Result<(), Corruption>;
+
+    /// Audits pool `pool` alone (its index in `POOLS`; `None` past the last pool), holding
+    /// only that pool's lock for `O(its blocks)`. Under `critical_section` this bounds the
+    /// window with interrupts masked to one pool's walk: a firmware can audit one pool per
+    /// idle period instead of the whole heap at once.
+    ///
+    /// # Errors
+    /// The [`Corruption`] found, inside `Some`.
+    fn validate_pool(&self, pool: usize) -> Option<Result<(), Corruption>>;
 
     /// Warms the cache line of the block the next `allocate(layout)` would return (a no-op
     /// on targets without a prefetch instruction).

@@ -1,16 +1,21 @@
 //! The heap's own state beside its pools: the error counters no pool owns (allocations that
-//! returned `Err`, refused frees) and the WCET record (`wcet:`).
+//! returned `Err`, refused frees) and the WCET record (`wcet:`), and the end of every
+//! `allocate`/`deallocate` (`finish_alloc`/`finish_free`: the WCET record, the counters, the
+//! hooks, after every pool lock is released).
 //!
 //! Error counters are touched only on error paths. Where they live depends on the mode, so
 //! counting never takes a lock allocation would not: [`LockedErrors`] (their own lock of the
 //! heap's mode, for `local`, `spin`, `critical_section`), [`AtomicErrors`] (`lock_free`), or
 //! [`NoErrors`] (`stats: false`).
 
+use core::alloc::Layout;
 use core::cell::UnsafeCell;
+use core::ptr::NonNull;
 
 use crate::stats::{HeapCounters, HeapTally};
 use crate::sync::{Lock, SharedLock};
 use crate::timing::{Timer, Timing};
+use crate::{AllocError, FreeError, Hooks};
 
 /// Heap-level error counters.
 pub trait ErrorCounters {
@@ -171,16 +176,51 @@ impl<E: ErrorCounters, T: Timer> HeapState<E, T> {
         T::start()
     }
 
-    /// Records an allocation's duration.
+    /// Ends an allocation begun at `mark`: its duration (with `wcet`), then the hook and the
+    /// counters on the outcome `(pool, block)` of the dispatch.
     #[inline(always)]
-    pub fn record_alloc(&self, mark: T::Mark) {
+    pub fn finish_alloc<H: Hooks>(
+        &self,
+        mark: T::Mark,
+        outcome: Option<(usize, NonNull<[u8]>)>,
+        layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
         self.timer.record_alloc(mark);
+        match outcome {
+            Some((pool, block)) => {
+                H::on_alloc(pool, block.cast(), layout);
+                Ok(block)
+            }
+            None => {
+                self.count_failure();
+                H::on_fail(layout);
+                Err(AllocError)
+            }
+        }
     }
 
-    /// Records a free's duration.
+    /// Ends a free begun at `mark`: its duration (with `wcet`), then the hook and the
+    /// counters on the outcome (the pool the block went back to).
     #[inline(always)]
-    pub fn record_free(&self, mark: T::Mark) {
+    pub fn finish_free<H: Hooks>(
+        &self,
+        mark: T::Mark,
+        outcome: Result<usize, FreeError>,
+        ptr: NonNull<u8>,
+        layout: Layout,
+    ) -> Result<(), FreeError> {
         self.timer.record_free(mark);
+        match outcome {
+            Ok(pool) => {
+                H::on_free(pool, ptr, layout);
+                Ok(())
+            }
+            Err(error) => {
+                self.count_invalid_free();
+                H::on_invalid_free(ptr, layout, error);
+                Err(error)
+            }
+        }
     }
 
     /// The WCET figures (`None` without `wcet`).

@@ -51,17 +51,19 @@ extern crate std;
 extern crate self as detalloc;
 
 mod api2;
+mod arch;
 mod bitmap;
 mod blocks;
 pub mod clock;
+mod dispatch;
 mod error;
+mod fallback;
 mod heap;
 mod heap_state;
 mod hooks;
-#[cfg(target_has_atomic = "32")]
-mod lock_free;
 mod pool;
 mod report;
+mod resize;
 mod stats;
 #[cfg(feature = "std")]
 pub mod suggest;
@@ -80,7 +82,8 @@ pub use hooks::{Hooks, NoHooks};
 pub use report::Report;
 pub use timing::{OpTiming, Timing};
 
-/// The `allocator-api2` crate (with its `alloc` feature), so users name the version
-/// `detalloc` implements `Allocator` for: `detalloc::allocator_api2::vec::Vec::new_in(&HEAP)`.
+/// The `allocator-api2` crate, so users name the version `detalloc` implements `Allocator`
+/// for. Its `Vec` and `Box` need this crate's `alloc` feature:
+/// `detalloc::allocator_api2::vec::Vec::new_in(&HEAP)`.
 #[cfg(feature = "allocator-api2")]
 pub use allocator_api2;

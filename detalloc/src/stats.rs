@@ -204,8 +204,16 @@ impl SharedTally for NoCounters {
 
 #[cfg(target_has_atomic = "64")]
 type CountWord = core::sync::atomic::AtomicU64;
+#[cfg(target_has_atomic = "64")]
+type CountValue = u64;
+#[cfg(target_has_atomic = "64")]
+type SignedCountValue = i64;
 #[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
 type CountWord = core::sync::atomic::AtomicU32;
+#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
+type CountValue = u32;
+#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
+type SignedCountValue = i32;
 
 /// A relaxed event counter: 64 bits where the target has 64-bit atomics, else 32 bits
 /// (wrapping).
@@ -230,6 +238,12 @@ impl AtomicCount {
         self.0.load(core::sync::atomic::Ordering::Relaxed).into()
     }
 
+    /// Events from `base` to `now`, two readings of a counter of this width (wrapping).
+    pub fn span(base: u64, now: u64) -> u64 {
+        #[allow(clippy::cast_possible_truncation, clippy::useless_conversion)]
+        u64::from((now as CountValue).wrapping_sub(base as CountValue))
+    }
+
     /// Sets the value (truncated to the counter's width).
     pub fn set(&self, value: u64) {
         #[allow(clippy::cast_possible_truncation)]
@@ -237,37 +251,48 @@ impl AtomicCount {
     }
 }
 
-/// The atomic counters of one `lock_free` pool.
+/// The atomic counters of one `lock_free` pool: one read-modify-write per allocation and one
+/// per free (plus a `fetch_max` only when an allocation reaches a new peak).
+///
+/// `allocs` and `frees` are raw event counts that `reset` never touches (it moves the bases
+/// instead), so `in_use` is always `allocs - frees`. A free is counted before its block goes
+/// back on the stack and an allocation after its block came off it, and the allocation's
+/// increment is acquire-release: each allocation then sees every free whose block it (or an
+/// allocation before it) reused, so the `in_use` it computes for the peak never exceeds the
+/// pool's blocks, and every figure is exact once the pool is quiescent.
 #[cfg(target_has_atomic = "32")]
 pub struct SharedCounters {
-    in_use: core::sync::atomic::AtomicU32,
-    peak: core::sync::atomic::AtomicU32,
     allocs: AtomicCount,
     frees: AtomicCount,
+    allocs_base: AtomicCount,
+    frees_base: AtomicCount,
     failures: AtomicCount,
+    peak: core::sync::atomic::AtomicU32,
 }
 
 #[cfg(target_has_atomic = "32")]
 impl SharedTally for SharedCounters {
     const ZERO: Self = Self {
-        in_use: core::sync::atomic::AtomicU32::new(0),
-        peak: core::sync::atomic::AtomicU32::new(0),
         allocs: AtomicCount::ZERO,
         frees: AtomicCount::ZERO,
+        allocs_base: AtomicCount::ZERO,
+        frees_base: AtomicCount::ZERO,
         failures: AtomicCount::ZERO,
+        peak: core::sync::atomic::AtomicU32::new(0),
     };
 
     #[inline(always)]
     fn on_alloc(&self) {
-        use core::sync::atomic::Ordering::Relaxed;
-        let now = self.in_use.fetch_add(1, Relaxed).wrapping_add(1);
-        self.peak.fetch_max(now, Relaxed);
-        self.allocs.add(1);
+        use core::sync::atomic::Ordering::{AcqRel, Relaxed};
+        let allocs = self.allocs.0.fetch_add(1, AcqRel).wrapping_add(1);
+        let in_use = live(allocs, self.frees.0.load(Relaxed));
+        if in_use > self.peak.load(Relaxed) {
+            self.peak.fetch_max(in_use, Relaxed);
+        }
     }
 
     #[inline(always)]
     fn on_free(&self) {
-        self.in_use.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
         self.frees.add(1);
     }
 
@@ -277,23 +302,34 @@ impl SharedTally for SharedCounters {
     }
 
     fn read(&self) -> PoolCounts {
-        use core::sync::atomic::Ordering::Relaxed;
+        let (allocs, frees) = (self.allocs.get(), self.frees.get());
         PoolCounts {
-            in_use: self.in_use.load(Relaxed) as usize,
-            peak: self.peak.load(Relaxed) as usize,
-            allocs: self.allocs.get(),
-            frees: self.frees.get(),
+            in_use: live(allocs as _, frees as _) as usize,
+            peak: self.peak.load(core::sync::atomic::Ordering::Relaxed) as usize,
+            allocs: AtomicCount::span(self.allocs_base.get(), allocs),
+            frees: AtomicCount::span(self.frees_base.get(), frees),
             failures: self.failures.get(),
         }
     }
 
     fn reset(&self) {
-        use core::sync::atomic::Ordering::Relaxed;
-        self.allocs.set(0);
-        self.frees.set(0);
+        let (allocs, frees) = (self.allocs.get(), self.frees.get());
+        self.allocs_base.set(allocs);
+        self.frees_base.set(frees);
         self.failures.set(0);
-        self.peak.store(self.in_use.load(Relaxed), Relaxed);
+        self.peak.store(live(allocs as _, frees as _), core::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Live blocks from two readings of the raw counts: `allocs - frees`, as 32 bits (a pool
+/// holds fewer than 2^32 blocks). Frees read after allocations may include frees of blocks
+/// allocated after that reading, so a difference below zero reads as 0.
+#[cfg(target_has_atomic = "32")]
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+fn live(allocs: CountValue, frees: CountValue) -> u32 {
+    let difference = allocs.wrapping_sub(frees) as SignedCountValue;
+    if difference > 0 { difference as u32 } else { 0 }
 }
 
 /// Stand-in on targets without atomics, where `lock_free` is a compile error.

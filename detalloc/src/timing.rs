@@ -8,6 +8,7 @@
 
 use core::cell::Cell;
 use core::marker::PhantomData;
+use core::sync::atomic::{Ordering, compiler_fence};
 
 use crate::Clock;
 
@@ -98,19 +99,22 @@ impl<C: Clock, R: TickRecord> Timer for Timed<C, R> {
     type Mark = u64;
     const ZERO: Self = Timed { record: R::ZERO, _clock: PhantomData };
 
+    /// Reads the clock, then fences: no access of the operation moves before the read.
     #[inline(always)]
     fn start() -> u64 {
-        C::now()
+        let mark = C::now();
+        compiler_fence(Ordering::SeqCst);
+        mark
     }
 
     #[inline(always)]
     fn record_alloc(&self, mark: u64) {
-        self.record.record(0, C::elapsed(mark, C::now()));
+        self.record.record(0, C::elapsed(mark, end::<C>()));
     }
 
     #[inline(always)]
     fn record_free(&self, mark: u64) {
-        self.record.record(1, C::elapsed(mark, C::now()));
+        self.record.record(1, C::elapsed(mark, end::<C>()));
     }
 
     fn read(&self) -> Option<Timing> {
@@ -120,6 +124,13 @@ impl<C: Clock, R: TickRecord> Timer for Timed<C, R> {
     fn reset(&self) {
         self.record.reset();
     }
+}
+
+/// Fences, then reads the clock: no access of the operation moves after the read.
+#[inline(always)]
+fn end<C: Clock>() -> u64 {
+    compiler_fence(Ordering::SeqCst);
+    C::now()
 }
 
 /// Plain cells, for `sync: local` (the heap is `!Sync`).

@@ -1,5 +1,6 @@
-//! The cold paths, written once for every heap: statistics, audit, reset and the
-//! classification of a refused free. The generated code hands them a [`PoolView`] per pool.
+//! The cold paths, written once for every heap: statistics, audit and reset. The generated
+//! code hands them a [`PoolView`] per pool. (Nothing here is on the allocate or deallocate
+//! path: those are generated code, one arm per pool.)
 
 use core::ptr::NonNull;
 
@@ -9,7 +10,7 @@ use crate::pool::Pool;
 use crate::stats::{PoolCounts, StatsMode};
 use crate::sync::Lock;
 use crate::timing::Timer;
-use crate::{Corruption, FreeError, PoolSpec, PoolStats, Stats};
+use crate::{Corruption, PoolSpec, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
 pub trait PoolState {
@@ -49,26 +50,26 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     }
 }
 
-#[cfg(target_has_atomic = "32")]
+#[cfg(detalloc_lock_free)]
 impl<const S: usize, const N: usize, const W: usize, M: StatsMode> Geometry<S, N>
-    for crate::lock_free::LockFreePool<S, N, W, M>
+    for crate::pool::treiber::LockFreePool<S, N, W, M>
 {
 }
 
-#[cfg(target_has_atomic = "32")]
+#[cfg(detalloc_lock_free)]
 impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
-    for crate::lock_free::LockFreePool<S, N, W, M>
+    for crate::pool::treiber::LockFreePool<S, N, W, M>
 {
     fn counts(&self) -> PoolCounts {
-        crate::lock_free::LockFreePool::counts(self)
+        crate::pool::treiber::LockFreePool::counts(self)
     }
 
     fn reset(&self) {
-        crate::lock_free::LockFreePool::reset(self);
+        crate::pool::treiber::LockFreePool::reset(self);
     }
 
     unsafe fn audit(&self, _base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
-        crate::lock_free::LockFreePool::audit(self, pool)
+        crate::pool::treiber::LockFreePool::audit(self, pool)
     }
 }
 
@@ -109,55 +110,6 @@ impl<'a> PoolView<'a> {
     }
 }
 
-/// Where one pool's blocks are, for classifying a refused free. Plain addresses and sizes,
-/// no pool state: the free path then links no statistics or audit code (a `dyn` view would
-/// pull their vtables into every firmware image).
-#[derive(Debug, Clone, Copy)]
-pub struct PoolRange {
-    base: usize,
-    bytes: usize,
-    block: usize,
-}
-
-impl PoolRange {
-    /// The range of `blocks`.
-    #[inline(always)]
-    pub fn new<const S: usize, const N: usize, A: Align>(blocks: &Blocks<S, N, A>) -> Self {
-        Self { base: blocks.base().as_ptr().addr(), bytes: S * N, block: S }
-    }
-}
-
-/// Classifies a pointer the selected pool refused as outside it: `Misaligned` inside some
-/// pool but not at a block start, `WrongPool` at a block start of another pool, else
-/// `Foreign`.
-#[cold]
-pub fn classify(pools: &[PoolRange], ptr: NonNull<u8>) -> FreeError {
-    for pool in pools {
-        let offset = ptr.as_ptr().addr().wrapping_sub(pool.base);
-        if offset < pool.bytes {
-            return if offset.checked_rem(pool.block) == Some(0) {
-                FreeError::WrongPool
-            } else {
-                FreeError::Misaligned
-            };
-        }
-    }
-    FreeError::Foreign
-}
-
-/// Completes a pool's verdict on a free: the pool only knows its own range, so a pointer
-/// outside it is reclassified against every pool.
-#[inline(always)]
-pub fn refine(
-    verdict: Result<(), FreeError>,
-    pools: impl FnOnce() -> FreeError,
-) -> Result<(), FreeError> {
-    match verdict {
-        Err(FreeError::Foreign) => Err(pools()),
-        other => other,
-    }
-}
-
 /// The heap's totals.
 pub fn stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &HeapState<E, T>) -> Stats {
     let (failures, invalid_frees) = heap.read();
@@ -195,9 +147,13 @@ pub fn reset_stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &He
 
 /// The full audit, pool by pool.
 pub fn validate(pools: &[PoolView<'_>]) -> Result<(), Corruption> {
-    for (index, pool) in pools.iter().enumerate() {
-        // SAFETY: `PoolView::new`'s caller promised `base` is this state's own buffer.
-        unsafe { pool.state.audit(pool.base, index) }?;
-    }
-    Ok(())
+    (0..pools.len()).try_for_each(|index| validate_pool(pools, index).unwrap_or(Ok(())))
+}
+
+/// The audit of pool `index` alone (`None` past the last pool): the lock is held for this
+/// pool's walk only.
+pub fn validate_pool(pools: &[PoolView<'_>], index: usize) -> Option<Result<(), Corruption>> {
+    let pool = pools.get(index)?;
+    // SAFETY: `PoolView::new`'s caller promised `base` is this state's own buffer.
+    Some(unsafe { pool.state.audit(pool.base, index) })
 }

@@ -349,7 +349,14 @@ fn valid_declarations_expand() {
                 text.contains(&format!("TOTAL_BYTES : usize = {total}usize")),
                 "{source}: TOTAL_BYTES is not {total}"
             );
-            assert!(!text.contains("fallback_heap"), "{source}: stub in a valid expansion");
+            // A heap too big for 16- or 32-bit targets is generated for the widths it fits and
+            // is a stub (next to its one error) on the others: never an unconditional stub.
+            if total <= i16::MAX as u64 {
+                assert!(!text.contains("fallback_heap"), "{source}: stub in a valid expansion");
+            } else if text.contains("fallback_heap") {
+                let gated = text.matches("# [cfg (not (any (target_pointer_width").count();
+                assert_eq!((text.matches("fallback_heap").count(), gated), (1, 1), "{source}");
+            }
         }
     });
 }

@@ -10,10 +10,12 @@
 //! | `critical_section` | `CriticalSection`     | yes    | interrupts masked for one short, loop-free section |
 //! | `spin`             | `Spin` (ticket lock)  | yes    | FIFO: waiting bounded by the contenders' critical sections |
 //!
-//! Each pool has its own lock; there is no global lock.
+//! Each pool has its own lock; there is no global lock. `sync: lock_free` takes no lock at all:
+//! its pools are the other pool kind (`pool::treiber`). [`shim`] holds the atomics and cells
+//! both use, swapped for loom's under `--cfg loom`.
 
-pub mod atomic;
 mod local;
+pub mod shim;
 pub use local::Local;
 
 #[cfg(target_has_atomic = "32")]
@@ -32,8 +34,6 @@ pub use unsupported::Unsupported as CriticalSection;
 
 #[cfg(any(not(target_has_atomic = "32"), not(feature = "critical-section")))]
 mod unsupported;
-#[cfg(not(target_has_atomic = "32"))]
-pub use unsupported::UnsupportedPool;
 
 /// Runs a closure with exclusive access to the state it guards.
 ///
@@ -71,4 +71,28 @@ pub const fn new_lock<L: Lock>() -> L {
 #[cfg(loom)]
 pub fn new_lock<L: Lock>() -> L {
     L::init()
+}
+
+/// With the `critical-section` feature: nothing. Without: the error the macro's
+/// `sync: critical_section` needs.
+#[cfg(feature = "critical-section")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __critical_section_available {
+    () => {};
+}
+
+/// With the `critical-section` feature: nothing. Without: the error the macro's
+/// `sync: critical_section` needs.
+#[cfg(not(feature = "critical-section"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __critical_section_available {
+    () => {
+        ::core::compile_error! {
+            "`sync: critical_section` needs detalloc's `critical-section` feature: \
+detalloc = { version = \"..\", features = [\"critical-section\"] }, \
+and a critical-section implementation for the target"
+        }
+    };
 }

@@ -10,7 +10,7 @@
 //!   which bounds that stall to a scheduler round instead of a time slice per waiter; prefer
 //!   `lock_free` there.
 
-use super::atomic::{AtomicU32, Ordering};
+use super::shim::{AtomicU32, Ordering};
 
 use super::{Lock, SharedLock};
 
@@ -72,7 +72,7 @@ impl Spin {
                     continue;
                 }
             }
-            super::atomic::spin_loop();
+            super::shim::spin_loop();
         }
     }
 }

@@ -14,3 +14,6 @@ detalloc! { pub struct CsHeap<pools: [16 x 8, 64 x 4], sync: critical_section>; 
 
 #[cfg(feature = "lock-free-big")]
 detalloc! { pub struct BigLockFree<pools: [16 x 8, 64 x 70_000], sync: lock_free>; }
+
+#[cfg(feature = "oversized-pool")]
+detalloc! { pub struct Oversized<pools: [16 x 8, 3221225472 x 1]>; }

@@ -1,39 +1,20 @@
-//! The atomics the shared modes use, from `core` or (under `--cfg loom`) from `loom`, so the
-//! loom models explore the real lock and lock-free stack. Also the tagged head's width for
-//! this target.
+//! The atomics and cells the shared modes use: `core`'s, or (under `--cfg loom`) `loom`'s, so
+//! the loom models in `tests/loom.rs` explore the real locks and the real lock-free stack.
 
 // Without compare-and-swap (thumbv6m) only the cells are used: `spin` and `lock_free` are
 // compile errors there.
 #![cfg_attr(not(target_has_atomic = "32"), allow(unused_imports, dead_code))]
+#![cfg_attr(not(detalloc_lock_free), allow(dead_code))]
 
+#[cfg(all(loom, target_has_atomic = "64"))]
+pub use loom::sync::atomic::AtomicU64;
 #[cfg(loom)]
 pub use loom::sync::atomic::{AtomicU32, Ordering};
 
+#[cfg(all(not(loom), target_has_atomic = "64"))]
+pub use core::sync::atomic::AtomicU64;
 #[cfg(not(loom))]
 pub use core::sync::atomic::{AtomicU32, Ordering};
-
-/// The lock-free head: `index + 1` in the low bits, a tag in the high bits. 64 bits (32 + 32)
-/// where the target has 64-bit compare-and-swap.
-#[cfg(all(target_has_atomic = "64", not(loom)))]
-pub use core::sync::atomic::AtomicU64 as AtomicHead;
-#[cfg(all(target_has_atomic = "64", loom))]
-pub use loom::sync::atomic::AtomicU64 as AtomicHead;
-/// The head's integer type.
-#[cfg(target_has_atomic = "64")]
-pub type HeadWord = u64;
-/// Bits of the head that hold `index + 1`.
-#[cfg(target_has_atomic = "64")]
-pub const HEAD_INDEX_BITS: u32 = 32;
-
-/// With only 32-bit compare-and-swap the head is 16-bit index + 16-bit tag.
-#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
-pub use AtomicU32 as AtomicHead;
-/// The head's integer type.
-#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
-pub type HeadWord = u32;
-/// Bits of the head that hold `index + 1`.
-#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
-pub const HEAD_INDEX_BITS: u32 = 16;
 
 /// A spin-wait hint (loom's, so a model explores the other threads while one waits).
 #[inline(always)]
@@ -73,10 +54,7 @@ pub(crate) use loom_const_fn;
 /// A cell for state guarded by a lock: `core::cell::UnsafeCell`, or loom's, which checks
 /// that accesses really are exclusive.
 pub struct StateCell<T> {
-    #[cfg(not(loom))]
-    cell: core::cell::UnsafeCell<T>,
-    #[cfg(loom)]
-    cell: loom::cell::UnsafeCell<T>,
+    cell: StateCellInner<T>,
 }
 
 impl<T> StateCell<T> {

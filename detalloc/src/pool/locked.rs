@@ -1,5 +1,5 @@
-//! The core: one fixed-block pool, generic over block size `S`, block count `N`, bitmap
-//! words `W` (0 = no validation), its [`Lock`] and its counters.
+//! The locked pool: one fixed-block pool, generic over block size `S`, block count `N`,
+//! bitmap words `W` (0 = no validation), its [`Lock`] and its counters.
 //!
 //! State: `head`, the first free block as *offset + S* (0 = empty list); `fresh`, the bytes
 //! handed out at least once (the high-water mark; blocks beyond it were never used and need no
@@ -7,17 +7,19 @@
 //! pool, nothing is initialised at start-up, and offsets (not addresses) make a moved empty
 //! pool valid.
 //!
-//! `alloc`: pop the free list, else bump `fresh`, else fail. `free`: push. No loop.
+//! `alloc`: pop the free list, else bump `fresh`, else fail. `free`: push. No loop; the lock
+//! is the sync mode's (`local`: none, `critical_section`, `spin`).
 //!
 //! The buffer ([`Blocks`]) is kept apart from this state so the heap can pack every pool's
 //! state together instead of padding each to its blocks' alignment.
 
 use core::ptr::NonNull;
 
+use super::check_records;
 use crate::bitmap;
 use crate::blocks::{Align, Blocks};
 use crate::stats::{PoolCounts, PoolTally, StatsMode};
-use crate::sync::atomic::{StateCell, loom_const_fn};
+use crate::sync::shim::{StateCell, loom_const_fn};
 use crate::sync::{Lock, SharedLock, new_lock};
 use crate::{Corruption, FreeError};
 
@@ -26,6 +28,21 @@ struct State<const W: usize, T> {
     fresh: u32,
     tally: T,
     live: [u32; W],
+}
+
+impl<const W: usize, T: PoolTally> State<W, T> {
+    /// Links the block at `offset` in front of the free list and counts the free.
+    ///
+    /// # Safety
+    /// `offset` is a block start of the `S`-byte-block buffer at `base`, and nobody owns that
+    /// block.
+    #[inline(always)]
+    unsafe fn push<const S: usize>(&mut self, base: NonNull<u8>, offset: usize) {
+        // SAFETY: the caller's promise: the block's first bytes may hold the link.
+        unsafe { write_link::<S>(base.add(offset), self.head) };
+        self.head = offset as u32 + S as u32;
+        self.tally.on_free();
+    }
 }
 
 /// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`).
@@ -111,34 +128,74 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         })
     }
 
-    /// Returns a block. With validation (`W > 0`) the pointer is checked first: outside the
-    /// pool is `Foreign`, not at a block start `Misaligned`, not allocated `DoubleFree`;
-    /// a refused free changes nothing. Without validation the pointer is trusted.
+    /// Returns a block of the pool its layout selects. A pointer outside the pool is
+    /// `Foreign` (the heap then looks for its pool by address). With validation (`W > 0`) a
+    /// pointer inside it but not at a block start is `Misaligned` and a block not allocated is
+    /// `DoubleFree`; a refused free changes nothing. Without validation a pointer inside the
+    /// pool is trusted to be a block start.
     ///
     /// # Safety
     /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
-    /// `ptr` must also be a block this pool handed out and not freed since.
+    /// a `ptr` inside the pool must be a block this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free<A: Align>(
         &self,
         blocks: &Blocks<S, N, A>,
         ptr: NonNull<u8>,
     ) -> Result<(), FreeError> {
-        let base = blocks.base();
-        let offset =
-            if Self::VALIDATE { blocks.block_offset(ptr)? } else { blocks.raw_offset(ptr) };
+        let offset = if Self::VALIDATE {
+            blocks.block_offset(ptr)?
+        } else {
+            blocks.offset_of(ptr).ok_or(FreeError::Foreign)?
+        };
         self.with(|st| {
             if Self::VALIDATE && !bitmap::take(&mut st.live, offset / S) {
                 return Err(FreeError::DoubleFree);
             }
             // SAFETY: `offset` is a block start of this pool (checked above with validation,
-            // the caller's promise without), and the block is no longer owned by anyone, so
-            // its first bytes may hold the link.
-            unsafe { write_link::<S>(base.add(offset), st.head) };
-            st.head = offset as u32 + S as u32;
-            st.tally.on_free();
+            // the caller's promise without) and nobody owns the block any more.
+            unsafe { st.push::<S>(blocks.base(), offset) };
             Ok(())
         })
+    }
+
+    /// Returns the block at `offset`, a block start of this pool, whose free names a layout
+    /// that selects another pool but fits this one: right with `spill` (the request spilled
+    /// here) or when the block was kept here after a shrink; otherwise `WrongPool`. With
+    /// validation a block not allocated is then `DoubleFree`.
+    ///
+    /// # Safety
+    /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
+    /// Without validation, the block must be one this pool handed out and not freed since.
+    #[inline]
+    pub unsafe fn free_found<A: Align>(
+        &self,
+        blocks: &Blocks<S, N, A>,
+        offset: usize,
+        spill: bool,
+    ) -> Result<(), FreeError> {
+        self.with(|st| {
+            if Self::VALIDATE {
+                let (_, kept) = bitmap::state(&st.live, offset / S);
+                if !(spill || kept) {
+                    return Err(FreeError::WrongPool);
+                }
+                if !bitmap::take(&mut st.live, offset / S) {
+                    return Err(FreeError::DoubleFree);
+                }
+            }
+            // SAFETY: the caller's promise: a block start of this buffer, owned by nobody now.
+            unsafe { st.push::<S>(blocks.base(), offset) };
+            Ok(())
+        })
+    }
+
+    /// Marks the live block at `offset` as kept in place after a shrink, so its free may name
+    /// the smaller layout. Nothing without validation (there is no record to keep).
+    pub fn keep(&self, offset: usize) {
+        if Self::VALIDATE {
+            self.with(|st| bitmap::keep(&mut st.live, offset / S));
+        }
     }
 
     /// The counters (zeros with `stats: false`).
@@ -183,7 +240,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                     return Err(Corruption::FreeListLink { pool, position: free, link });
                 }
                 let block = at / S - 1;
-                if Self::VALIDATE && bitmap::is_set(&st.live, block) {
+                if Self::VALIDATE && bitmap::is_marked(&st.live, block) {
                     return Err(Corruption::FreeBlockMarkedLive { pool, block });
                 }
                 free += 1;
@@ -192,36 +249,14 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                 link = unsafe { read_link::<S>(base.add(at - S)) };
             }
             let live = handed_out - free;
-            if let Some(block) = bitmap::first_set_from(&st.live, handed_out) {
+            if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
             }
             let marked = Self::VALIDATE.then(|| bitmap::count(&st.live));
             let counts = M::ENABLED.then(|| st.tally.read());
-            check_records(pool, live, marked, counts)
+            check_records(pool, N, live, marked, counts)
         })
     }
-}
-
-/// The audit's last step, for both pool kinds: the live blocks counted on the free list
-/// against the bitmap's population (with validation) and the counters (with statistics).
-pub(crate) fn check_records(
-    pool: usize,
-    live: usize,
-    marked: Option<usize>,
-    counts: Option<PoolCounts>,
-) -> Result<(), Corruption> {
-    if let Some(marked) = marked.filter(|&m| m != live) {
-        return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: marked });
-    }
-    if let Some(c) = counts {
-        if c.in_use != live {
-            return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: c.in_use });
-        }
-        if c.peak < c.in_use {
-            return Err(Corruption::PeakBelowInUse { pool, peak: c.peak, in_use: c.in_use });
-        }
-    }
-    Ok(())
 }
 
 /// Reads the link stored at the start of `block`.

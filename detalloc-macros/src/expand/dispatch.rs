@@ -1,0 +1,142 @@
+//! The generated chains: one arm per pool, the pool sizes as immediates, no loop and no table
+//! (so `allocate` and `deallocate` are loop-free at every opt-level, whatever the optimizer
+//! unrolls).
+//!
+//! * [`Generator::by_layout`]: `if fits(0) { arm(0) } else if fits(1) { arm(1) } ... else
+//!   { none }`, the smallest pool a layout fits: the size-class dispatch.
+//! * [`Generator::by_address`]: the pool whose buffer holds a pointer, for a free the selected
+//!   pool does not hold (refused, spilled, or a block kept in place by a shrink).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{Generator, lit, runtime};
+
+impl Generator<'_> {
+    /// Whether a request `size`/`align` fits pool `i`: `size <= S && align <= A`. For a
+    /// power-of-two size (`A == S`) that is `max(size, align) <= S`: one comparison against
+    /// `key`, which the dispatch computes once.
+    pub fn fits(&self, i: usize) -> TokenStream {
+        let d = &self.cfg.pools[i];
+        let (s, a) = (lit(d.size), lit(d.align()));
+        if d.align() == d.size { quote!(key <= #s) } else { quote!(size <= #s && align <= #a) }
+    }
+
+    /// The size-class dispatch over `size` and `align` (in scope where it is used).
+    pub fn by_layout(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
+        let mut chain = quote!({ #none });
+        for i in (0..self.cfg.pools.len()).rev() {
+            let (cond, body) = (self.fits(i), arm(i));
+            chain = quote!(if #cond { #body } else #chain);
+        }
+        quote!({
+            let key = if size > align { size } else { align };
+            #chain
+        })
+    }
+
+    /// The pool whose buffer holds `ptr` (in scope where it is used): `arm(i)` runs with
+    /// `offset`, the byte offset of `ptr` in pool `i`; `none` when no pool holds it.
+    pub fn by_address(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
+        let arms = self.indexed().map(|(i, d)| {
+            let (blocks, bytes, body) = (self.blocks(i), lit(d.bytes()), arm(i));
+            quote! {
+                let offset = addr.wrapping_sub(#blocks.base().as_ptr().addr());
+                if offset < #bytes {
+                    return #body;
+                }
+            }
+        });
+        quote!({
+            let addr = ptr.as_ptr().addr();
+            #(#arms)*
+            #none
+        })
+    }
+
+    /// Pool `i` serves the request; with `spill`, the larger pools the request fits are tried
+    /// in turn when it is exhausted. `Option<(pool, whole block)>`.
+    pub fn alloc_arm(&self, i: usize) -> TokenStream {
+        let take = |j: usize| {
+            let (blocks, pool) = (self.blocks(j), self.pool(j));
+            let (idx, s) = (Literal::usize_unsuffixed(j), lit(self.cfg.pools[j].size));
+            // SAFETY (in the expansion): each pool is paired with its own buffer.
+            quote! {
+                unsafe { #pool.alloc(&#blocks) }
+                    .map(|block| (#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s)))
+            }
+        };
+        let first = take(i);
+        if !self.cfg.spill {
+            return first;
+        }
+        let known = self.cfg.pools[i].align();
+        let more = (i + 1..self.cfg.pools.len()).map(|j| {
+            let next = take(j);
+            let a = self.cfg.pools[j].align();
+            let cond = if a >= known {
+                quote!(outcome.is_none())
+            } else {
+                let a = lit(a);
+                quote!(outcome.is_none() && align <= #a)
+            };
+            quote!(if #cond { outcome = #next; })
+        });
+        quote!({
+            let mut outcome = #first;
+            #(#more)*
+            outcome
+        })
+    }
+
+    /// The free of a layout that selects pool `i`: that pool's free, and the by-address
+    /// search when the pointer lies outside it. `Result<pool, FreeError>`.
+    pub fn free_arm(&self, i: usize) -> TokenStream {
+        let p = runtime();
+        let (blocks, pool, idx) = (self.blocks(i), self.pool(i), Literal::usize_unsuffixed(i));
+        quote! {
+            match unsafe { #pool.free(&#blocks, ptr) } {
+                ::core::result::Result::Ok(()) => ::core::result::Result::Ok(#idx),
+                ::core::result::Result::Err(#p::FreeError::Foreign) => unsafe { self.__free_found(ptr, size, align) },
+                ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
+            }
+        }
+    }
+
+    /// The body of `__free_found`: the pool holding `ptr` by address. Not at a block start:
+    /// `Misaligned`; a pool the layout does not fit: `WrongPool`; otherwise that pool decides
+    /// (right with `spill`, or for a block kept there by a shrink). In no pool: `Foreign`.
+    pub fn found_free(&self) -> TokenStream {
+        let p = runtime();
+        let spill = self.cfg.spill;
+        self.by_address(
+            |i| {
+                let d = &self.cfg.pools[i];
+                let (blocks, pool, s) = (self.blocks(i), self.pool(i), lit(d.size));
+                let idx = Literal::usize_unsuffixed(i);
+                let fits = self.fits(i);
+                quote! {
+                    if offset % #s != 0 {
+                        ::core::result::Result::Err(#p::FreeError::Misaligned)
+                    } else if { let key = if size > align { size } else { align }; #fits } {
+                        unsafe { #pool.free_found(&#blocks, offset, #spill) }.map(|()| #idx)
+                    } else {
+                        ::core::result::Result::Err(#p::FreeError::WrongPool)
+                    }
+                }
+            },
+            quote!(::core::result::Result::Err(#p::FreeError::Foreign)),
+        )
+    }
+
+    /// The body of `Dispatch::keep`: marks the block `ptr` as kept in its pool.
+    pub fn keep(&self) -> TokenStream {
+        self.by_address(
+            |i| {
+                let (pool, s) = (self.pool(i), lit(self.cfg.pools[i].size));
+                quote!(if offset % #s == 0 { #pool.keep(offset) })
+            },
+            quote!(()),
+        )
+    }
+}

@@ -1,0 +1,167 @@
+//! The heap's struct and its constants: one `Blocks` field per pool (the buffer) and one pool
+//! state field per pool, then the heap-level state; `new`, `POOLS`, `TOTAL_BYTES`, `SUMMARY`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Generator, lit, runtime};
+use crate::model::{Config, PoolDef, SyncMode, Validate};
+
+/// The struct and its inherent constants: two items.
+pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
+    let p = runtime();
+    let Config { attrs, vis, ident: name, .. } = g.cfg;
+    let fields: Vec<_> = g.indexed().map(|(i, _)| (g.block_field(i), g.pool_field(i))).collect();
+    let (blocks, pools): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
+    let blocks_types: Vec<_> = g.cfg.pools.iter().map(blocks_type).collect();
+    let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
+    let heap_state = heap_state(g.cfg);
+    let specs = g.cfg.pools.iter().map(|d| {
+        let (s, n, a) = (lit(d.size), lit(d.count), lit(d.align()));
+        quote!(#p::PoolSpec { block_size: #s, blocks: #n, align: #a })
+    });
+    let total = Literal::usize_suffixed(g.cfg.total_bytes as usize);
+    let summary = summary(g.cfg, &total);
+    let strukt = quote! {
+        #(#attrs)*
+        #vis struct #name {
+            #(#blocks: #blocks_types,)*
+            #(#pools: #pool_types,)*
+            __heap: #heap_state,
+        }
+    };
+    let consts = quote! {
+        #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
+        const _: () = {
+            impl #name {
+                /// The empty heap. Writes nothing: its all-zero state is the empty heap, so a
+                /// `static` lands in `.bss`.
+                #[inline]
+                pub const fn new() -> Self {
+                    Self {
+                        #(#blocks: #p::Blocks::new(),)*
+                        #(#pools: <#pool_types>::new(),)*
+                        __heap: #p::HeapState::new(),
+                    }
+                }
+
+                /// The pools in declaration order: block size, block count, block alignment.
+                pub const POOLS: &'static [#p::PoolSpec] = &[#(#specs),*];
+
+                /// Bytes of blocks in all pools (buffers only, no metadata).
+                pub const TOTAL_BYTES: usize = #total;
+
+                /// One line describing the heap, built at compile time for the target
+                /// (the metadata figure is `size_of::<Self>() - TOTAL_BYTES`).
+                pub const SUMMARY: &'static str = #summary;
+            }
+        };
+    };
+    vec![strukt, consts]
+}
+
+fn blocks_type(d: &PoolDef) -> TokenStream {
+    let p = runtime();
+    let (s, n) = (lit(d.size), lit(d.count));
+    let marker = format_ident!("Align{}", d.align());
+    quote!(#p::Blocks<#s, #n, #p::#marker>)
+}
+
+fn pool_type(cfg: &Config, d: &PoolDef) -> TokenStream {
+    let p = runtime();
+    let (s, n, w) = (lit(d.size), lit(d.count), words(d, cfg.validate));
+    let stats = stats_mode(cfg);
+    match lock(cfg.sync.value) {
+        Some(lock) => quote!(#p::Pool<#s, #n, #w, #lock, #stats>),
+        None => quote!(#p::LockFreePool<#s, #n, #w, #stats>),
+    }
+}
+
+fn stats_mode(cfg: &Config) -> TokenStream {
+    let p = runtime();
+    if cfg.stats { quote!(#p::StatsOn) } else { quote!(#p::StatsOff) }
+}
+
+/// The lock of the pools and of the heap's error counters; `None` for `lock_free`, whose
+/// pools are Treiber stacks and whose error counters are atomics.
+fn lock(mode: SyncMode) -> Option<TokenStream> {
+    let p = runtime();
+    match mode {
+        SyncMode::Local => Some(quote!(#p::Local)),
+        SyncMode::Spin => Some(quote!(#p::Spin)),
+        SyncMode::CriticalSection => Some(quote!(#p::CriticalSection)),
+        SyncMode::LockFree => None,
+    }
+}
+
+/// `HeapState<errors, timer>`: the error counters no pool owns, and the WCET record.
+fn heap_state(cfg: &Config) -> TokenStream {
+    let p = runtime();
+    let errors = match (cfg.stats, lock(cfg.sync.value)) {
+        (false, _) => quote!(#p::NoErrors),
+        (true, None) => quote!(#p::AtomicErrors),
+        (true, Some(lock)) => quote!(#p::LockedErrors<#lock>),
+    };
+    let timer = match &cfg.wcet {
+        None => quote!(#p::NoTimer),
+        Some(clock) => {
+            let record = match cfg.sync.value {
+                SyncMode::Local => quote!(#p::LocalTicks),
+                SyncMode::CriticalSection => quote!(#p::CriticalTicks),
+                SyncMode::Spin | SyncMode::LockFree => quote!(#p::AtomicTicks),
+            };
+            quote!(#p::Timed<#clock, #record>)
+        }
+    };
+    quote!(#p::HeapState<#errors, #timer>)
+}
+
+/// Bitmap words for a pool: two bits per block, `ceil(N / 16)` when validating, 0 when not,
+/// and for `debug` a const expression evaluated in the user's crate (so it follows *their*
+/// build profile).
+fn words(d: &PoolDef, validate: Validate) -> TokenStream {
+    let w = lit(d.count.div_ceil(16));
+    match validate {
+        Validate::On => quote!(#w),
+        Validate::Off => quote!(0),
+        Validate::Debug => quote!({ if ::core::cfg!(debug_assertions) { #w } else { 0 } }),
+    }
+}
+
+fn summary(cfg: &Config, total: &Literal) -> TokenStream {
+    let name = &cfg.ident;
+    let list = cfg
+        .pools
+        .iter()
+        .map(|d| format!("{} x {}", d.size, d.count))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let plural = if cfg.pools.len() == 1 { "" } else { "s" };
+    let head = format!("{name}: {} pool{plural} [{list}], ", cfg.pools.len());
+    let mut tail = format!(
+        " B metadata, sync={} stats={} validate={}",
+        cfg.sync.value.name(),
+        if cfg.stats { "on" } else { "off" },
+        cfg.validate.name()
+    );
+    if cfg.spill {
+        tail.push_str(" spill=on");
+    }
+    if let Some(clock) = &cfg.wcet {
+        let shown = match &**clock {
+            syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        tail.push_str(" wcet=");
+        tail.push_str(shown.as_deref().unwrap_or("on"));
+    }
+    if let Some(preset) = cfg.preset {
+        tail.push_str(" preset=");
+        tail.push_str(preset.name());
+    }
+    quote! {
+        ::detalloc::__private::const_format::concatcp!(
+            #head, #total, " B of blocks + ", ::core::mem::size_of::<#name>() - #total, #tail
+        )
+    }
+}
