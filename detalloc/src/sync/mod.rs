@@ -59,6 +59,11 @@ pub unsafe trait Lock {
 /// # Safety
 /// [`Lock::with`] must give mutual exclusion across threads, with acquire/release ordering
 /// between one holder's end and the next holder's start.
+#[diagnostic::on_unimplemented(
+    message = "a `sync: local` heap is not `Sync`: it cannot be a `static` or the `#[global_allocator]`",
+    label = "a heap declared without `sync:` (or with `sync: local`) used where it is shared",
+    note = "declare it with `sync: spin` (threads on their own cores), `sync: critical_section` (main code and interrupt handlers on one core) or `sync: lock_free`; or keep a `local` heap in one thread (a local variable, a `Box`, a `thread_local!`)"
+)]
 pub unsafe trait SharedLock: Lock + Sync {}
 
 /// The unlocked `L`, in `const` context where the build allows it.
