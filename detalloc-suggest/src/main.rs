@@ -1,0 +1,68 @@
+//! `detalloc-suggest [--pools N] [--budget BYTES] [--margin M] [--sync MODE] [--name NAME]
+//! [--no-global] RECORDING...`: the suggestion for recordings saved by `Recorder::save`.
+
+use std::process::ExitCode;
+
+use detalloc_suggest::{Options, Recording, suggest};
+
+const USAGE: &str = "\
+usage: detalloc-suggest [OPTIONS] RECORDING...
+
+Prints the detalloc heap declaration that serves every recorded run in the fewest bytes.
+
+options:
+  --pools N        at most N pools (default 8)
+  --budget BYTES   fail when the best heap needs more bytes of blocks
+  --margin M       blocks on top of each pool's largest recorded peak: 10%, +2, 10%+2, none
+  --sync MODE      auto (default), local, spin, critical_section, lock_free
+  --name NAME      the heap type's name (default SizedHeap)
+  --global NAME    the #[global_allocator] static's name (default HEAP)
+  --no-global      declare the type only";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("detalloc-suggest: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<String, String> {
+    let mut options = Options::new(8);
+    let mut files = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--pools" => options.pools = parse(&value("--pools")?)?,
+            "--budget" => options.budget = Some(parse(&value("--budget")?)?),
+            "--margin" => options.margin = value("--margin")?.parse()?,
+            "--sync" => options.sync = value("--sync")?.parse()?,
+            "--name" => options.name = value("--name")?,
+            "--global" => options.global = Some(value("--global")?),
+            "--no-global" => options.global = None,
+            "-h" | "--help" => return Ok(format!("{USAGE}\n")),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag}\n{USAGE}"));
+            }
+            _ => files.push(arg),
+        }
+    }
+    if files.is_empty() {
+        return Err(format!("no recording given\n{USAGE}"));
+    }
+    let runs = files
+        .iter()
+        .map(|file| Recording::load(file).map_err(|e| format!("{file}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    suggest(&runs, &options).map(|s| s.to_string()).map_err(|e| e.to_string())
+}
+
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|_| format!("`{text}` is not a number"))
+}
