@@ -5,13 +5,22 @@
 //!   back edges leaves a DAG, so "no back edge" is the proof that a function has no loop.
 //! - **Longest path**: over that DAG, from the entry to a return or a tail call, counting the
 //!   instructions (and, on Thumb, the cycles of the timing table) of every block on the path plus
-//!   the longest path of every function called on it. A loop's body is therefore counted once:
-//!   the figure is the path taking no back edge, and each loop's one-iteration cost is reported
-//!   beside it. Paths that end in a trap or a call that never returns (panics) are not returns
-//!   and are left out.
+//!   the longest path of every function called on it. First path-insensitively (every edge),
+//!   then along feasible paths only ([`crate::paths`]): an edge whose branch condition the
+//!   path's earlier branches and computations decide the other way is not followed. The
+//!   feasible figure is the bound; the path-insensitive one is kept for the report. A loop's
+//!   body is counted once: the figure is the path taking no back edge, and a function with a
+//!   loop has **no bound** (each loop's one-iteration cost is reported beside it). Paths that
+//!   end in a trap or a call that never returns (panics) are not returns and are left out.
 //! - **Calls**: direct calls and tail calls into this binary are followed (memoised). Recursion,
-//!   indirect calls, indirect branches (jump tables) and calls leaving the binary make the
-//!   bound **unbounded**; the figure printed is then the part that is known.
+//!   calls and tail calls through a pointer, jump tables, calls leaving the binary and system
+//!   calls (`syscall`, `int`, `sysenter`, `svc`) make the bound **unbounded**; the figure
+//!   printed is then the part that is known.
+//! - **Reads of read-only data** (`.rodata*`, `.data.rel.ro*`) on feasible paths, here and in
+//!   callees: loads from a fixed address there, loads through a register holding such an
+//!   address (`lea rcx, [rip + table]` then `mov eax, [rcx + rdi * 4]`; a Thumb literal-pool
+//!   word pointing there, then a load through it), and such an address passed to a callee or
+//!   stored. Thumb literal-pool loads themselves read `.text`: constants, not tables.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -19,7 +28,9 @@ use std::rc::Rc;
 use crate::cfg::{self, Callee, Target};
 use crate::elf::Image;
 use crate::graph::{Weights, back_edges, block_cost, exits, natural_loop};
-use crate::insn::Decoder;
+use crate::insn::{Decoder, Flow};
+use crate::paths::{self, Walk};
+use crate::values::ReadKind;
 
 /// Instructions and (Thumb) cycles of a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,6 +125,21 @@ pub struct Exit {
     pub cost: Cost,
 }
 
+/// A read of read-only data (`.rodata*`, `.data.rel.ro*`) on a feasible path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRead {
+    /// The function that reads.
+    pub function: String,
+    /// The instruction.
+    pub at: u64,
+    /// The address read, when the analysis knows it.
+    pub addr: Option<u64>,
+    /// The section of that address.
+    pub section: Option<String>,
+    /// What the instruction does with it.
+    pub what: &'static str,
+}
+
 /// The audit of one function, callees included.
 #[derive(Debug, Clone)]
 pub struct FnAudit {
@@ -127,8 +153,15 @@ pub struct FnAudit {
     pub edges: usize,
     /// Instructions decoded (reachable) in its own body.
     pub insns: usize,
-    /// Longest path to a return, callees included; `None` when no path returns.
+    /// Longest feasible path to a return, callees included; `None` when no path returns.
     pub bound: Option<Cost>,
+    /// Longest path when every edge is taken to be feasible (path-insensitive).
+    pub insensitive: Option<Cost>,
+    /// Edges of its own CFG that no feasible path takes.
+    pub infeasible_edges: usize,
+    /// Whether `bound` correlates branch conditions (`false`: the function has too many
+    /// path states, and `bound` is the path-insensitive figure).
+    pub correlated: bool,
     /// Instructions of the function itself on that path.
     pub own_on_path: u64,
     /// Block start addresses along the longest (instruction) path.
@@ -141,12 +174,19 @@ pub struct FnAudit {
     pub calls: Vec<Call>,
     /// Why the bound is not a bound (empty when it is).
     pub unbounded: Vec<String>,
+    /// Reads of read-only data, here and in followed callees.
+    pub data_reads: Vec<DataRead>,
 }
 
 impl FnAudit {
     /// No loop here or in any followed callee.
     pub fn loop_free(&self) -> bool {
         self.loops.is_empty()
+    }
+
+    /// The longest path is a bound: no loop, nothing unbounded, and some path returns.
+    pub fn is_bounded(&self) -> bool {
+        self.loops.is_empty() && self.unbounded.is_empty() && self.bound.is_some()
     }
 }
 
@@ -224,6 +264,7 @@ impl<'a> Auditor<'a> {
                     acc.loops.extend(f.loops.iter().cloned());
                     acc.calls.extend(f.calls.iter().cloned());
                     acc.unbounded.extend(f.unbounded.iter().cloned());
+                    acc.data_reads.extend(f.data_reads.iter().cloned());
                     (
                         if tail { CallKind::TailCall } else { CallKind::Call },
                         f.name.clone(),
@@ -240,8 +281,13 @@ impl<'a> Auditor<'a> {
                 acc.unbounded.push(format!("external call at {at:#x}: {name}"));
                 (CallKind::External, name.clone(), Some(Cost::default()))
             }
+            Callee::Unknown if tail => {
+                acc.unbounded.push(format!("tail call through a pointer at {at:#x} in {caller}"));
+                (CallKind::Indirect, "(through a pointer)".into(), Some(Cost::default()))
+            }
             Callee::Unknown => {
-                acc.unbounded.push(format!("indirect call at {at:#x} in {caller}"));
+                acc.unbounded
+                    .push(format!("indirect call at {at:#x} in {caller}: through a pointer"));
                 (CallKind::Indirect, "(through a pointer)".into(), Some(Cost::default()))
             }
         };
@@ -325,16 +371,20 @@ impl<'a> Auditor<'a> {
                             Callee::Direct(t) => self.done.get(t).map(|f| f.exits.clone()),
                             _ => None,
                         };
+                        // Not analysed (assumed, external, through a pointer): its cost as given.
                         let fallback = || {
-                            let function = format!("{name} (unresolved tail call)");
-                            vec![Exit { function, at, cost: Cost { insns: 0, cycles: Some(0) } }]
+                            let function = format!("{name} (tail call, not followed)");
+                            let cost = cost.unwrap_or(Cost { insns: 0, cycles: Some(0) });
+                            vec![Exit { function, at, cost }]
                         };
                         tail_exits.insert(b, exits.unwrap_or_else(fallback));
                         cost.map(|c| (w.add(c), None))
                     }
                     Target::Unknown => {
-                        acc.unbounded
-                            .push(format!("indirect branch at {:#x} in {name}", block.last()));
+                        acc.unbounded.push(format!(
+                            "jump table (indirect branch) at {:#x} in {name}: targets not resolved",
+                            block.last()
+                        ));
                         Some((w, None))
                     }
                     Target::Stop => None,
@@ -351,29 +401,67 @@ impl<'a> Auditor<'a> {
             }
             best[b] = best_here;
         }
-        let bound = best[0].map(|(c, _)| c);
-        let mut path = Vec::new();
+        let insensitive = best[0].map(|(c, _)| c);
+        let mut path_blocks = Vec::new();
         let mut at = Some(0);
         while let Some(b) = at {
-            path.push(cfg.blocks[b].start());
+            path_blocks.push(b);
             at = best[b].and_then(|(_, next)| next);
         }
-        let own_on_path = path
-            .iter()
-            .map(|start| {
-                cfg.blocks.iter().find(|b| b.start() == *start).map_or(0, |b| b.insns.len() as u64)
-            })
-            .sum();
+        let mut exits = exits(&cfg, &weights, &back, &order, &tail_exits, &name);
+        let mut bound = insensitive;
+        let mut infeasible_edges = 0;
+        let mut correlated = true;
+        let walk = Walk {
+            cfg: &cfg,
+            weights: &weights,
+            back: &back,
+            order: &order,
+            tail_exits: &tail_exits,
+            image,
+            abi: self.decoder.abi(),
+            name: &name,
+        };
+        match paths::feasible(&walk) {
+            Some(feasible) => {
+                bound = feasible.bound;
+                path_blocks = feasible.path;
+                exits = feasible.exits;
+                infeasible_edges = feasible.infeasible;
+                for r in feasible.reads {
+                    acc.data_reads.push(DataRead {
+                        function: name.clone(),
+                        at: r.at,
+                        addr: r.addr,
+                        section: r.addr.and_then(|a| image.section_at(a)).map(|s| s.name.clone()),
+                        what: match r.kind {
+                            ReadKind::Load => "load",
+                            ReadKind::Passed => "address passed to a callee",
+                            ReadKind::Stored => "address stored",
+                        },
+                    });
+                }
+            }
+            None => correlated = false,
+        }
+        for block in &cfg.blocks {
+            for insn in &block.insns {
+                if insn.flow == Flow::System {
+                    acc.unbounded.push(format!(
+                        "system call at {:#x} in {name}: `{}` enters the kernel",
+                        insn.addr, insn.text
+                    ));
+                }
+            }
+        }
+        let path: Vec<u64> = path_blocks.iter().map(|&b| cfg.blocks[b].start()).collect();
+        let own_on_path = path_blocks.iter().map(|&b| cfg.blocks[b].insns.len() as u64).sum();
         let on_path = |at: u64| {
-            path.iter().any(|s| {
-                cfg.blocks.iter().any(|b| b.start() == *s && (b.start()..b.end()).contains(&at))
-            })
+            path_blocks.iter().any(|&b| (cfg.blocks[b].start()..cfg.blocks[b].end()).contains(&at))
         };
         for call in &mut acc.own_calls {
             call.on_path = bound.is_some() && on_path(call.at);
         }
-
-        let exits = exits(&cfg, &weights, &back, &order, &tail_exits, &name);
 
         // Loops of this function.
         let mut loops = Vec::new();
@@ -389,6 +477,8 @@ impl<'a> Auditor<'a> {
         let mut unbounded = acc.unbounded;
         unbounded.sort();
         unbounded.dedup();
+        let mut data_reads = acc.data_reads;
+        dedup_by_key(&mut data_reads, |r| (r.function.clone(), r.at, r.addr));
         Ok(FnAudit {
             name,
             addr,
@@ -396,12 +486,16 @@ impl<'a> Auditor<'a> {
             edges: cfg.edge_count(),
             insns: cfg.blocks.iter().map(|b| b.insns.len()).sum(),
             bound,
+            insensitive,
+            infeasible_edges,
             own_on_path,
             path,
             exits,
             loops,
             calls,
             unbounded,
+            data_reads,
+            correlated,
         })
     }
 }
@@ -418,4 +512,5 @@ struct Acc {
     calls: Vec<Call>,
     loops: Vec<Loop>,
     unbounded: Vec<String>,
+    data_reads: Vec<DataRead>,
 }

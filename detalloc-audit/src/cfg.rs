@@ -7,12 +7,19 @@
 //! - A branch to an address outside the function is a tail call. A call or jump through a GOT
 //!   slot is resolved through the binary's dynamic relocations.
 //! - Thumb `IT` blocks: the instructions an `IT` covers are conditional, so a return or branch
-//!   among them (`pophi {r7, pc}`) also falls through.
+//!   among them (`pophi {r7, pc}`) also falls through, and each gets its `IT` condition as its
+//!   guard. A 16-bit encoding that sets the flags outside an `IT` block does not inside one,
+//!   so what such an instruction says about the flags is dropped there.
+//! - An indirect jump that indexes a table (`jmp [.. + rax * 8]`, `tbb`, or a `jmp rax` whose
+//!   block loads through an index) is a jump table: its targets are not resolved. Any other
+//!   (`jmp rax`, `bx r3`, `jmp [rip + slot]` through a writable slot) is a tail call through a
+//!   pointer.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::elf::{Image, Slot};
 use crate::insn::{Decoder, Flow, Insn};
+use crate::sem::{Cond, Effect, Guard};
 
 /// What a call or a tail call reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,7 +41,7 @@ pub enum Target {
     Return,
     /// The function ends in a jump to another function.
     TailCall(Callee),
-    /// An indirect branch inside the function (a jump table): successors unknown.
+    /// A jump table: an indirect branch whose successors are not resolved.
     Unknown,
     /// The path stops without returning: a trap, or a call that never returns.
     Stop,
@@ -127,6 +134,19 @@ fn resolve_direct(image: &Image, target: u64) -> Callee {
     }
 }
 
+/// Makes `insn`, covered by an `IT` block, conditional on `cond`.
+fn in_it_block(insn: &mut Insn, cond: Cond) {
+    insn.sem.guard = Some(Guard::Flags(cond));
+    let compares = ["cmp", "cmn", "tst", "teq"].iter().any(|m| insn.text.starts_with(m));
+    if !compares {
+        for e in &mut insn.sem.effects {
+            if matches!(e, Effect::Compare(..) | Effect::ZeroTest(..)) {
+                *e = Effect::FlagsUnknown;
+            }
+        }
+    }
+}
+
 /// Builds the CFG of the function at `entry`, whose code ends at `end`.
 pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Result<Cfg, String> {
     let decode = |addr: u64| -> Result<Insn, String> {
@@ -145,6 +165,7 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
     while let Some(start) = work.pop() {
         let mut addr = start;
         let mut it_left = 0u8;
+        let mut it_conds: Vec<Cond> = Vec::new();
         loop {
             if insns.contains_key(&addr) {
                 leaders.insert(addr);
@@ -159,6 +180,8 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
             let mut insn = decode(addr)?;
             if it_left > 0 {
                 it_left -= 1;
+                let cond = it_conds.get(it_conds.len() - 1 - usize::from(it_left)).copied();
+                in_it_block(&mut insn, cond.unwrap_or(Cond::Other));
                 if matches!(insn.flow, Flow::IndirectJump { .. }) {
                     cond_indirect.insert(addr);
                     leaders.insert(insn.end());
@@ -172,6 +195,8 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
             }
             if insn.it_count > 0 {
                 it_left = insn.it_count;
+                it_conds = insn.sem.it_block.clone();
+                it_conds.resize(usize::from(it_left), Cond::Other);
             }
             let next = insn.end();
             let flow = insn.flow;
@@ -287,9 +312,10 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
                     succs.push(fall(false)?);
                 }
             }
-            Flow::IndirectJump { slot } => {
+            Flow::IndirectJump { slot, table } => {
+                let indexed = block.insns.iter().any(|i| i.sem.indexed_read());
                 let to = match resolve_slot(image, slot) {
-                    Callee::Unknown => Target::Unknown,
+                    Callee::Unknown if table || indexed => Target::Unknown,
                     callee => Target::TailCall(callee),
                 };
                 succs.push(Succ { to, taken: true });

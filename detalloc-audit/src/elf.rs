@@ -1,11 +1,22 @@
-//! The binary under audit: executable sections, function symbols, and the GOT slots a call
-//! through memory may load its target from.
+//! The binary under audit: executable sections, function symbols, which memory the program
+//! cannot write after start-up, and the words there that a call through memory may load its
+//! target from.
+//!
+//! **Constant memory** is what no store of the program can change once it runs: allocated
+//! sections without `SHF_WRITE` (`.text`, `.rodata`), and the `PT_GNU_RELRO` segment, which
+//! the dynamic loader makes read-only after relocating it (`.data.rel.ro`, `.got`, and with
+//! full RELRO (`-z now`) `.got.plt` too). A call or jump through a slot in constant memory is
+//! resolved to the slot's value: its dynamic relocation (`R_X86_64_RELATIVE`, or a symbol's
+//! address), else the bytes in the file. A slot anywhere else (`.data`, `.bss`, a lazily bound
+//! `.got.plt`) may be rewritten at run time (a `static mut` hook, a table of function
+//! pointers), so a call through it is an indirect call: unbounded.
 
 use std::collections::{BTreeMap, HashMap};
 
+use object::read::elf::ProgramHeader;
 use object::{
     Architecture, Object, ObjectSection, ObjectSymbol, ObjectSymbolTable, RelocationFlags,
-    RelocationTarget, SectionKind, SymbolKind, elf,
+    RelocationTarget, SectionFlags, SectionKind, SymbolKind, elf,
 };
 
 /// Instruction set of the binary.
@@ -43,12 +54,38 @@ pub fn demangle(name: &str) -> String {
 /// Where a memory slot that a call or jump loads its target from points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Slot {
-    /// Code in this binary (a relative relocation or a link-time constant).
+    /// Code in this binary: the slot is constant memory holding its address.
     Code(u64),
     /// A symbol bound by the dynamic linker: not in this binary.
     External(String),
-    /// Unknown (written at run time).
+    /// Unknown: the slot is writable after start-up, or its value is not an address of code.
     Unknown,
+}
+
+/// What a relocated word holds once the loader has run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reloc {
+    /// An address in this binary.
+    Value(u64),
+    /// A symbol of another object.
+    External(String),
+    /// Computed at start-up (`IRELATIVE`, TLS, ...).
+    Unknown,
+}
+
+/// An allocated section.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Its name.
+    pub name: String,
+    /// First address.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// `SHF_WRITE`.
+    pub writable: bool,
+    /// `SHF_EXECINSTR`.
+    pub code: bool,
 }
 
 /// The loaded binary.
@@ -58,16 +95,20 @@ pub struct Image {
     pub arch: Arch,
     /// Executable sections: address -> bytes.
     code: BTreeMap<u64, Vec<u8>>,
-    /// `.got*` sections: address -> bytes (a slot's link-time value).
-    got: BTreeMap<u64, Vec<u8>>,
+    /// Every allocated section with contents in the file: address -> bytes.
+    data: BTreeMap<u64, Vec<u8>>,
+    /// Allocated sections by start address.
+    sections: BTreeMap<u64, Section>,
+    /// `PT_GNU_RELRO` ranges: read-only once relocated.
+    relro: Vec<(u64, u64)>,
     /// Sections whose code is a PLT: calls into them leave the binary.
     plt: Vec<(u64, u64)>,
     /// Function symbols by entry address.
     functions: BTreeMap<u64, Function>,
-    /// Function symbols by name.
-    by_name: HashMap<String, u64>,
-    /// GOT slots filled by the dynamic linker.
-    slots: HashMap<u64, Slot>,
+    /// Every function symbol name (aliases included), mangled and demangled -> entries.
+    by_name: HashMap<String, Vec<u64>>,
+    /// Words the dynamic loader writes: address -> what they hold.
+    relocs: HashMap<u64, Reloc>,
 }
 
 impl Image {
@@ -80,28 +121,34 @@ impl Image {
             other => return Err(format!("unsupported architecture {other:?} (x86_64 or ARM)")),
         };
         let mut code = BTreeMap::new();
-        let mut got = BTreeMap::new();
+        let mut data = BTreeMap::new();
+        let mut sections = BTreeMap::new();
         let mut plt = Vec::new();
         for section in file.sections() {
-            if section.address() == 0 && section.kind() != SectionKind::Text {
+            let SectionFlags::Elf { sh_flags } = section.flags() else { continue };
+            if sh_flags & u64::from(elf::SHF_ALLOC) == 0 || section.size() == 0 {
                 continue;
             }
-            let Ok(bytes) = section.data() else { continue };
-            if bytes.is_empty() {
-                continue;
-            }
-            let name = section.name().unwrap_or("");
-            if section.kind() == SectionKind::Text {
-                if name.starts_with(".plt") {
-                    plt.push((section.address(), section.address() + section.size()));
+            let name = section.name().unwrap_or("").to_string();
+            let (start, end) = (section.address(), section.address() + section.size());
+            let exec = sh_flags & u64::from(elf::SHF_EXECINSTR) != 0;
+            let writable = sh_flags & u64::from(elf::SHF_WRITE) != 0;
+            if let Ok(bytes) = section.data()
+                && !bytes.is_empty()
+            {
+                if section.kind() == SectionKind::Text {
+                    if name.starts_with(".plt") {
+                        plt.push((start, end));
+                    }
+                    code.insert(start, bytes.to_vec());
                 }
-                code.insert(section.address(), bytes.to_vec());
+                data.insert(start, bytes.to_vec());
             }
-            if name.starts_with(".got") {
-                got.insert(section.address(), bytes.to_vec());
-            }
+            sections.insert(start, Section { name, start, end, writable, code: exec });
         }
+        let relro = relro_ranges(&file);
         let mut functions = BTreeMap::new();
+        let mut by_name: HashMap<String, Vec<u64>> = HashMap::new();
         for symbol in file.symbols() {
             if symbol.kind() != SymbolKind::Text || symbol.is_undefined() {
                 continue;
@@ -114,8 +161,14 @@ impl Image {
                 Arch::Thumb => symbol.address() & !1,
                 Arch::X86_64 => symbol.address(),
             };
+            for key in [name.to_string(), demangle(name)] {
+                let entries = by_name.entry(key).or_default();
+                if !entries.contains(&addr) {
+                    entries.push(addr);
+                }
+            }
             let f = Function { name: name.to_string(), addr, size: symbol.size() };
-            // Prefer a global name and a symbol with a size when several share an address.
+            // Prefer a symbol with a size when several share an address.
             let better = |old: &Function| old.size == 0 && f.size != 0;
             match functions.get(&addr) {
                 Some(old) if !better(old) => {}
@@ -124,33 +177,11 @@ impl Image {
                 }
             }
         }
-        let by_name = functions.values().map(|f| (f.name.clone(), f.addr)).collect();
-        let mut image = Image { arch, code, got, plt, functions, by_name, slots: HashMap::new() };
-        image.slots = image.read_slots(&file);
-        Ok(image)
-    }
-
-    /// GOT slots named by dynamic relocations.
-    fn read_slots(&self, file: &object::File<'_>) -> HashMap<u64, Slot> {
-        let mut slots = HashMap::new();
-        let Some(relocations) = file.dynamic_relocations() else { return slots };
-        for (offset, reloc) in relocations {
-            let slot = match (reloc.flags(), reloc.target()) {
-                (RelocationFlags::Elf { r_type: elf::R_X86_64_RELATIVE }, _) => {
-                    Slot::Code(reloc.addend() as u64)
-                }
-                (_, RelocationTarget::Symbol(index)) => {
-                    match file.dynamic_symbol_table().and_then(|t| t.symbol_by_index(index).ok()) {
-                        Some(sym) if !sym.is_undefined() => Slot::Code(sym.address()),
-                        Some(sym) => Slot::External(sym.name().unwrap_or("?").to_string()),
-                        None => Slot::Unknown,
-                    }
-                }
-                _ => Slot::Unknown,
-            };
-            slots.insert(offset, slot);
+        for entries in by_name.values_mut() {
+            entries.sort_unstable();
         }
-        slots
+        let relocs = read_relocs(&file);
+        Ok(Image { arch, code, data, sections, relro, plt, functions, by_name, relocs })
     }
 
     /// The code bytes from `addr` to the end of its executable section.
@@ -170,12 +201,31 @@ impl Image {
         self.functions.get(&addr)
     }
 
-    /// The function symbol named `name` (mangled, or demangled without hash).
-    pub fn function_named(&self, name: &str) -> Option<&Function> {
-        if let Some(addr) = self.by_name.get(name) {
-            return self.functions.get(addr);
+    /// Every function a name designates: its symbol (mangled), or every symbol whose demangled
+    /// name (without hash) it is. Several for an ambiguous demangled name (instances of one
+    /// generic function or closure) or for local symbols sharing a name.
+    pub fn functions_named(&self, name: &str) -> Vec<&Function> {
+        let addrs = self.by_name.get(name).map_or(&[][..], Vec::as_slice);
+        addrs.iter().filter_map(|a| self.functions.get(a)).collect()
+    }
+
+    /// The one function named `name` (mangled, or demangled without hash). An error when no
+    /// function has that name, or when several do: the message lists them with their
+    /// addresses, so the caller can pass a mangled name.
+    pub fn function_named(&self, name: &str) -> Result<&Function, String> {
+        match self.functions_named(name).as_slice() {
+            [] => Err(format!("no function `{name}` in the binary")),
+            [one] => Ok(one),
+            many => {
+                let list: Vec<String> =
+                    many.iter().map(|f| format!("`{}` at {:#x}", f.name, f.addr)).collect();
+                Err(format!(
+                    "`{name}` is ambiguous: it names {} functions: {}; pass one mangled name",
+                    many.len(),
+                    list.join(", ")
+                ))
+            }
         }
-        self.functions.values().find(|f| f.display_name() == name)
     }
 
     /// All function symbols, in address order.
@@ -202,25 +252,63 @@ impl Image {
         }
     }
 
-    /// Where a pointer-sized memory slot at `addr` points.
-    pub fn slot(&self, addr: u64) -> Slot {
-        if let Some(slot) = self.slots.get(&addr) {
-            return slot.clone();
+    /// The allocated section holding `addr`.
+    pub fn section_at(&self, addr: u64) -> Option<&Section> {
+        let (_, section) = self.sections.range(..=addr).next_back()?;
+        (addr < section.end).then_some(section)
+    }
+
+    /// Whether the program cannot write `addr` once started: a section without `SHF_WRITE`, or
+    /// the `PT_GNU_RELRO` segment (read-only after relocation).
+    pub fn is_constant(&self, addr: u64) -> bool {
+        self.relro.iter().any(|&(start, end)| (start..end).contains(&addr))
+            || self.section_at(addr).is_some_and(|s| !s.writable)
+    }
+
+    /// Whether `addr` is in read-only data: a `.rodata*` or `.data.rel.ro*` section.
+    pub fn is_read_only_data(&self, addr: u64) -> bool {
+        self.section_at(addr).is_some_and(|s| {
+            !s.code && (s.name.starts_with(".rodata") || s.name.starts_with(".data.rel.ro"))
+        })
+    }
+
+    /// `len` bytes of the file at `addr`, in any allocated section.
+    pub fn bytes_at(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let (start, bytes) = self.data.range(..=addr).next_back()?;
+        let offset = usize::try_from(addr - start).ok()?;
+        bytes.get(offset..offset.checked_add(len)?)
+    }
+
+    /// The value of the `width`-byte word (at most 8) at `addr` when the program cannot change
+    /// it after start-up (constant memory): its dynamic relocation, else the bytes in the file.
+    pub fn constant_word(&self, addr: u64, width: usize) -> Option<u64> {
+        if !self.is_constant(addr) || width > 8 {
+            return None;
         }
-        // A link-time constant (a non-PIE binary): read the pointer from the GOT in the file.
+        match self.relocs.get(&addr) {
+            Some(Reloc::Value(v)) => return Some(*v),
+            Some(_) => return None,
+            None => {}
+        }
+        let bytes = self.bytes_at(addr, width)?;
+        let mut word = [0u8; 8];
+        word[..width].copy_from_slice(bytes);
+        Some(u64::from_le_bytes(word))
+    }
+
+    /// Where a pointer-sized memory slot at `addr` points: code when the slot is constant
+    /// memory holding a code address; the external symbol a dynamic relocation binds it to;
+    /// otherwise unknown (in particular every writable slot).
+    pub fn slot(&self, addr: u64) -> Slot {
+        if let Some(Reloc::External(name)) = self.relocs.get(&addr) {
+            return Slot::External(name.clone());
+        }
         let width = match self.arch {
             Arch::X86_64 => 8,
             Arch::Thumb => 4,
         };
-        let Some((start, bytes)) = self.got.range(..=addr).next_back() else {
-            return Slot::Unknown;
-        };
-        let Ok(offset) = usize::try_from(addr - start) else { return Slot::Unknown };
-        match bytes.get(offset..offset + width) {
-            Some(b) => {
-                let mut word = [0u8; 8];
-                word[..width].copy_from_slice(b);
-                let target = u64::from_le_bytes(word);
+        match self.constant_word(addr, width) {
+            Some(target) => {
                 let target = if self.arch == Arch::Thumb { target & !1 } else { target };
                 if target != 0 && self.code_at(target).is_some() {
                     Slot::Code(target)
@@ -231,4 +319,51 @@ impl Image {
             None => Slot::Unknown,
         }
     }
+}
+
+/// The `PT_GNU_RELRO` segments: read-only once the loader has relocated them.
+fn relro_ranges(file: &object::File<'_>) -> Vec<(u64, u64)> {
+    fn ranges<P: ProgramHeader>(headers: &[P], endian: P::Endian) -> Vec<(u64, u64)> {
+        headers
+            .iter()
+            .filter(|h| h.p_type(endian) == elf::PT_GNU_RELRO)
+            .map(|h| {
+                let start: u64 = h.p_vaddr(endian).into();
+                (start, start + h.p_memsz(endian).into())
+            })
+            .collect()
+    }
+    match file {
+        object::File::Elf64(elf) => ranges(elf.elf_program_headers(), elf.endian()),
+        object::File::Elf32(elf) => ranges(elf.elf_program_headers(), elf.endian()),
+        _ => Vec::new(),
+    }
+}
+
+/// What each dynamically relocated word holds after start-up.
+fn read_relocs(file: &object::File<'_>) -> HashMap<u64, Reloc> {
+    let mut relocs = HashMap::new();
+    let Some(relocations) = file.dynamic_relocations() else { return relocs };
+    for (offset, reloc) in relocations {
+        let value = match (reloc.flags(), reloc.target()) {
+            (RelocationFlags::Elf { r_type: elf::R_X86_64_RELATIVE }, _) => {
+                Reloc::Value(reloc.addend() as u64)
+            }
+            (RelocationFlags::Elf { r_type: elf::R_X86_64_IRELATIVE }, _) => Reloc::Unknown,
+            (_, RelocationTarget::Symbol(index)) => {
+                match file.dynamic_symbol_table().and_then(|t| t.symbol_by_index(index).ok()) {
+                    Some(sym) if sym.is_undefined() => {
+                        Reloc::External(sym.name().unwrap_or("?").to_string())
+                    }
+                    Some(sym) if sym.kind() != SymbolKind::Tls => {
+                        Reloc::Value(sym.address().wrapping_add(reloc.addend() as u64))
+                    }
+                    _ => Reloc::Unknown,
+                }
+            }
+            _ => Reloc::Unknown,
+        };
+        relocs.insert(offset, value);
+    }
+    relocs
 }

@@ -174,7 +174,9 @@ pub(crate) fn natural_loop(
     let blocks: Vec<&Block> = body.iter().map(|&b| &cfg.blocks[b]).collect();
     let text: Vec<&str> =
         blocks.iter().flat_map(|b| b.insns.iter().map(|i| i.text.as_str())).collect();
-    let kind = if text.iter().any(|t| t.contains("cmpxchg") || t.starts_with("strex")) {
+    let kind = if blocks.len() == 1 && text.len() == 1 && text[0].starts_with("rep") {
+        "rep string"
+    } else if text.iter().any(|t| t.contains("cmpxchg") || t.starts_with("strex")) {
         "CAS retry"
     } else if text
         .iter()

@@ -1,7 +1,10 @@
 //! The architecture-neutral view of one decoded instruction: its length, its text, what it does
-//! to control flow, and (Thumb only) its cycle cost from the timing table.
+//! to control flow, what it does to registers and memory ([`Sem`]), and (Thumb only) its cycle
+//! cost from the timing table.
 
 use std::fmt;
+
+use crate::sem::{Abi, Sem};
 
 /// What an instruction does to the flow of control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +22,9 @@ pub enum Flow {
     IndirectJump {
         /// The memory slot the target is loaded from, when it is a fixed address (a GOT slot).
         slot: Option<u64>,
+        /// The branch itself indexes a table (`jmp [base + index * 8]`, `tbb`, `tbh`,
+        /// `ldr pc, [rn, rm, lsl #2]`): a jump table, not a call through a pointer.
+        table: bool,
     },
     /// A direct call (`call rel32`, `bl`).
     Call {
@@ -88,6 +94,8 @@ pub struct Insn {
     pub cycles: Option<Cycles>,
     /// Thumb `IT`: the number of following instructions it makes conditional (0 otherwise).
     pub it_count: u8,
+    /// What it does to registers, flags and memory.
+    pub sem: Sem,
 }
 
 impl Insn {
@@ -113,4 +121,7 @@ pub trait Decoder {
 
     /// Whether instructions carry cycle costs.
     fn has_cycles(&self) -> bool;
+
+    /// The calling convention the value analysis assumes at calls.
+    fn abi(&self) -> Abi;
 }

@@ -58,9 +58,14 @@ pub mod cfg;
 pub mod elf;
 mod graph;
 pub mod insn;
+mod paths;
+mod ranges;
 pub mod report;
+pub mod sem;
 pub mod thumb;
+mod thumb_sem;
 pub mod timing;
+mod values;
 pub mod x86;
 
 use std::rc::Rc;
@@ -78,8 +83,11 @@ pub const DEFAULT_PREFIXES: &[&str] = &["audit_alloc_", "audit_free_", "fw_alloc
 pub struct Checks {
     /// A budget of instructions on the longest path (`None`: no budget).
     pub budget: Option<u64>,
-    /// Fail when the function or a callee has a loop.
+    /// Fail when the function or a callee has a loop, or anything that may hide one.
     pub deny_loops: bool,
+    /// Fail when the function or a callee reads read-only data (`.rodata*`, `.data.rel.ro*`):
+    /// a configuration table, a jump table, a constant pool ([`analysis::DataRead`]).
+    pub deny_table_reads: bool,
 }
 
 /// The audit of a binary.
@@ -135,29 +143,52 @@ pub fn audit_assuming(
     let decoder = decoder_for(&image)?;
     let mut auditor = Auditor::new(&image, decoder.as_ref());
     for (name, insns) in assumed {
-        if image.function_named(name).is_none() {
+        // Every function the name designates is assumed (each instance of a generic one).
+        if image.functions_named(name).is_empty() {
             return Err(format!("--assume: no function `{name}` in the binary"));
         }
         auditor.assume(name, *insns);
     }
     let mut functions = Vec::new();
     for name in names {
-        let f = image
-            .function_named(name)
-            .ok_or_else(|| format!("no function `{name}` in the binary"))?;
+        let f = image.function_named(name)?;
         functions.push(auditor.function(f.addr)?);
     }
     Ok(Audit { arch: decoder.arch_name(), with_cycles: decoder.has_cycles(), functions })
 }
 
 /// The checks a function fails, as sentences (empty: it passes).
+///
+/// - `deny_loops`: fails on every loop, and on anything that makes the verdict unbounded
+///   (a call through a pointer, recursion, a jump table, a call leaving the binary, a system
+///   call): what the audit cannot see may loop, so loop freedom is not proven. A callee the
+///   user `--assume`s is the user's statement and passes.
+/// - `budget`: fails when the function is not bounded (a loop, or any reason above) or its
+///   longest path exceeds the budget.
 pub fn check(f: &FnAudit, checks: &Checks) -> Vec<String> {
     let mut failures = Vec::new();
-    if checks.deny_loops && !f.loops.is_empty() {
+    if checks.deny_loops {
+        if !f.unbounded.is_empty() {
+            failures.push(format!(
+                "{}: loop freedom not proven: {}",
+                f.name,
+                f.unbounded.join("; ")
+            ));
+        }
         for l in &f.loops {
             failures.push(format!(
-                "{}: loop in {} (header {:#x}, latch {:#x})",
-                f.name, l.function, l.header, l.latch
+                "{}: {} in {} (header {:#x}, latch {:#x})",
+                f.name, l.kind, l.function, l.header, l.latch
+            ));
+        }
+    }
+    if checks.deny_table_reads {
+        for r in &f.data_reads {
+            let addr = r.addr.map_or("an address held in a register".into(), |a| format!("{a:#x}"));
+            let section = r.section.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+            failures.push(format!(
+                "{}: read-only data read in {} at {:#x}: {}, {addr}{section}",
+                f.name, r.function, r.at, r.what
             ));
         }
     }
@@ -166,6 +197,11 @@ pub fn check(f: &FnAudit, checks: &Checks) -> Vec<String> {
             _ if !f.unbounded.is_empty() => {
                 failures.push(format!("{}: unbounded ({})", f.name, f.unbounded.join("; ")))
             }
+            _ if !f.loops.is_empty() => failures.push(format!(
+                "{}: unbounded ({} loop(s): no bound on their iterations)",
+                f.name,
+                f.loops.len()
+            )),
             None => failures.push(format!("{}: no path returns", f.name)),
             Some(b) if b.insns > budget => failures.push(format!(
                 "{}: longest path {} instructions exceeds the budget of {budget}",

@@ -1,22 +1,35 @@
-//! `detalloc-audit <elf> [--symbol NAME[=BUDGET] ...] [--budget N] [--deny-loops] [--summary]`
+//! `detalloc-audit <elf> [--symbol NAME[=BUDGET] ...] [--budget N] [--deny-loops]
+//! [--deny-table-reads] [--assume NAME=N ...] [--summary]`
 //!
 //! Prints the audit tables (Markdown). Exit status: 0 when every check passes (or none was
-//! asked for), 1 when a check fails, 2 on a usage or input error.
+//! asked for, or `--help`), 1 when a check fails, 2 on a usage or input error.
 
 use std::process::ExitCode;
 
 use detalloc_audit::{Checks, audit_assuming, check, default_symbols, elf::Image, report};
 
 const USAGE: &str = "usage: detalloc-audit <elf> [--symbol NAME[=BUDGET] ...] [--budget N] \
-[--deny-loops] [--assume NAME=N ...] [--summary]
+[--deny-loops] [--deny-table-reads] [--assume NAME=N ...] [--summary]
 
-  --symbol NAME[=BUDGET]  audit NAME (mangled or demangled); BUDGET: its own instruction budget
+  --symbol NAME[=BUDGET]  audit NAME (mangled, or demangled when that names one function);
+                          BUDGET: its own instruction budget
                           (default: every audit_alloc_*/audit_free_*/fw_alloc*/fw_free*)
-  --budget N              fail when a longest path exceeds N instructions or is unbounded
-  --deny-loops            fail when a function or any function it calls has a loop
-  --assume NAME=N         do not analyse NAME: count each call of it as N instructions, no loop,
-                          no cycle figure (for code outside the audit, e.g. a host mutex)
-  --summary               print the summary table only";
+  --budget N              fail when a longest path exceeds N instructions or is not bounded
+  --deny-loops            fail when a function or any function it calls has a loop, or
+                          anything that may hide one (a call through a pointer, recursion, a jump
+                          table, a call out of the binary, a system call)
+  --deny-table-reads      fail when a function or any function it calls reads .rodata* or
+                          .data.rel.ro* (a configuration table, a jump table, a constant)
+  --assume NAME=N         do not analyse NAME (every function of that name): count each call of
+                          it as N instructions, no loop, no cycle figure (for code outside the
+                          audit, e.g. a host mutex)
+  --summary               print the summary table only
+  -h, --help              print this help";
+
+enum Parsed {
+    Run(Args),
+    Help,
+}
 
 struct Args {
     elf: String,
@@ -26,7 +39,7 @@ struct Args {
     summary_only: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Parsed, String> {
     let mut args = std::env::args().skip(1);
     let mut elf = None;
     let mut symbols = Vec::new();
@@ -54,19 +67,26 @@ fn parse_args() -> Result<Args, String> {
             }
             "--budget" => checks.budget = Some(number(args.next(), "--budget")?),
             "--deny-loops" => checks.deny_loops = true,
+            "--deny-table-reads" => checks.deny_table_reads = true,
             "--summary" => summary_only = true,
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => return Ok(Parsed::Help),
             other if other.starts_with('-') => return Err(format!("unknown option {other}")),
             other if elf.is_none() => elf = Some(other.to_string()),
             other => return Err(format!("unexpected argument {other}")),
         }
     }
     let elf = elf.ok_or("missing the ELF file")?;
-    Ok(Args { elf, symbols, assumed, checks, summary_only })
+    Ok(Parsed::Run(Args { elf, symbols, assumed, checks, summary_only }))
 }
 
 fn run() -> Result<bool, String> {
-    let args = parse_args()?;
+    let args = match parse_args()? {
+        Parsed::Run(args) => args,
+        Parsed::Help => {
+            println!("{USAGE}");
+            return Ok(true);
+        }
+    };
     let bytes = std::fs::read(&args.elf).map_err(|e| format!("{}: {e}", args.elf))?;
     let symbols = if args.symbols.is_empty() {
         let image = Image::parse(&bytes)?;
@@ -99,6 +119,7 @@ fn run() -> Result<bool, String> {
     }
     let asked = args.checks.budget.is_some()
         || args.checks.deny_loops
+        || args.checks.deny_table_reads
         || symbols.iter().any(|(_, b)| b.is_some());
     if asked {
         if failures.is_empty() {
@@ -117,9 +138,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("detalloc-audit: {e}");
-            }
+            eprintln!("detalloc-audit: {e}");
             eprintln!("{USAGE}");
             ExitCode::from(2)
         }

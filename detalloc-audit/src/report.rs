@@ -5,81 +5,39 @@ use std::fmt::Write;
 use crate::analysis::{CallKind, Cost, FnAudit};
 use crate::timing;
 
-/// Formats a cost's instruction count.
-fn insns(cost: Option<Cost>, unbounded: bool) -> String {
-    match cost {
-        Some(c) if unbounded => format!("≥ {} (unbounded)", c.insns),
-        Some(c) => c.insns.to_string(),
-        None => "no path returns".into(),
-    }
-}
-
-/// Formats a cost's cycles.
-fn cycles(cost: Option<Cost>, unbounded: bool) -> String {
-    match cost.and_then(|c| c.cycles) {
-        Some(c) if unbounded => format!("≥ {c} (unbounded)"),
-        Some(c) => c.to_string(),
+/// Formats a bound (instructions, or with `cycles` the cycle figure): the number when it is
+/// a bound; otherwise that it is unbounded, with the known part. A function with loops has no
+/// bound: the figure is the longest path taking no back edge, and each iteration adds to it.
+fn figure(f: &FnAudit, cycles: bool) -> String {
+    let value = |c: Cost| if cycles { c.cycles } else { Some(c.insns) };
+    match f.bound.map(value) {
+        None if f.bound.is_none() => "no path returns".into(),
         None => "—".into(),
+        Some(None) => "—".into(),
+        Some(Some(n)) if !f.loops.is_empty() => format!("unbounded: {n} + loop iterations"),
+        Some(Some(n)) if !f.unbounded.is_empty() => format!("unbounded: ≥ {n}"),
+        Some(Some(n)) => n.to_string(),
     }
 }
 
 /// The one-line verdict.
 pub fn verdict(f: &FnAudit) -> String {
     let mut parts = Vec::new();
-    if f.loops.is_empty() {
+    if f.loops.is_empty() && f.unbounded.is_empty() {
         parts.push("loop-free".to_string());
+    } else if f.loops.is_empty() {
+        parts.push("loops not excluded".to_string());
     } else {
         parts.push(format!("{} loop(s)", f.loops.len()));
     }
-    if !f.unbounded.is_empty() {
+    if !f.unbounded.is_empty() || !f.loops.is_empty() {
         parts.push("UNBOUNDED".into());
     } else if f.bound.is_none() {
         parts.push("never returns".into());
-    } else if f.loops.is_empty() {
-        parts.push("bounded".into());
     } else {
-        parts.push("bounded per iteration".into());
+        parts.push("bounded".into());
     }
     parts.join(", ")
-}
-
-/// The last two path segments of a demangled name, outside angle brackets:
-/// `detalloc::sync::spin::Spin::wait` -> `Spin::wait`,
-/// `<detalloc::heap_state::LockedErrors<L> as detalloc::heap_state::ErrorCounters>::count_failure`
-/// -> `ErrorCounters::count_failure`.
-pub fn short(name: &str) -> String {
-    let mut segments = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    let bytes = name.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'<' => depth += 1,
-            b'>' => depth -= 1,
-            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
-                segments.push(&name[start..i]);
-                start = i + 2;
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    segments.push(&name[start..]);
-    let tidy = |s: &str| -> String {
-        match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-            // `<T as Trait>`: the trait's last segment.
-            Some(inner) => {
-                let tr = inner.rsplit_once(" as ").map_or(inner, |(_, t)| t);
-                tr.rsplit("::").next().unwrap_or(tr).to_string()
-            }
-            None => s.to_string(),
-        }
-    };
-    match segments.as_slice() {
-        [.., a, b] => format!("{}::{}", tidy(a), b),
-        _ => name.to_string(),
-    }
 }
 
 /// Names of the functions called (followed or not) on the longest path, deduplicated.
@@ -89,8 +47,8 @@ fn path_calls(f: &FnAudit) -> String {
         .iter()
         .filter(|c| c.on_path && c.caller == f.name)
         .map(|c| match c.kind {
-            CallKind::TailCall => format!("{} (tail)", short(&c.callee)),
-            _ => short(&c.callee),
+            CallKind::TailCall => format!("`{}` (tail)", c.callee),
+            _ => format!("`{}`", c.callee),
         })
         .collect();
     names.dedup();
@@ -124,17 +82,16 @@ fn loops_cell(f: &FnAudit) -> String {
 pub fn summary(functions: &[std::rc::Rc<FnAudit>], with_cycles: bool) -> String {
     let mut out = String::new();
     if with_cycles {
-        out.push_str("| function | longest path (insns) | cycle bound (Cortex-M3) | loops | calls on the path | verdict |\n");
+        out.push_str("| function | bound (insns) | cycle bound (Cortex-M3) | loops | calls on the path | verdict |\n");
         out.push_str("|---|---:|---:|---|---|---|\n");
     } else {
-        out.push_str("| function | longest path (insns) | loops | calls on the path | verdict |\n");
+        out.push_str("| function | bound (insns) | loops | calls on the path | verdict |\n");
         out.push_str("|---|---:|---|---|---|\n");
     }
     for f in functions {
-        let open = !f.unbounded.is_empty();
-        let _ = write!(out, "| `{}` | {} ", f.name, insns(f.bound, open));
+        let _ = write!(out, "| `{}` | {} ", f.name, figure(f, false));
         if with_cycles {
-            let _ = write!(out, "| {} ", cycles(f.bound, open));
+            let _ = write!(out, "| {} ", figure(f, true));
         }
         let _ = writeln!(out, "| {} | {} | {} |", loops_cell(f), path_calls(f), verdict(f));
     }
@@ -155,8 +112,8 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
     if let Some(b) = f.bound {
         let _ = writeln!(
             out,
-            "| longest path | {} instructions (this function {}, callees {}) |",
-            insns(f.bound, open),
+            "| longest feasible path | {} instructions (this function {}, callees {}) |",
+            figure(f, false),
             f.own_on_path,
             b.insns.saturating_sub(f.own_on_path)
         );
@@ -164,8 +121,18 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
         out.push_str("| longest path | no path reaches a return |\n");
     }
     if with_cycles {
-        let _ = writeln!(out, "| cycle bound | {} |", cycles(f.bound, open));
+        let _ = writeln!(out, "| cycle bound | {} |", figure(f, true));
     }
+    let insensitive = f.insensitive.map_or("—".into(), |c| match c.cycles {
+        Some(cy) if with_cycles => format!("{} instructions, {cy} cycles", c.insns),
+        _ => format!("{} instructions", c.insns),
+    });
+    let correlation = if f.correlated {
+        format!("{} edge(s) of this function on no feasible path", f.infeasible_edges)
+    } else {
+        "not correlated (too many path states)".into()
+    };
+    let _ = writeln!(out, "| every edge taken (path-insensitive) | {insensitive}; {correlation} |");
     let path: Vec<String> = f.path.iter().map(|a| format!("{a:#x}")).collect();
     let _ = writeln!(out, "| path (blocks) | {} |", path.join(" → "));
     let loops = if f.loops.is_empty() {
@@ -234,6 +201,19 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
             );
         }
     }
+    if !f.data_reads.is_empty() {
+        out.push_str("\n| reads read-only data | at | address | section | how |\n");
+        out.push_str("|---|---|---|---|---|\n");
+        for r in &f.data_reads {
+            let addr = r.addr.map_or("(through a register)".into(), |a| format!("{a:#x}"));
+            let section = r.section.clone().unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                out,
+                "| `{}` | {:#x} | {addr} | {section} | {} |",
+                r.function, r.at, r.what
+            );
+        }
+    }
     if open {
         out.push_str("\nUnbounded because:\n");
         for reason in &f.unbounded {
@@ -250,21 +230,4 @@ pub fn assumptions() -> String {
         let _ = writeln!(out, "- {a}");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short;
-
-    #[test]
-    fn short_names() {
-        assert_eq!(short("detalloc::sync::spin::Spin::wait"), "Spin::wait");
-        assert_eq!(
-            short(
-                "<detalloc::heap_state::LockedErrors<L> as detalloc::heap_state::ErrorCounters>::count_failure"
-            ),
-            "ErrorCounters::count_failure"
-        );
-        assert_eq!(short("_critical_section_1_0_acquire"), "_critical_section_1_0_acquire");
-    }
 }

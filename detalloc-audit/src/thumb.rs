@@ -1,11 +1,13 @@
 //! Thumb-2 (ARMv7-M) decoding with capstone in Thumb + M-class mode, and the mapping of each
 //! instruction to its control flow and its row of the Cortex-M3 timing table.
 
-use capstone::arch::arm::{ArmCC, ArmInsn, ArmOperandType, ArmReg};
+use capstone::arch::arm::{ArmCC, ArmInsn, ArmOperandType, ArmReg, ArmShift};
 use capstone::arch::{ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode};
-use capstone::{Capstone, arch};
+use capstone::{AccessType, Capstone, arch};
 
 use crate::insn::{Decoder, Flow, Insn};
+use crate::sem::{Abi, bit};
+use crate::thumb_sem::{self, Decoded};
 use crate::timing::{self, Class};
 
 /// The Thumb-2 decoder.
@@ -33,12 +35,40 @@ impl Thumb {
     }
 }
 
+/// A shift applied to a register operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shift {
+    /// None.
+    No,
+    /// Logical shift left by a constant.
+    Lsl(u32),
+    /// Logical shift right by a constant.
+    Lsr(u32),
+    /// Any other shift (arithmetic, rotate, by a register).
+    Other,
+}
+
 /// One operand, reduced to what the audit needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
+    /// A register (capstone's id).
     Reg(u32),
+    /// An immediate.
     Imm(i64),
-    Mem { base: u32 },
+    /// `[base, index, lsl #lshift]` or `[base, #disp]` (capstone's register ids; 0: none).
+    Mem {
+        /// Base register.
+        base: u32,
+        /// Index register (0: none).
+        index: u32,
+        /// The index is subtracted.
+        negative: bool,
+        /// Displacement.
+        disp: i32,
+        /// Left shift of the index.
+        lshift: u32,
+    },
+    /// Anything else (system registers, floating point).
     Other,
 }
 
@@ -58,20 +88,46 @@ impl Decoder for Thumb {
         let detail = self.cs.insn_detail(insn).map_err(|e| format!("{addr:#x}: {e}"))?;
         let arch_detail = detail.arch_detail();
         let arm = arch_detail.arm().ok_or("capstone returned no ARM detail")?;
-        let ops: Vec<Op> = arch_detail
-            .operands()
-            .into_iter()
-            .map(|op| match op {
-                ArchOperand::ArmOperand(op) => match op.op_type {
-                    ArmOperandType::Reg(r) => Op::Reg(u32::from(r.0)),
-                    ArmOperandType::Imm(i) => Op::Imm(i64::from(i)),
-                    ArmOperandType::Mem(m) => Op::Mem { base: u32::from(m.base().0) },
-                    _ => Op::Other,
-                },
-                #[allow(unreachable_patterns)]
-                _ => Op::Other,
-            })
-            .collect();
+        let mut ops = Vec::new();
+        let mut shifts = Vec::new();
+        let mut writes = Vec::new();
+        for op in arch_detail.operands() {
+            // Only ARM operands come from an ARM decoder.
+            #[allow(irrefutable_let_patterns)]
+            let ArchOperand::ArmOperand(op) = op else { continue };
+            let (o, shift) = match op.op_type {
+                ArmOperandType::Reg(r) => {
+                    let shift = match op.shift {
+                        ArmShift::Invalid => Shift::No,
+                        ArmShift::Lsl(n) => Shift::Lsl(n),
+                        ArmShift::Lsr(n) => Shift::Lsr(n),
+                        _ => Shift::Other,
+                    };
+                    (Op::Reg(u32::from(r.0)), shift)
+                }
+                ArmOperandType::Imm(i) => (Op::Imm(i64::from(i)), Shift::No),
+                ArmOperandType::Mem(m) => (
+                    Op::Mem {
+                        base: u32::from(m.base().0),
+                        index: u32::from(m.index().0),
+                        negative: m.scale() < 0 || op.subtracted,
+                        disp: m.disp(),
+                        // The index's shift is the operand's (`[r1, r2, lsl #2]`); any other
+                        // kind of shift is not followed.
+                        lshift: match op.shift {
+                            ArmShift::Invalid => 0,
+                            ArmShift::Lsl(n) => n,
+                            _ => u32::MAX,
+                        },
+                    },
+                    Shift::No,
+                ),
+                _ => (Op::Other, Shift::No),
+            };
+            writes.push(matches!(op.access, Some(AccessType::WriteOnly | AccessType::ReadWrite)));
+            ops.push(o);
+            shifts.push(shift);
+        }
         let conditional = !matches!(arm.cc(), ArmCC::ARM_CC_AL | ArmCC::ARM_CC_INVALID);
         let mnemonic = insn.mnemonic().unwrap_or("?").to_string();
         let text = match insn.op_str() {
@@ -87,7 +143,22 @@ impl Decoder for Thumb {
             0
         };
         let len = u8::try_from(insn.len()).map_err(|_| "instruction longer than 255 bytes")?;
-        Ok(Insn { addr, len, text, flow, cycles: timing::cycles(class), it_count })
+        let ids = |regs: &[capstone::RegId]| regs.iter().map(|r| u32::from(r.0)).collect();
+        let sem = thumb_sem::lower(&Decoded {
+            id,
+            addr,
+            mnemonic: &mnemonic,
+            ops: &ops,
+            shifts: &shifts,
+            op_writes: &writes,
+            cc: arm.cc(),
+            update_flags: arm.update_flags(),
+            writeback: arm.writeback(),
+            regs_write: ids(detail.regs_write()),
+            regs_read: ids(detail.regs_read()),
+            flow,
+        });
+        Ok(Insn { addr, len, text, flow, cycles: timing::cycles(class), it_count, sem })
     }
 
     fn arch_name(&self) -> String {
@@ -96,6 +167,13 @@ impl Decoder for Thumb {
 
     fn has_cycles(&self) -> bool {
         true
+    }
+
+    fn abi(&self) -> Abi {
+        // AAPCS: r4-r11 and sp are preserved by a callee.
+        let callee_saved = (4..=11).map(bit).fold(bit(13), |a, b| a | b);
+        let args = bit(0) | bit(1) | bit(2) | bit(3);
+        Abi { sp: 13, fp: 7, callee_saved, args, bits: 32 }
     }
 }
 
@@ -132,12 +210,12 @@ fn classify(id: u32, ops: &[Op], conditional: bool, addr: u64) -> (Flow, Class) 
         let flow = if first_reg == Some(Op::Reg(LR)) {
             Flow::Return { conditional }
         } else {
-            Flow::IndirectJump { slot: None }
+            Flow::IndirectJump { slot: None, table: false }
         };
         return (flow, if conditional { Class::CondBranch } else { Class::Branch });
     }
     if any(&[ARM_INS_TBB, ARM_INS_TBH]) {
-        return (Flow::IndirectJump { slot: None }, Class::TableBranch);
+        return (Flow::IndirectJump { slot: None, table: true }, Class::TableBranch);
     }
     if any(&[ARM_INS_POP]) {
         let flow = if has_pc { Flow::Return { conditional } } else { Flow::Next };
@@ -153,7 +231,7 @@ fn classify(id: u32, ops: &[Op], conditional: bool, addr: u64) -> (Flow, Class) 
         let flow = match (has_pc, first_reg) {
             (false, _) => Flow::Next,
             (true, Some(Op::Reg(SP))) => Flow::Return { conditional },
-            (true, _) => Flow::IndirectJump { slot: None },
+            (true, _) => Flow::IndirectJump { slot: None, table: false },
         };
         return (flow, Class::Multiple { n, pc: has_pc });
     }
@@ -174,14 +252,15 @@ fn classify(id: u32, ops: &[Op], conditional: bool, addr: u64) -> (Flow, Class) 
     ];
     if any(&loads) {
         let base = ops.iter().find_map(|op| match op {
-            Op::Mem { base } => Some(*base),
+            Op::Mem { base, .. } => Some(*base),
             _ => None,
         });
+        let indexed = ops.iter().any(|op| matches!(op, Op::Mem { index, .. } if *index != 0));
         if first_reg == Some(Op::Reg(PC)) {
             let flow = if base == Some(SP) {
                 Flow::Return { conditional }
             } else {
-                Flow::IndirectJump { slot: None }
+                Flow::IndirectJump { slot: None, table: indexed }
             };
             return (flow, Class::LoadPc);
         }
@@ -260,10 +339,11 @@ fn classify(id: u32, ops: &[Op], conditional: bool, addr: u64) -> (Flow, Class) 
     if any(&alu) {
         if first_reg == Some(Op::Reg(PC)) {
             let returns = is(id, ARM_INS_MOV) && ops.get(1) == Some(&Op::Reg(LR));
+            // `mov pc, rm` / `add pc, rm`: a computed jump, as a jump table's.
             let flow = if returns {
                 Flow::Return { conditional }
             } else {
-                Flow::IndirectJump { slot: None }
+                Flow::IndirectJump { slot: None, table: true }
             };
             return (flow, Class::AluPc);
         }

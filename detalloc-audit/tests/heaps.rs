@@ -60,7 +60,7 @@ fn thumbv7m_heaps() {
     assert!(a.with_cycles);
 
     for (f, (_, budget)) in a.functions.iter().zip(budgets) {
-        let checks = Checks { budget: Some(budget), deny_loops: true };
+        let checks = Checks { budget: Some(budget), deny_loops: true, ..Checks::default() };
         assert_eq!(check(f, &checks), Vec::<String>::new(), "{}", f.name);
         assert!(
             f.bound.and_then(|b| b.cycles).is_some(),

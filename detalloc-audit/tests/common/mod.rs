@@ -1,0 +1,80 @@
+//! Fixture builders shared by the integration tests.
+
+#![allow(dead_code)] // each test file uses a part
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, PoisonError};
+
+/// Fixtures built by this test binary (its tests run in parallel threads): built once each.
+static BUILT: Mutex<Option<HashMap<String, Vec<u8>>>> = Mutex::new(None);
+
+/// The bytes `build` produces for `key`, built once per test binary.
+pub fn once(key: &str, build: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(bytes) = built.get(key) {
+        return bytes.clone();
+    }
+    let bytes = build();
+    built.insert(key.to_string(), bytes.clone());
+    bytes
+}
+
+/// A directory of this test run's build products.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+/// A fixture file under `tests/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn rustc() -> Command {
+    Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+}
+
+/// Builds `tests/fixtures/known.rs` for `target` (a static executable with no runtime) and
+/// returns the binary's bytes.
+pub fn known(target: &str) -> Vec<u8> {
+    once(&format!("known-{target}"), || build_known(target))
+}
+
+fn build_known(target: &str) -> Vec<u8> {
+    let out = scratch("known").join(format!("known-{target}"));
+    let mut rustc = rustc();
+    rustc.args(["--edition", "2024", "--crate-type", "bin", "-C", "panic=abort"]);
+    rustc.args(["-C", "opt-level=1", "--target", target, "-o"]).arg(&out);
+    rustc.arg(fixture("known.rs"));
+    if target.starts_with("x86_64") {
+        // No C runtime: the fixture brings its own `_start`.
+        for arg in ["-nostartfiles", "-nostdlib", "-static"] {
+            rustc.arg("-C").arg(format!("link-arg={arg}"));
+        }
+        rustc.args(["-C", "relocation-model=static"]);
+    }
+    run(&mut rustc, &out)
+}
+
+/// Builds `tests/fixtures/pie.rs`, an ordinary x86_64 Linux program (PIE, full RELRO), and
+/// returns its path.
+pub fn pie() -> PathBuf {
+    let out = scratch("pie").join("pie");
+    once("pie", || {
+        let mut rustc = rustc();
+        rustc.args(["--edition", "2024", "-C", "opt-level=1", "-o"]);
+        rustc.arg(&out).arg(fixture("pie.rs"));
+        run(&mut rustc, &out)
+    });
+    out
+}
+
+fn run(command: &mut Command, out: &Path) -> Vec<u8> {
+    let status = command.status().expect("the compiler runs");
+    assert!(status.success(), "building {} failed", out.display());
+    std::fs::read(out).expect("the fixture binary")
+}
