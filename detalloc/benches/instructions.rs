@@ -93,7 +93,7 @@ pub unsafe fn measured_free_bare(list: &BareFreeList, block: *mut u8) {
 /// The body a pool runs inside its lock: under `sync: critical_section`, exactly what runs
 /// with interrupts masked. Measured on a `Local` pool (whose lock is no code at all) with
 /// statistics and validation on (the longest body) and off.
-type SectionChecked = Pool<64, 1024, 32, Local, StatsOn>;
+type SectionChecked = Pool<64, 1024, 64, Local, StatsOn>;
 type SectionLean = Pool<64, 1024, 0, Local, StatsOff>;
 type SectionBlocks = Blocks<64, 1024, Align64>;
 

@@ -23,7 +23,7 @@ pub use crate::pool::treiber::{LockFreePool, STRATEGY as LOCK_FREE_STRATEGY};
 pub use crate::resize::realloc;
 pub use crate::stats::{StatsOff, StatsOn};
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
-pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timing};
+pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timer, Timing};
 pub use crate::view::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};
 pub use crate::{
     AllocError, Corruption, FreeError, Heap, Hooks, NoHooks, PoolSpec, PoolStats, Report, Stats,

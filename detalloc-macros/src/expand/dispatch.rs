@@ -38,19 +38,17 @@ impl Generator<'_> {
     /// The pool whose buffer holds `ptr` (in scope where it is used): `arm(i)` runs with
     /// `offset`, the byte offset of `ptr` in pool `i`; `none` when no pool holds it.
     pub fn by_address(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
-        let arms = self.indexed().map(|(i, d)| {
+        let mut chain = quote!({ #none });
+        for (i, d) in self.indexed().collect::<Vec<_>>().into_iter().rev() {
             let (blocks, bytes, body) = (self.blocks(i), lit(d.bytes()), arm(i));
-            quote! {
+            chain = quote!({
                 let offset = addr.wrapping_sub(#blocks.base().as_ptr().addr());
-                if offset < #bytes {
-                    return #body;
-                }
-            }
-        });
+                if offset < #bytes { #body } else #chain
+            });
+        }
         quote!({
             let addr = ptr.as_ptr().addr();
-            #(#arms)*
-            #none
+            #chain
         })
     }
 
@@ -89,18 +87,26 @@ impl Generator<'_> {
         })
     }
 
-    /// The free of a layout that selects pool `i`: that pool's free, and the by-address
-    /// search when the pointer lies outside it. `Result<pool, FreeError>`.
+    /// The free of a layout that selects pool `i`: that pool's free (`Result<pool,
+    /// FreeError>`), or, when the pointer lies outside it, a tail call of the whole rest of
+    /// the free to the cold by-address search (so the hot path merges nothing with it).
     pub fn free_arm(&self, i: usize) -> TokenStream {
         let p = runtime();
         let (blocks, pool, idx) = (self.blocks(i), self.pool(i), Literal::usize_unsuffixed(i));
+        let found = self.free_found_call();
         quote! {
             match unsafe { #pool.free(&#blocks, ptr) } {
                 ::core::result::Result::Ok(()) => ::core::result::Result::Ok(#idx),
-                ::core::result::Result::Err(#p::FreeError::Foreign) => unsafe { self.__free_found(ptr, size, align) },
+                ::core::result::Result::Err(#p::FreeError::Foreign) => return #found,
                 ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
             }
         }
+    }
+
+    /// `self.__free_found(ptr, layout, mark)`: the rest of a free whose pool is found by
+    /// address, finish included.
+    pub fn free_found_call(&self) -> TokenStream {
+        quote!(unsafe { self.__free_found(ptr, layout, mark) })
     }
 
     /// The body of `__free_found`: the pool holding `ptr` by address. Not at a block start:

@@ -10,7 +10,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Generator, lit, runtime};
+use super::{Generator, layout, lit, runtime};
 
 pub fn items(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
@@ -20,8 +20,9 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
     let count = g.cfg.pools.len();
     let none = quote!(::core::option::Option::None);
     let alloc_chain = g.by_layout(|i| g.alloc_arm(i), none.clone());
-    let free_chain =
-        g.by_layout(|i| g.free_arm(i), quote!(unsafe { self.__free_found(ptr, size, align) }));
+    let found = g.free_found_call();
+    let free_chain = g.by_layout(|i| g.free_arm(i), quote!(return #found));
+    let timer = layout::timer(g.cfg);
     let found_free = g.found_free();
     let keep = g.keep();
     let select = g.by_layout(
@@ -64,16 +65,20 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     #alloc_chain
                 }
 
-                /// A free the selected pool does not hold: find the pool by address.
+                /// The rest of a free the selected pool does not hold: the pool found by
+                /// address, then the end of `deallocate`.
                 #[cold]
                 #[inline(never)]
                 unsafe fn __free_found(
                     &self,
                     ptr: ::core::ptr::NonNull<u8>,
-                    size: usize,
-                    align: usize,
-                ) -> ::core::result::Result<usize, #p::FreeError> {
-                    #found_free
+                    layout: ::core::alloc::Layout,
+                    mark: <#timer as #p::Timer>::Mark,
+                ) -> ::core::result::Result<(), #p::FreeError> {
+                    let size = layout.size();
+                    let align = layout.align();
+                    let outcome: ::core::result::Result<usize, #p::FreeError> = #found_free;
+                    self.__heap.finish_free::<#hooks>(mark, outcome, ptr, layout)
                 }
 
                 #[inline(always)]

@@ -102,7 +102,14 @@ fn heap_state(cfg: &Config) -> TokenStream {
         (true, None) => quote!(#p::AtomicErrors),
         (true, Some(lock)) => quote!(#p::LockedErrors<#lock>),
     };
-    let timer = match &cfg.wcet {
+    let timer = timer(cfg);
+    quote!(#p::HeapState<#errors, #timer>)
+}
+
+/// The heap's WCET timer: `NoTimer`, or the clock with a record suited to the sync mode.
+pub fn timer(cfg: &Config) -> TokenStream {
+    let p = runtime();
+    match &cfg.wcet {
         None => quote!(#p::NoTimer),
         Some(clock) => {
             let record = match cfg.sync.value {
@@ -112,8 +119,7 @@ fn heap_state(cfg: &Config) -> TokenStream {
             };
             quote!(#p::Timed<#clock, #record>)
         }
-    };
-    quote!(#p::HeapState<#errors, #timer>)
+    }
 }
 
 /// Bitmap words for a pool: two bits per block, `ceil(N / 16)` when validating, 0 when not,
