@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::peaks::EXACT_SIZES;
+
 /// Extra blocks on top of the recorded peak of each pool: `peak + round(peak x percent / 100)
 /// + blocks` (rounded half up, so that a pool of 2 large blocks does not grow by one for a
 /// 2 % margin). The suggestion's counts cover the largest peak seen over the recorded runs;
@@ -148,6 +150,12 @@ pub struct Options {
     /// The name of the `#[global_allocator]` static the declaration ends with (`HEAP` by
     /// default); `None` for the type alone.
     pub global: Option<String>,
+    /// Up to this many distinct sizes ([`EXACT_SIZES`] by default), every size is a candidate
+    /// class boundary and the result is the exact optimum. Above, sizes within a factor
+    /// `1 + 2^-g` of each other are grouped (the finest `g` that gives at most this many
+    /// groups) and the result is the optimum over the splits between groups. The time to
+    /// compute the peaks grows with the number of candidates times the number of events.
+    pub exact_sizes: usize,
 }
 
 impl Options {
@@ -161,6 +169,7 @@ impl Options {
             sync: SyncChoice::Auto,
             name: String::from("SizedHeap"),
             global: Some(String::from("HEAP")),
+            exact_sizes: EXACT_SIZES,
         }
     }
 

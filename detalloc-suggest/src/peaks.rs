@@ -9,8 +9,9 @@ use crate::recording::{FREE, Recording};
 /// The largest block alignment: the pools' rule caps it at 4096 (`detalloc::block_align`).
 pub(crate) const MAX_BLOCK_ALIGN: usize = 4096;
 
-/// Up to this many distinct sizes, every size is its own candidate: the optimum is exact
-/// over all contiguous partitions.
+/// The default of [`Options::exact_sizes`](crate::Options::exact_sizes): up to this many
+/// distinct sizes, every size is its own candidate and the optimum is exact over every
+/// contiguous split.
 pub const EXACT_SIZES: usize = 1024;
 
 /// Sizes that must share a pool (consecutive candidate boundaries).
@@ -52,7 +53,9 @@ pub(crate) struct Candidates {
 }
 
 impl Candidates {
-    pub fn new(runs: &[Recording]) -> Self {
+    /// The candidates of `runs`: every distinct size, or groups of sizes when there are more
+    /// than `exact_sizes` (at least 64 groups, whatever `exact_sizes` says).
+    pub fn new(runs: &[Recording], exact_sizes: usize) -> Self {
         let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
         let mut outside: BTreeMap<(usize, usize), u64> = BTreeMap::new();
         for run in runs {
@@ -66,8 +69,8 @@ impl Candidates {
                 }
             }
         }
-        let grouping = (sizes.len() > EXACT_SIZES)
-            .then(|| (0..=8).rev().find(|&g| groups(sizes.keys(), g) <= EXACT_SIZES).unwrap_or(0));
+        let grouping = (sizes.len() > exact_sizes)
+            .then(|| (0..=8).rev().find(|&g| groups(sizes.keys(), g) <= exact_sizes).unwrap_or(0));
         let mut buckets: Vec<Bucket> = Vec::new();
         let mut last_key = None;
         for (&size, &align) in &sizes {

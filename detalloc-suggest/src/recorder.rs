@@ -61,7 +61,8 @@ pub struct Recorder<A> {
     inner: A,
     /// Places handed out in the log.
     next: AtomicUsize,
-    /// Events not logged: the log was full or `inner` refused a chunk.
+    /// Events past the log's capacity (a place `inner` refused a chunk for stays unwritten,
+    /// and is counted when the recording is taken).
     dropped: AtomicUsize,
     /// Threads seen allocating.
     threads: AtomicUsize,
@@ -170,8 +171,7 @@ impl<A: GlobalAlloc> Recorder<A> {
         if chunk.is_null() {
             chunk = self.new_chunk(entry);
             if chunk.is_null() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
+                return; // the place stays unwritten: `recording` counts it as dropped
             }
         }
         // SAFETY: `chunk` points to `CHUNK_EVENTS` initialised `AtomicU64`s that live as long

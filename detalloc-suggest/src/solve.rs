@@ -123,7 +123,7 @@ pub fn suggest(runs: &[Recording], options: &Options) -> Result<Suggestion, Sugg
     if let Some((run, recording)) = runs.iter().enumerate().find(|(_, r)| r.dropped() > 0) {
         return Err(SuggestError::Incomplete { run, dropped: recording.dropped() });
     }
-    let candidates = Candidates::new(runs);
+    let candidates = Candidates::new(runs, options.exact_sizes);
     if candidates.buckets.is_empty() {
         return Err(SuggestError::Empty);
     }
