@@ -1,0 +1,268 @@
+//! detalloc on two Cortex-M33 cores at once, under QEMU (`-machine mps2-an521`: an Arm SSE-200
+//! subsystem with two Cortex-M33s sharing memory).
+//!
+//! 1. Core 0 boots through cortex-m-rt (which initialises `.data` and zeroes `.bss`, where the
+//!    heaps live), then releases core 1 ([`sse200::release_core1`]): it writes the address of
+//!    core 1's own vector table (its own stack top and entry function) to the SSE-200 register
+//!    INITSVTOR1 and clears bit 1 of CPUWAIT, which powers core 1 on.
+//! 2. For each heap, `sync: lock_free` then `sync: spin`, both cores meet at a barrier and run
+//!    [`ITERATIONS`] rounds of the same workload ([`workload`]) on that one static heap:
+//!    stamped blocks of pseudo-random size and alignment, held for pseudo-random times, each
+//!    stamp checked before its block is freed, and a claim table that catches a block handed
+//!    out while another holder has it. Each core's SysTick fires every [`TICK_CYCLES`]
+//!    cycles meanwhile (its handler only counts): exceptions inside allocator calls, and under
+//!    QEMU's round-robin TCG each SysTick moves emulation on to the other core.
+//! 3. Core 0 waits for core 1 at a barrier, then checks that no block was held twice, no
+//!    stamp changed, no allocation failed and no free was refused; that every counter of each
+//!    heap equals what the two cores did; that every block is back and `validate()` is clean.
+//!    Then it fills each pool to capacity alone (a self-test, which also makes the printed
+//!    report independent of the interleaving), prints the reports and exits with success over
+//!    semihosting. A failed check panics; the panic handler exits with failure.
+//!
+//! Everything on stdout is deterministic: no allocation can fail, so each core's sequence of
+//! operations depends only on its seed. The interleaving-dependent figures (overlapping
+//! operations, blocks handed over between the cores, concurrent peaks, SysTick counts) go to
+//! stderr, where `run-check.sh` checks that they are not zero.
+//!
+//! Which TCG mode: round-robin (`-accel tcg,thread=single`). QEMU emulates STREX as a
+//! compare-and-swap against the value LDREX read, not as an exclusive monitor that another
+//! core's store clears. Under MTTCG (`thread=multi`) a core whose host thread is preempted
+//! between the LDREX and the STREX of a pop can then complete a stale pop after the other
+//! core popped and pushed back the same head (ABA), which real hardware forbids; the README
+//! has the figures. Round-robin switches cores only between translation blocks, and the pop
+//! window is straight-line code inside one block, so there QEMU's emulation keeps the
+//! hardware's guarantee. `sync: spin` (a ticket lock) is sound under both modes.
+#![no_std]
+#![no_main]
+
+mod sse200;
+mod sync;
+mod workload;
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::fmt;
+use core::ptr::NonNull;
+
+use cortex_m_rt::{ExceptionFrame, entry, exception};
+use cortex_m_semihosting::{debug, heprintln, hprint, hprintln};
+use critical_section::Mutex;
+use detalloc::{Heap, PoolSpec, detalloc};
+use panic_semihosting as _; // prints the panic message, then exits QEMU with failure
+
+use sse200::{TICKS, core_id};
+use sync::barrier;
+use workload::{Arena, ITERATIONS, Tally, hammer};
+
+detalloc! {
+    /// Shared by both cores, one Treiber stack per pool (LDREX/STREX on the M33).
+    pub struct LockFreeHeap<pools: [16 x 16, 64 x 16], sync: lock_free, validate: true>;
+}
+
+detalloc! {
+    /// Shared by both cores, one ticket lock per pool.
+    pub struct SpinHeap<pools: [16 x 16, 64 x 16], sync: spin, validate: true>;
+}
+
+static LOCK_FREE: LockFreeHeap = LockFreeHeap::new();
+static SPIN: SpinHeap = SpinHeap::new();
+static LOCK_FREE_ARENA: Arena<{ size_of::<LockFreeHeap>() / 16 }> = Arena::new();
+static SPIN_ARENA: Arena<{ size_of::<SpinHeap>() / 16 }> = Arena::new();
+
+/// Processor cycles between two SysTick exceptions on each core (20 MHz: 100 µs).
+const TICK_CYCLES: u32 = 2_000;
+
+/// Core 1's tallies, per heap, for core 0 to check.
+static CORE1_TALLY: Mutex<Cell<[Tally; 2]>> = Mutex::new(Cell::new([Tally::ZERO; 2]));
+
+/// Runs both heaps' workloads on core `me`, each started and ended by a barrier.
+fn run_core(me: u32) -> [Tally; 2] {
+    let mut tallies = [Tally::ZERO; 2];
+    sse200::start_systick(TICK_CYCLES - 1);
+    for (heap_index, round) in [(0u32, 2u32), (1, 4)] {
+        assert!(barrier(round, u32::MAX), "barrier");
+        tallies[heap_index as usize] = match heap_index {
+            0 => hammer(&LOCK_FREE, LockFreeHeap::POOLS, &LOCK_FREE_ARENA, 0, me),
+            _ => hammer(&SPIN, SpinHeap::POOLS, &SPIN_ARENA, 1, me),
+        };
+        if me == 1 {
+            critical_section::with(|cs| CORE1_TALLY.borrow(cs).set(tallies));
+        }
+        assert!(barrier(round + 1, u32::MAX), "barrier");
+    }
+    sse200::stop_systick();
+    tallies
+}
+
+/// Core 1, after its reset handler: the workload, then parked (core 0 ends the program).
+fn core1_main() -> ! {
+    barrier(1, u32::MAX); // core 0 waits here for core 1 to start
+    run_core(1);
+    loop {
+        cortex_m::asm::wfe();
+    }
+}
+
+#[exception]
+fn SysTick() {
+    sse200::tick();
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    panic!("core {}: HardFault at pc {:#010x}", core_id(), frame.pc());
+}
+
+// ---------------------------------------------------------------------------------------
+// Core 0: start-up, checks, report.
+
+/// Polls of the first barrier before core 0 gives up on core 1 (seconds under QEMU).
+const START_POLLS: u32 = 200_000_000;
+
+/// Per-core counts of one heap, for stdout (deterministic).
+struct Counts<'a>(&'a [Tally; 2]);
+
+impl fmt::Display for Counts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (core, t) in self.0.iter().enumerate() {
+            let sep = if core == 0 { "" } else { "; " };
+            let (a, fr) = (t.allocs, t.frees);
+            write!(f, "{sep}core {core}: {} + {} allocs, {} + {} frees", a[0], a[1], fr[0], fr[1])?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks one heap after both cores ran their workload on it.
+fn check_concurrent(name: &str, heap: &dyn Heap, pools: &[PoolSpec], total: usize, t: &[Tally; 2]) {
+    for (core, tally) in t.iter().enumerate() {
+        assert_eq!(tally.violations(), 0, "{name}: core {core}: {tally:?}");
+    }
+    let stats = heap.stats();
+    let allocs: u64 = t.iter().flat_map(|t| t.allocs).map(u64::from).sum();
+    let frees: u64 = t.iter().flat_map(|t| t.frees).map(u64::from).sum();
+    assert_eq!(stats.allocs, allocs, "{name}: allocs = both cores' allocations");
+    assert_eq!(stats.frees, frees, "{name}: frees = both cores' frees");
+    assert_eq!(stats.allocs, stats.frees, "{name}: every block is back");
+    assert_eq!((stats.in_use_bytes, stats.failures, stats.invalid_frees), (0, 0, 0), "{name}");
+    assert_eq!(stats.total_bytes, total, "{name}: total bytes");
+    let mut peak_bytes = 0;
+    for (pool, spec) in pools.iter().enumerate() {
+        let p = heap.pool_stats(pool).expect("a pool");
+        let a = u64::from(t[0].allocs[pool] + t[1].allocs[pool]);
+        let f = u64::from(t[0].frees[pool] + t[1].frees[pool]);
+        assert_eq!((p.allocs, p.frees, p.in_use, p.failures), (a, f, 0, 0), "{name}: pool {pool}");
+        assert!(p.peak >= 1 && p.peak <= spec.blocks, "{name}: pool {pool}: peak {}", p.peak);
+        peak_bytes += p.peak * spec.block_size;
+    }
+    assert_eq!(stats.peak_bytes, peak_bytes, "{name}: peak bytes = the pools' peaks");
+    if let Err(corruption) = heap.validate() {
+        panic!("{name}: audit failed: {corruption:?}");
+    }
+    // Interleaving-dependent: stderr.
+    let peak = |pool| heap.pool_stats(pool).map_or(0, |p| p.peak);
+    heprintln!(
+        "{name}: overlapped operations: core 0 {}, core 1 {}; blocks handed over between \
+         cores: {} + {}; concurrent peaks {} / {} blocks",
+        t[0].overlapped,
+        t[1].overlapped,
+        t[0].handovers,
+        t[1].handovers,
+        peak(0),
+        peak(1),
+    );
+}
+
+/// Core 0 alone: fills each pool to capacity, checks that the next request fails, frees.
+fn self_test(heap: &dyn Heap, pools: &[PoolSpec]) {
+    for spec in pools {
+        let layout = Layout::from_size_align(spec.block_size, spec.align).expect("a layout");
+        let mut blocks: [Option<NonNull<u8>>; 16] = [None; 16];
+        let mut count = 0;
+        while let Ok(block) = heap.allocate(layout) {
+            assert!(count < blocks.len(), "a pool hands out more than its blocks");
+            blocks[count] = Some(block);
+            count += 1;
+        }
+        assert_eq!(count, spec.blocks, "pool of {} B", spec.block_size);
+        for block in blocks[..count].iter().flatten() {
+            // SAFETY: each block came from `heap.allocate(layout)` above and is freed once.
+            unsafe { heap.deallocate(*block, layout) }.expect("a valid free");
+        }
+    }
+}
+
+/// The counts after the self-test: the concurrent ones plus one full pool, one failure each.
+fn check_final(name: &str, heap: &dyn Heap, pools: &[PoolSpec], t: &[Tally; 2]) {
+    for (pool, spec) in pools.iter().enumerate() {
+        let p = heap.pool_stats(pool).expect("a pool");
+        let a = u64::from(t[0].allocs[pool] + t[1].allocs[pool]) + spec.blocks as u64;
+        let expected = (a, a, 0, 1, spec.blocks);
+        assert_eq!((p.allocs, p.frees, p.in_use, p.failures, p.peak), expected, "{name}: {pool}");
+    }
+    let stats = heap.stats();
+    assert_eq!((stats.in_use_bytes, stats.invalid_frees, stats.failures), (0, 0, 2), "{name}");
+    assert_eq!(stats.peak_bytes, stats.total_bytes, "{name}: the self-test's peak");
+    if let Err(corruption) = heap.validate() {
+        panic!("{name}: audit failed: {corruption:?}");
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    unsafe extern "C" {
+        /// cortex-m-rt: the end of `.bss` / `.uninit`, the lowest address core 0's stack
+        /// may use.
+        static _stack_end: u8;
+    }
+    // SAFETY: MSPLIM = the lowest address of core 0's stack (cortex-m-rt's `_stack_end`,
+    // above every static, core 1's stack included): a push below it faults instead of
+    // overwriting them. The current SP is far above it.
+    unsafe { cortex_m::register::msplim::write(&raw const _stack_end as u32) };
+    assert_eq!(core_id(), 0, "core 0 reads its own CPU_IDENTITY");
+
+    hprintln!("{}", LockFreeHeap::SUMMARY);
+    hprintln!("{}", SpinHeap::SUMMARY);
+
+    let (vectors, cpuwait) = sse200::release_core1();
+    heprintln!("core 1: vector table at {vectors:#010x}, CPUWAIT was {cpuwait:#x}");
+    if !barrier(1, START_POLLS) {
+        panic!("core 1 did not start within {START_POLLS} polls (CPUWAIT was {cpuwait:#x})");
+    }
+    hprintln!("core 1 started (INITSVTOR1 = its vector table, CPUWAIT bit 1 cleared)");
+
+    let tallies = run_core(0);
+    let core1 = critical_section::with(|cs| CORE1_TALLY.borrow(cs).get());
+    let lock_free = [tallies[0], core1[0]];
+    let spin = [tallies[1], core1[1]];
+
+    hprintln!("{ITERATIONS} rounds per core and heap, both cores at once");
+    hprintln!("lock_free: {}", Counts(&lock_free));
+    check_concurrent(
+        "lock_free",
+        &LOCK_FREE,
+        LockFreeHeap::POOLS,
+        LockFreeHeap::TOTAL_BYTES,
+        &lock_free,
+    );
+    hprintln!("spin:      {}", Counts(&spin));
+    check_concurrent("spin", &SPIN, SpinHeap::POOLS, SpinHeap::TOTAL_BYTES, &spin);
+    let ticks = TICKS.each_ref().map(|t| t.load(core::sync::atomic::Ordering::Relaxed));
+    heprintln!("SysTick exceptions: core 0 {}, core 1 {}", ticks[0], ticks[1]);
+    hprintln!("both heaps: no block held twice, every stamp intact, counts exact, audit clean");
+
+    self_test(&LOCK_FREE, LockFreeHeap::POOLS);
+    self_test(&SPIN, SpinHeap::POOLS);
+    check_final("lock_free", &LOCK_FREE, LockFreeHeap::POOLS, &lock_free);
+    check_final("spin", &SPIN, SpinHeap::POOLS, &spin);
+    hprintln!("self-test (core 0 alone): each pool hands out all its blocks, then refuses");
+    hprintln!();
+    hprint!("{}", LOCK_FREE.report());
+    hprintln!();
+    hprint!("{}", SPIN.report());
+
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
