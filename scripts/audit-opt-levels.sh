@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Loop freedom at every opt-level: builds the 3-class heap's audit wrappers at opt-levels 1, 2,
+# 3, "s" and "z", for x86_64 (examples/audit_targets.rs) and for thumbv6m and thumbv7m (the
+# fixture detalloc-audit/tests/fixtures/thumb-heaps), and runs `detalloc-audit --deny-loops` on
+# the lean, checked and critical_section wrappers of each. Fails on the first loop (or unknown
+# callee). Run by .ci/run; takes a few minutes (each build is small).
+#
+# On the host, critical_section is the `critical-section` crate's std mutex (futex loops and a
+# system call): assumed, not analysed. On Cortex-M it is cortex-m's PRIMASK save/restore,
+# analysed like the rest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+audit=(cargo run -q --release -p detalloc-audit --)
+cargo build -q --release -p detalloc-audit
+modes=(lean checked critical_section)
+symbols() { for m in "$@"; do printf -- '--symbol audit_alloc_%s --symbol audit_free_%s ' "$m" "$m"; done; }
+
+for level in 1 2 3 s z; do
+    echo "== opt-level $level"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR=target/audit-opt \
+        cargo build -q --release -p detalloc-examples --example audit_targets
+    # shellcheck disable=SC2046
+    "${audit[@]}" target/audit-opt/release/examples/audit_targets --summary --deny-loops \
+        $(symbols "${modes[@]}") \
+        --assume _critical_section_1_0_acquire=0 --assume _critical_section_1_0_release=0
+    for target in thumbv6m-none-eabi thumbv7m-none-eabi; do
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR=target/audit-opt-thumb \
+            cargo build -q --release --target "$target" \
+            --manifest-path detalloc-audit/tests/fixtures/thumb-heaps/Cargo.toml
+        # shellcheck disable=SC2046
+        "${audit[@]}" "target/audit-opt-thumb/$target/release/thumb-heaps" --summary --deny-loops \
+            $(symbols "${modes[@]}" critical_section_lean)
+    done
+done
+echo "every lean, checked and critical_section alloc/free is loop-free at opt-levels 1, 2, 3, s, z"
