@@ -43,6 +43,7 @@ use core::alloc::Layout;
 use core::cell::Cell;
 use core::fmt;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, heprintln, hprint, hprintln};
@@ -75,13 +76,19 @@ const TICK_CYCLES: u32 = 2_000;
 /// Core 1's tallies, per heap, for core 0 to check.
 static CORE1_TALLY: Mutex<Cell<[Tally; 2]>> = Mutex::new(Cell::new([Tally::ZERO; 2]));
 
-/// Runs both heaps' workloads on core `me`, each started and ended by a barrier.
+/// Heaps to run the workload on: bit 0 `lock_free`, bit 1 `spin`. Core 0 sets it from the
+/// command line before the first barrier.
+static SELECTED: AtomicU32 = AtomicU32::new(0b11);
+
+/// Runs the selected heaps' workloads on core `me`, each started and ended by a barrier.
 fn run_core(me: u32) -> [Tally; 2] {
+    let selected = SELECTED.load(Ordering::Relaxed); // published by barrier 1
     let mut tallies = [Tally::ZERO; 2];
     sse200::start_systick(TICK_CYCLES - 1);
     for (heap_index, round) in [(0u32, 2u32), (1, 4)] {
         assert!(barrier(round, u32::MAX), "barrier");
         tallies[heap_index as usize] = match heap_index {
+            _ if selected & (1 << heap_index) == 0 => Tally::ZERO,
             0 => hammer(&LOCK_FREE, LockFreeHeap::POOLS, &LOCK_FREE_ARENA, 0, me),
             _ => hammer(&SPIN, SpinHeap::POOLS, &SPIN_ARENA, 1, me),
         };
@@ -92,6 +99,31 @@ fn run_core(me: u32) -> [Tally; 2] {
     }
     sse200::stop_systick();
     tallies
+}
+
+/// The heaps the semihosting command line names (QEMU: `-append "spin"`, `-append
+/// "lock_free"`), as bits for [`SELECTED`]; both when it names neither.
+fn heaps_from_command_line() -> u32 {
+    let mut buffer = [0u8; 256];
+    let mut block = [buffer.as_mut_ptr() as usize, buffer.len()];
+    // SAFETY: SYS_GET_CMDLINE takes the address of a two-word block {buffer, length}; the
+    // host writes at most `length` bytes (the command line and a NUL) into `buffer` and the
+    // string's length into the block's second word. Both are live locals, valid for writes,
+    // and not otherwise borrowed during the call.
+    let status = unsafe {
+        cortex_m_semihosting::syscall1(
+            cortex_m_semihosting::nr::GET_CMDLINE,
+            block.as_mut_ptr() as usize,
+        )
+    };
+    let line = buffer.get(..block[1]).filter(|_| status == 0).unwrap_or_default();
+    let words = core::str::from_utf8(line).unwrap_or_default().split_whitespace();
+    let named = words.fold(0, |bits, word| match word {
+        "lock_free" => bits | 0b01,
+        "spin" => bits | 0b10,
+        _ => bits,
+    });
+    if named == 0 { 0b11 } else { named }
 }
 
 /// Core 1, after its reset handler: the workload, then parked (core 0 ends the program).
@@ -134,7 +166,7 @@ impl fmt::Display for Counts<'_> {
 }
 
 /// Checks one heap after both cores ran their workload on it.
-fn check_concurrent(name: &str, heap: &dyn Heap, pools: &[PoolSpec], total: usize, t: &[Tally; 2]) {
+fn check_concurrent(name: &str, heap: &dyn Heap, pools: &[PoolSpec], t: &[Tally; 2]) {
     for (core, tally) in t.iter().enumerate() {
         assert_eq!(tally.violations(), 0, "{name}: core {core}: {tally:?}");
     }
@@ -145,6 +177,7 @@ fn check_concurrent(name: &str, heap: &dyn Heap, pools: &[PoolSpec], total: usiz
     assert_eq!(stats.frees, frees, "{name}: frees = both cores' frees");
     assert_eq!(stats.allocs, stats.frees, "{name}: every block is back");
     assert_eq!((stats.in_use_bytes, stats.failures, stats.invalid_frees), (0, 0, 0), "{name}");
+    let total: usize = pools.iter().map(|p| p.block_size * p.blocks).sum();
     assert_eq!(stats.total_bytes, total, "{name}: total bytes");
     let mut peak_bytes = 0;
     for (pool, spec) in pools.iter().enumerate() {
@@ -224,6 +257,8 @@ fn main() -> ! {
     hprintln!("{}", LockFreeHeap::SUMMARY);
     hprintln!("{}", SpinHeap::SUMMARY);
 
+    let selected = heaps_from_command_line();
+    SELECTED.store(selected, Ordering::Relaxed); // published to core 1 by barrier 1
     let (vectors, cpuwait) = sse200::release_core1();
     heprintln!("core 1: vector table at {vectors:#010x}, CPUWAIT was {cpuwait:#x}");
     if !barrier(1, START_POLLS) {
@@ -233,33 +268,33 @@ fn main() -> ! {
 
     let tallies = run_core(0);
     let core1 = critical_section::with(|cs| CORE1_TALLY.borrow(cs).get());
-    let lock_free = [tallies[0], core1[0]];
-    let spin = [tallies[1], core1[1]];
 
     hprintln!("{ITERATIONS} rounds per core and heap, both cores at once");
-    hprintln!("lock_free: {}", Counts(&lock_free));
-    check_concurrent(
-        "lock_free",
-        &LOCK_FREE,
-        LockFreeHeap::POOLS,
-        LockFreeHeap::TOTAL_BYTES,
-        &lock_free,
-    );
-    hprintln!("spin:      {}", Counts(&spin));
-    check_concurrent("spin", &SPIN, SpinHeap::POOLS, SpinHeap::TOTAL_BYTES, &spin);
-    let ticks = TICKS.each_ref().map(|t| t.load(core::sync::atomic::Ordering::Relaxed));
+    let heaps: [(&str, &dyn Heap, &[PoolSpec]); 2] =
+        [("lock_free", &LOCK_FREE, LockFreeHeap::POOLS), ("spin", &SPIN, SpinHeap::POOLS)];
+    let both = |i: usize| [tallies[i], core1[i]];
+    for (i, &(name, heap, pools)) in heaps.iter().enumerate() {
+        let pad = 10 - name.len(); // aligns the two heaps' lines
+        if selected & (1 << i) == 0 {
+            hprintln!("{name}:{:pad$}not run (command line)", "");
+            continue;
+        }
+        hprintln!("{name}:{:pad$}{}", "", Counts(&both(i)));
+        check_concurrent(name, heap, pools, &both(i));
+    }
+    let ticks = TICKS.each_ref().map(|t| t.load(Ordering::Relaxed));
     heprintln!("SysTick exceptions: core 0 {}, core 1 {}", ticks[0], ticks[1]);
-    hprintln!("both heaps: no block held twice, every stamp intact, counts exact, audit clean");
+    hprintln!("no block held twice, every stamp intact, counts exact, audit clean");
 
-    self_test(&LOCK_FREE, LockFreeHeap::POOLS);
-    self_test(&SPIN, SpinHeap::POOLS);
-    check_final("lock_free", &LOCK_FREE, LockFreeHeap::POOLS, &lock_free);
-    check_final("spin", &SPIN, SpinHeap::POOLS, &spin);
+    for (i, &(name, heap, pools)) in heaps.iter().enumerate() {
+        self_test(heap, pools);
+        check_final(name, heap, pools, &both(i));
+    }
     hprintln!("self-test (core 0 alone): each pool hands out all its blocks, then refuses");
-    hprintln!();
-    hprint!("{}", LOCK_FREE.report());
-    hprintln!();
-    hprint!("{}", SPIN.report());
+    for (_, heap, _) in heaps {
+        hprintln!();
+        hprint!("{}", heap.report());
+    }
 
     debug::exit(debug::EXIT_SUCCESS);
     loop {
