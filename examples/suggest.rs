@@ -1,7 +1,10 @@
-//! Sizing a heap from a recorded run. A small packet pipeline (receive bursts, a flow table,
-//! per-flow reassembly, an event log, transmit batches, periodic reports) runs with a
-//! `Recorder<System>` as the global allocator. The recording is then turned into the best
-//! pool lists for 3 and 4 pools, and into the fewest pools that fit a 240 KiB budget.
+//! Sizing a heap from a recorded run, in one process. A small packet pipeline (receive
+//! bursts, a flow table, per-flow reassembly, an event log, transmit batches, periodic
+//! reports) runs with a `detalloc_suggest::Recorder<System>` as the global allocator. The
+//! recording is then turned into the best pool lists for 3 and 4 pools, and into the fewest
+//! pools that fit a 400 KiB budget. (`sizing_record` and `sizing_check` do the whole workflow
+//! on a third-party workload: several recorded runs, then the suggested heap as the global
+//! allocator.)
 //!
 //! Run: `cargo run -p detalloc-examples --example suggest`
 
@@ -10,14 +13,14 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, DefaultHasher};
 
-use detalloc::suggest::{Recorder, Recording, SuggestError};
+use detalloc_suggest::{Options, Recorder, Recording, SuggestError, suggest};
 
 /// Every allocation of the program goes through the recorder to `System`.
 #[global_allocator]
 static RECORDER: Recorder<System> = Recorder::new(System);
 
 /// The budget of the last suggestion: what the target can spare for the heap.
-const BUDGET: usize = 240 * 1024;
+const BUDGET: usize = 400 * 1024;
 
 /// xorshift64*: a seeded generator, so every run allocates the same.
 struct Rng(u64);
@@ -171,36 +174,32 @@ fn run() -> (u64, usize) {
 }
 
 fn main() {
-    // Forget the runtime's start-up peaks; what it still holds stays counted.
-    RECORDER.reset();
     let (sent, report_bytes) = run();
-    let recording: Recording = RECORDER.snapshot();
+    // Everything since the process started, the runtime's start-up included: a heap that is
+    // the global allocator serves that too.
+    let recording: Recording = RECORDER.recording();
+    let runs = std::slice::from_ref(&recording);
 
     println!("pipeline: {sent} payload bytes sent, {report_bytes} report bytes written");
     println!(
-        "recorded: {} allocations, {} frees, {} distinct sizes, {} blocks and {} B at the \
-         per-size peaks",
-        recording.allocs,
-        recording.frees,
-        recording.sizes.len(),
-        recording.peak_blocks(),
-        recording.peak_bytes()
+        "recorded: {} allocations, {} events, {} kinds (size, align), peak {} B live",
+        recording.allocs(),
+        recording.events(),
+        recording.sizes().len(),
+        recording.peak_live_bytes()
     );
     for pools in [3, 4] {
         println!("\n== best {pools}-pool heap ==");
-        match recording.suggest(pools, None) {
-            Ok(suggestion) => {
-                print!("{suggestion}");
-                println!("TOTAL_BYTES of that heap: {}", suggestion.total_bytes());
-            }
+        match suggest(runs, &Options::new(pools)) {
+            Ok(suggestion) => print!("{suggestion}"),
             Err(error) => println!("no suggestion: {error}"),
         }
     }
     println!("\n== fewest pools within a {BUDGET} B budget ==");
-    for pools in 4..=8 {
-        match recording.suggest(pools, Some(BUDGET)) {
+    for pools in 2..=8 {
+        match suggest(runs, &Options::new(pools).budget(BUDGET)) {
             Ok(suggestion) => {
-                print!("{suggestion}");
+                println!("{pools} pools: {}", suggestion.pools_line());
                 break;
             }
             Err(SuggestError::OverBudget { needed, budget, .. }) => {

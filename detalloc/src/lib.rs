@@ -65,8 +65,6 @@ mod pool;
 mod report;
 mod resize;
 mod stats;
-#[cfg(feature = "std")]
-pub mod suggest;
 mod sync;
 mod timing;
 mod view;
