@@ -40,8 +40,8 @@
 //! allocation and free in one order; for every range of sizes, the peak of its live blocks
 //! over that order is computed (see [`Recorder`] for why the order never undercounts under
 //! threads). The count of a pool is that peak, the maximum over the runs given, plus the
-//! [`Margin`]. Summing each size's own peak instead would count blocks that are never live
-//! together: on a real workload (the README's), 2.2 times the blocks.
+//! [`Margin`]. Summing each size's own peak instead counts blocks that are never live
+//! together: three times the blocks for the packet pipeline of detalloc's `suggest` example.
 //!
 //! A class's block is the smallest `S >= 4` that holds its largest size and is a multiple of
 //! its largest alignment (a block is aligned to the largest power of two dividing `S`, capped

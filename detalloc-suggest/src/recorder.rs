@@ -241,8 +241,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Recorder<A> {
         // The caller guarantees that `new_size` with `layout.align()` is a valid layout; if it
         // were not, the call is still forwarded, just not logged.
         let new_layout = Layout::from_size_align(new_size, layout.align()).ok();
-        // Logged as a pool heap performs it: the new block is taken while the old one is
-        // still live, then the old one is freed. Same size: nothing changes.
+        // Logged as a pool heap performs a move to another pool: the new block is taken while
+        // the old one is still live, then the old one is freed (a heap that keeps the block
+        // in place, same pool or a shrink into a full pool, holds one block less than this
+        // says). Same size: nothing changes.
         let logged = new_layout.filter(|new| new.size().max(1) != layout.size().max(1));
         if let Some(new) = logged {
             self.log(encode(Event::Alloc(new)));
