@@ -29,7 +29,7 @@ use crate::cfg::{self, Callee, Target};
 use crate::elf::Image;
 use crate::graph::{Weights, back_edges, block_cost, exits, natural_loop};
 use crate::insn::{Decoder, Flow};
-use crate::paths::{self, Walk};
+use crate::paths::{FnData, Plan, Walker};
 use crate::values::ReadKind;
 
 /// Instructions and (Thumb) cycles of a path.
@@ -195,6 +195,8 @@ pub struct Auditor<'a> {
     image: &'a Image,
     decoder: &'a dyn Decoder,
     done: HashMap<u64, Rc<FnAudit>>,
+    /// What the feasible-path walk needs of each analysed function.
+    data: HashMap<u64, Rc<FnData>>,
     active: HashSet<u64>,
     assumed: HashMap<String, u64>,
 }
@@ -206,6 +208,7 @@ impl<'a> Auditor<'a> {
             image,
             decoder,
             done: HashMap::new(),
+            data: HashMap::new(),
             active: HashSet::new(),
             assumed: HashMap::new(),
         }
@@ -236,7 +239,7 @@ impl<'a> Auditor<'a> {
         Ok(audit)
     }
 
-    /// The cost of reaching `callee` (its bound), recording the call.
+    /// What `callee` is and the cost of reaching it (its bound), recording the call.
     fn callee(
         &mut self,
         caller: &str,
@@ -244,7 +247,7 @@ impl<'a> Auditor<'a> {
         callee: &Callee,
         tail: bool,
         acc: &mut Acc,
-    ) -> Option<Cost> {
+    ) -> (CallKind, Option<Cost>) {
         let (kind, name, bound) = match callee {
             Callee::Direct(target) if self.assumption(*target).is_some() => {
                 let insns = self.assumption(*target).unwrap_or(0);
@@ -303,7 +306,7 @@ impl<'a> Auditor<'a> {
             bound: shown,
             on_path: false,
         });
-        bound
+        (kind, bound)
     }
 
     fn analyse(&mut self, addr: u64) -> Result<FnAudit, String> {
@@ -313,6 +316,8 @@ impl<'a> Auditor<'a> {
         let name = image.describe(addr);
         let has_cycles = self.decoder.has_cycles();
         let mut acc = Acc::default();
+        let mut calls_plan: HashMap<u64, Plan> = HashMap::new();
+        let mut tails_plan: HashMap<usize, Plan> = HashMap::new();
 
         // Per block: the cost with its last instruction taken / not taken (calls included).
         let mut weights = Vec::with_capacity(cfg.blocks.len());
@@ -334,9 +339,12 @@ impl<'a> Auditor<'a> {
                         bound: None,
                         on_path: false,
                     });
+                    calls_plan.insert(site.at, Plan::Opaque { cost: None, exits: Vec::new() });
                     continue;
                 }
-                match self.callee(&name, site.at, &site.callee, false, &mut acc) {
+                let (kind, cost) = self.callee(&name, site.at, &site.callee, false, &mut acc);
+                calls_plan.insert(site.at, plan(kind, &site.callee, cost, Vec::new()));
+                match cost {
                     Some(c) => extra = extra.add(c),
                     None => stops = true, // the callee never returns
                 }
@@ -350,7 +358,8 @@ impl<'a> Auditor<'a> {
 
         let (back, order) = back_edges(&cfg);
         let mut tail_exits: HashMap<usize, Vec<Exit>> = HashMap::new();
-        // Longest path to an exit, successors before predecessors (post-order).
+        // Longest path to an exit, successors before predecessors (post-order), every edge
+        // taken: the path-insensitive bound.
         let mut best: Vec<Option<(Cost, Option<usize>)>> = vec![None; cfg.blocks.len()];
         for &b in &order {
             let block = &cfg.blocks[b];
@@ -366,7 +375,7 @@ impl<'a> Auditor<'a> {
                     Target::Return => Some((w, None)),
                     Target::TailCall(callee) => {
                         let at = block.last();
-                        let cost = self.callee(&name, at, callee, true, &mut acc);
+                        let (kind, cost) = self.callee(&name, at, callee, true, &mut acc);
                         let exits = match callee {
                             Callee::Direct(t) => self.done.get(t).map(|f| f.exits.clone()),
                             _ => None,
@@ -377,7 +386,9 @@ impl<'a> Auditor<'a> {
                             let cost = cost.unwrap_or(Cost { insns: 0, cycles: Some(0) });
                             vec![Exit { function, at, cost }]
                         };
-                        tail_exits.insert(b, exits.unwrap_or_else(fallback));
+                        let exits = exits.unwrap_or_else(fallback);
+                        tails_plan.insert(b, plan(kind, callee, cost, exits.clone()));
+                        tail_exits.insert(b, exits);
                         cost.map(|c| (w.add(c), None))
                     }
                     Target::Unknown => {
@@ -409,41 +420,6 @@ impl<'a> Auditor<'a> {
             at = best[b].and_then(|(_, next)| next);
         }
         let mut exits = exits(&cfg, &weights, &back, &order, &tail_exits, &name);
-        let mut bound = insensitive;
-        let mut infeasible_edges = 0;
-        let mut correlated = true;
-        let walk = Walk {
-            cfg: &cfg,
-            weights: &weights,
-            back: &back,
-            order: &order,
-            tail_exits: &tail_exits,
-            image,
-            abi: self.decoder.abi(),
-            name: &name,
-        };
-        match paths::feasible(&walk) {
-            Some(feasible) => {
-                bound = feasible.bound;
-                path_blocks = feasible.path;
-                exits = feasible.exits;
-                infeasible_edges = feasible.infeasible;
-                for r in feasible.reads {
-                    acc.data_reads.push(DataRead {
-                        function: name.clone(),
-                        at: r.at,
-                        addr: r.addr,
-                        section: r.addr.and_then(|a| image.section_at(a)).map(|s| s.name.clone()),
-                        what: match r.kind {
-                            ReadKind::Load => "load",
-                            ReadKind::Passed => "address passed to a callee",
-                            ReadKind::Stored => "address stored",
-                        },
-                    });
-                }
-            }
-            None => correlated = false,
-        }
         for block in &cfg.blocks {
             for insn in &block.insns {
                 if insn.flow == Flow::System {
@@ -454,6 +430,50 @@ impl<'a> Auditor<'a> {
                 }
             }
         }
+        // Loops of this function.
+        let mut loops = Vec::new();
+        for &(latch, header) in &back {
+            loops.push(natural_loop(&cfg, &weights, &back, &order, latch, header, &name));
+        }
+
+        // The longest feasible path, callees followed with the caller's state.
+        let data = Rc::new(FnData {
+            name: name.clone(),
+            addr,
+            cfg,
+            back,
+            order,
+            calls: calls_plan,
+            tails: tails_plan,
+        });
+        self.data.insert(addr, data.clone());
+        let cfg = &data.cfg;
+        let walker = Walker::new(image, self.decoder.abi(), has_cycles, &self.data);
+        let mut bound = insensitive;
+        let mut infeasible_edges = 0;
+        let correlated = match walker.run(&data) {
+            Some(feasible) => {
+                bound = feasible.bound;
+                path_blocks = feasible.path;
+                exits = feasible.exits;
+                infeasible_edges = feasible.infeasible;
+                for r in feasible.reads {
+                    acc.data_reads.push(DataRead {
+                        function: image.describe(r.function),
+                        at: r.at,
+                        addr: r.addr,
+                        section: r.addr.and_then(|a| image.section_at(a)).map(|s| s.name.clone()),
+                        what: match r.kind {
+                            ReadKind::Load => "load",
+                            ReadKind::Passed => "address passed to a callee",
+                            ReadKind::Stored => "address stored",
+                        },
+                    });
+                }
+                true
+            }
+            None => false,
+        };
         let path: Vec<u64> = path_blocks.iter().map(|&b| cfg.blocks[b].start()).collect();
         let own_on_path = path_blocks.iter().map(|&b| cfg.blocks[b].insns.len() as u64).sum();
         let on_path = |at: u64| {
@@ -463,11 +483,6 @@ impl<'a> Auditor<'a> {
             call.on_path = bound.is_some() && on_path(call.at);
         }
 
-        // Loops of this function.
-        let mut loops = Vec::new();
-        for &(latch, header) in &back {
-            loops.push(natural_loop(&cfg, &weights, &back, &order, latch, header, &name));
-        }
         loops.sort_by_key(|l| (l.header, l.latch));
         loops.extend(acc.loops);
         let mut calls = acc.own_calls;
@@ -479,6 +494,7 @@ impl<'a> Auditor<'a> {
         unbounded.dedup();
         let mut data_reads = acc.data_reads;
         dedup_by_key(&mut data_reads, |r| (r.function.clone(), r.at, r.addr));
+        data_reads.sort_by_key(|r| r.at);
         Ok(FnAudit {
             name,
             addr,
@@ -488,6 +504,7 @@ impl<'a> Auditor<'a> {
             bound,
             insensitive,
             infeasible_edges,
+            correlated,
             own_on_path,
             path,
             exits,
@@ -495,8 +512,15 @@ impl<'a> Auditor<'a> {
             calls,
             unbounded,
             data_reads,
-            correlated,
         })
+    }
+}
+
+/// What the walk does at a call: follows a direct call it analysed; counts any other's cost.
+fn plan(kind: CallKind, callee: &Callee, cost: Option<Cost>, exits: Vec<Exit>) -> Plan {
+    match (kind, callee) {
+        (CallKind::Call | CallKind::TailCall, Callee::Direct(t)) => Plan::Follow(*t, cost),
+        _ => Plan::Opaque { cost, exits },
     }
 }
 

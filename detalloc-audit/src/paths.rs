@@ -1,104 +1,259 @@
 //! The longest *feasible* path: the CFG walked in topological order (back edges removed), each
 //! block entered with the abstract states ([`State`]) of the paths reaching it, each edge
-//! followed only when its branch condition can hold in that state.
+//! followed only when its branch condition can hold in that state. Direct calls and tail calls
+//! are followed *into* the callee with the caller's state, and the callee's states at its
+//! returns continue in the caller, so a value the caller tested and the callee re-tests (the
+//! layout's size class, an offset's range, a result flag stored through a pointer) is the same
+//! value on both sides.
 //!
 //! This is what correlates branch outcomes: a shared exit that re-tests a result the path
 //! already decided (`xor ecx, ecx; jmp tail` ... `tail: test ecx, ecx; jne ok`), a bounds check
-//! of an offset the dispatch already bounded, a flag set by `setcc` or `cmov` and tested later.
-//! Paths are never dropped for any other reason, so the result is still an upper bound over
-//! every execution: it only leaves out paths that no input (and no memory content) can take.
+//! of an offset the dispatch already bounded, a flag set by `setcc` or `cmov` and tested later,
+//! `max(size, align)` computed again in an out-of-line free. Paths are never dropped for any
+//! other reason, so the result is still an upper bound over every execution: it only leaves
+//! out paths that no input (and no memory content) can take.
 //!
 //! States reaching a block with the same facts are merged (keeping the larger cost); when more
 //! than [`MAX_STATES`] differ, they are joined into one ([`State::join`]: what they agree on),
-//! which loses precision but never a path. If the whole walk exceeds [`MAX_WORK`] block visits,
-//! it gives up and the caller keeps the path-insensitive bound.
+//! which loses precision but never a path. Calls nest at most [`MAX_DEPTH`] deep (deeper, a
+//! callee counts its own bound, as a call not followed does). If the whole walk exceeds
+//! [`MAX_WORK`] block visits, it gives up and the caller keeps the path-insensitive bound.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::analysis::{Cost, Exit};
 use crate::cfg::{Cfg, Target};
 use crate::elf::Image;
-use crate::graph::Weights;
+use crate::graph::block_cost;
 use crate::insn::{Flow, Insn};
-use crate::sem::Abi;
+use crate::sem::{Abi, Effect};
 use crate::values::{Ctx, DataRead, State, Symbols};
 
 /// The most distinct states kept at a block before they are joined.
 pub(crate) const MAX_STATES: usize = 24;
-/// The most (block, state) visits of one function's walk.
-pub(crate) const MAX_WORK: usize = 40_000;
+/// The most (block, state) visits of one walk, callees included.
+pub(crate) const MAX_WORK: usize = 200_000;
+/// The deepest nesting of followed calls.
+pub(crate) const MAX_DEPTH: usize = 12;
+
+/// What the walk does at a call or tail call.
+#[derive(Debug, Clone)]
+pub(crate) enum Plan {
+    /// Walks the callee (at this address) with the caller's state; its bound is what a call
+    /// too deep to follow counts.
+    Follow(u64, Option<Cost>),
+    /// Does not follow it: it costs `cost` (`None`: it never returns), and its exits (for the
+    /// report of a tail call) are `exits`.
+    Opaque {
+        /// The cost of the call.
+        cost: Option<Cost>,
+        /// The callee's exits, costed from its entry.
+        exits: Vec<Exit>,
+    },
+}
+
+/// One function as the walk needs it.
+#[derive(Debug)]
+pub(crate) struct FnData {
+    /// Display name.
+    pub(crate) name: String,
+    /// Entry address.
+    pub(crate) addr: u64,
+    /// Its CFG.
+    pub(crate) cfg: Cfg,
+    /// Back edges `(latch, header)`.
+    pub(crate) back: HashSet<(usize, usize)>,
+    /// A post-order of the blocks.
+    pub(crate) order: Vec<usize>,
+    /// What each call instruction (by address) does.
+    pub(crate) calls: HashMap<u64, Plan>,
+    /// What each block's tail call does.
+    pub(crate) tails: HashMap<usize, Plan>,
+}
 
 /// The result of the walk.
 #[derive(Debug)]
 pub(crate) struct Feasible {
     /// The longest feasible path to a return (or tail call), `None` when none returns.
     pub(crate) bound: Option<Cost>,
-    /// Its blocks (indices), entry first, along the longest path in instructions.
+    /// Its blocks (indices in the walked function), entry first.
     pub(crate) path: Vec<usize>,
     /// The longest feasible path to each exit.
     pub(crate) exits: Vec<Exit>,
-    /// Edges found infeasible in some state (each counted once).
+    /// Edges of the walked function found infeasible in every state that reached them.
     pub(crate) infeasible: usize,
-    /// Reads of read-only data on feasible paths.
+    /// Reads of read-only data on feasible paths, callees included.
     pub(crate) reads: Vec<DataRead>,
 }
 
 /// An entry of a block: (block, index among its entries).
 type Link = (usize, usize);
 
-/// A state at a block's entry, the longest cost to get there, and where it came from.
-struct Entry {
+/// A state and the longest cost of the paths it stands for.
+struct Item {
     state: State,
     cost: Cost,
-    pred: Option<Link>,
 }
 
-/// What the walk needs from the caller.
-pub(crate) struct Walk<'a> {
-    pub(crate) cfg: &'a Cfg,
-    pub(crate) weights: &'a [Weights],
-    pub(crate) back: &'a HashSet<(usize, usize)>,
-    /// A post-order of the blocks (its reverse is topological once back edges are removed).
-    pub(crate) order: &'a [usize],
-    /// The exits reached through each block's tail call, with their cost from the callee's
-    /// entry.
-    pub(crate) tail_exits: &'a HashMap<usize, Vec<Exit>>,
-    pub(crate) image: &'a Image,
-    pub(crate) abi: Abi,
-    /// The function's display name.
-    pub(crate) name: &'a str,
+/// A way out of a walked function.
+struct Out {
+    exit: Exit,
+    item: Item,
+    /// A return: its state is exact. Otherwise (a jump table, a tail call not followed) the
+    /// code that returns was not seen.
+    returns: bool,
+    link: Option<Link>,
 }
 
-/// Runs the walk; `None` when it exceeds [`MAX_WORK`].
-pub(crate) fn feasible(w: &Walk<'_>) -> Option<Feasible> {
-    let cfg = w.cfg;
-    let mut syms = Symbols::default();
-    let mut reads = Vec::new();
-    let sp0 = State::sp_symbol(&mut syms, w.abi);
-    let mut ctx = Ctx {
-        image: w.image,
-        abi: w.abi,
-        syms: &mut syms,
-        sp0,
-        args: w.abi.args,
-        reads: &mut reads,
-    };
-    let mut incoming: Vec<Vec<Entry>> = (0..cfg.blocks.len()).map(|_| Vec::new()).collect();
-    let zero = Cost { insns: 0, cycles: Some(0) };
-    incoming[0].push(Entry { state: State::entry(&mut ctx), cost: zero, pred: None });
-    let mut done: Vec<Vec<(Cost, Option<Link>)>> = vec![Vec::new(); cfg.blocks.len()];
-    let mut exits: Vec<(Exit, (usize, usize))> = Vec::new();
-    let mut infeasible: HashSet<(usize, usize)> = HashSet::new();
-    let mut feasible_edges: HashSet<(usize, usize)> = HashSet::new();
-    let mut work = 0usize;
+/// Block entries and edges of the top-level function, for its path and infeasible edges.
+#[derive(Default)]
+struct Top {
+    done: Vec<Vec<(Cost, Option<Link>)>>,
+    infeasible: HashSet<(usize, usize)>,
+    feasible: HashSet<(usize, usize)>,
+}
 
-    for &b in w.order.iter().rev() {
-        let entries = merge(std::mem::take(&mut incoming[b]), b, &mut ctx);
-        done[b] = entries.iter().map(|e| (e.cost, e.pred)).collect();
-        if w.weights[b].stops {
-            continue;
+struct Overflow;
+
+/// Walks functions.
+pub(crate) struct Walker<'a> {
+    image: &'a Image,
+    abi: Abi,
+    has_cycles: bool,
+    fns: &'a HashMap<u64, Rc<FnData>>,
+    syms: Symbols,
+    reads: Vec<DataRead>,
+    work: usize,
+    /// The functions being walked, outermost first.
+    stack: Vec<u64>,
+    /// The current walk's frame ([`Ctx::frame`]) and the last one handed out.
+    frame: u32,
+    frames: u32,
+}
+
+impl<'a> Walker<'a> {
+    /// A walker over the functions `fns` (every function a walk may follow must be there).
+    pub(crate) fn new(
+        image: &'a Image,
+        abi: Abi,
+        has_cycles: bool,
+        fns: &'a HashMap<u64, Rc<FnData>>,
+    ) -> Self {
+        Walker {
+            image,
+            abi,
+            has_cycles,
+            fns,
+            syms: Symbols::default(),
+            reads: Vec::new(),
+            work: 0,
+            stack: Vec::new(),
+            frame: 0,
+            frames: 0,
         }
-        let block = &cfg.blocks[b];
+    }
+
+    fn ctx(&mut self) -> Ctx<'_> {
+        let sp0 = State::sp_symbol(&mut self.syms, self.abi);
+        let function = self.stack.last().copied().unwrap_or(0);
+        Ctx {
+            image: self.image,
+            abi: self.abi,
+            syms: &mut self.syms,
+            sp0,
+            frame: self.frame,
+            function,
+            reads: &mut self.reads,
+        }
+    }
+
+    /// The longest feasible path of `f` from its entry; `None` when the walk is too large.
+    pub(crate) fn run(mut self, f: &FnData) -> Option<Feasible> {
+        let entry = State::entry(&mut self.ctx());
+        let zero = Cost { insns: 0, cycles: Some(0) };
+        let mut top = Top::default();
+        let outs = self.walk(f, vec![Item { state: entry, cost: zero }], Some(&mut top)).ok()?;
+        let bound = outs.iter().map(|o| o.exit.cost).reduce(Cost::max);
+        let path = match outs.iter().max_by_key(|o| o.exit.cost.insns).and_then(|o| o.link) {
+            Some((b, i)) => {
+                let mut path = vec![b];
+                let mut at = top.done[b].get(i).and_then(|(_, p)| *p);
+                while let Some((pb, pi)) = at {
+                    path.push(pb);
+                    at = top.done[pb].get(pi).and_then(|(_, p)| *p);
+                }
+                path.reverse();
+                path
+            }
+            None => vec![0],
+        };
+        let mut exits: Vec<Exit> = Vec::new();
+        for o in outs {
+            let e = o.exit;
+            match exits.iter_mut().find(|m| m.function == e.function && m.at == e.at) {
+                Some(m) => m.cost = m.cost.max(e.cost),
+                None => exits.push(e),
+            }
+        }
+        exits.sort_by_key(|e| (e.function != f.name, e.at));
+        let mut reads = self.reads;
+        reads.sort_by_key(|r| (r.at, r.addr));
+        reads.dedup();
+        let infeasible = top.infeasible.difference(&top.feasible).count();
+        Some(Feasible { bound, path, exits, infeasible, reads })
+    }
+
+    /// Walks `f` from the states `entries` (at its entry) to its exits.
+    fn walk(
+        &mut self,
+        f: &FnData,
+        entries: Vec<Item>,
+        mut top: Option<&mut Top>,
+    ) -> Result<Vec<Out>, Overflow> {
+        let cfg = &f.cfg;
+        self.stack.push(f.addr);
+        let caller_frame = self.frame;
+        self.frames += 1;
+        self.frame = self.frames;
+        let mut incoming: Vec<Vec<(Item, Option<Link>)>> =
+            (0..cfg.blocks.len()).map(|_| Vec::new()).collect();
+        incoming[0] = entries.into_iter().map(|i| (i, None)).collect();
+        if let Some(t) = top.as_deref_mut() {
+            t.done = vec![Vec::new(); cfg.blocks.len()];
+        }
+        let mut outs = Vec::new();
+        for &b in f.order.iter().rev() {
+            let entries = self.merge(std::mem::take(&mut incoming[b]), b);
+            if let Some(t) = top.as_deref_mut() {
+                t.done[b] = entries.iter().map(|(i, l)| (i.cost, *l)).collect();
+            }
+            for (i, (entry, _)) in entries.into_iter().enumerate() {
+                self.work += 1;
+                if self.work > MAX_WORK {
+                    return Err(Overflow);
+                }
+                self.block(f, b, i, entry, &mut incoming, &mut outs, top.as_deref_mut())?;
+            }
+        }
+        self.stack.pop();
+        self.frame = caller_frame;
+        Ok(outs)
+    }
+
+    /// One entry of block `b`: its instructions (calls followed), then its edges.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &mut self,
+        f: &FnData,
+        b: usize,
+        i: usize,
+        entry: Item,
+        incoming: &mut [Vec<(Item, Option<Link>)>],
+        outs: &mut Vec<Out>,
+        mut top: Option<&mut Top>,
+    ) -> Result<(), Overflow> {
+        let block = &f.cfg.blocks[b];
         let (body, last) = block.insns.split_at(block.insns.len() - 1);
         let last = &last[0];
         let branches = matches!(
@@ -106,144 +261,209 @@ pub(crate) fn feasible(w: &Walk<'_>) -> Option<Feasible> {
             Flow::Jump { conditional: true, .. } | Flow::Return { conditional: true }
         ) || (matches!(last.flow, Flow::IndirectJump { .. })
             && block.succs.len() > 1);
-        for (i, entry) in entries.into_iter().enumerate() {
-            work += 1;
-            if work > MAX_WORK {
-                return None;
-            }
-            let mut states = vec![entry.state];
-            for insn in body {
-                states = step(states, insn, &mut ctx, b);
-            }
-            if !branches {
-                states = step(states, last, &mut ctx, b);
-            }
-            for state in states {
-                for (e, succ) in block.succs.iter().enumerate() {
-                    let mut s = state.clone();
-                    if branches && !take(&mut s, last, succ.taken, &mut ctx) {
-                        infeasible.insert((b, e));
-                        continue;
+        let mut items = vec![entry];
+        for insn in body.iter().chain((!branches).then_some(last)) {
+            items = match f.calls.get(&insn.addr) {
+                Some(plan)
+                    if matches!(insn.flow, Flow::Call { .. } | Flow::IndirectCall { .. }) =>
+                {
+                    self.call(items, insn, plan)?
+                }
+                _ => self.step(items, insn, b),
+            };
+        }
+        let link = Some((b, i));
+        let at = block.last();
+        let mut tail: Vec<Item> = Vec::new();
+        for item in items {
+            for (e, succ) in block.succs.iter().enumerate() {
+                let mut s = item.state.clone();
+                if branches && !take(&mut s, last, succ.taken, &mut self.ctx()) {
+                    if let Some(t) = top.as_deref_mut() {
+                        t.infeasible.insert((b, e));
                     }
-                    feasible_edges.insert((b, e));
-                    let cost = entry.cost.add(w.weights[b].get(succ.taken));
-                    let at = block.last();
-                    match &succ.to {
-                        Target::Block(t) if w.back.contains(&(b, *t)) => {}
-                        Target::Block(t) => {
-                            incoming[*t].push(Entry { state: s, cost, pred: Some((b, i)) })
-                        }
-                        Target::Return | Target::Unknown => {
-                            let exit = Exit { function: w.name.to_string(), at, cost };
-                            exits.push((exit, (b, i)));
-                        }
-                        Target::TailCall(_) => {
-                            for x in w.tail_exits.get(&b).into_iter().flatten() {
-                                exits.push((Exit { cost: cost.add(x.cost), ..x.clone() }, (b, i)));
-                            }
-                        }
-                        Target::Stop => {}
+                    continue;
+                }
+                if let Some(t) = top.as_deref_mut() {
+                    t.feasible.insert((b, e));
+                }
+                let cost = item.cost.add(block_cost(block, succ.taken, self.has_cycles));
+                let item = Item { state: s, cost };
+                match &succ.to {
+                    Target::Block(t) if f.back.contains(&(b, *t)) => {}
+                    Target::Block(t) => incoming[*t].push((item, link)),
+                    Target::Return | Target::Unknown => {
+                        let exit = Exit { function: f.name.clone(), at, cost };
+                        outs.push(Out { exit, item, returns: succ.to == Target::Return, link });
+                    }
+                    Target::TailCall(_) => tail.push(item),
+                    Target::Stop => {}
+                }
+            }
+        }
+        if tail.is_empty() {
+            return Ok(());
+        }
+        match f.tails.get(&b) {
+            Some(Plan::Follow(callee, _)) if self.can_follow(*callee) => {
+                let g = self.fns[callee].clone();
+                for mut o in self.walk(&g, tail, None)? {
+                    o.link = link;
+                    outs.push(o);
+                }
+            }
+            plan => {
+                let (cost, exits) = match plan {
+                    Some(Plan::Opaque { cost, exits }) => (*cost, exits.clone()),
+                    Some(Plan::Follow(_, cost)) => (*cost, Vec::new()),
+                    None => (None, Vec::new()),
+                };
+                let Some(cost) = cost else { return Ok(()) };
+                let exits = if exits.is_empty() {
+                    let function = format!("{} (tail call, not followed)", f.name);
+                    vec![Exit { function, at, cost }]
+                } else {
+                    exits
+                };
+                for item in tail {
+                    for x in &exits {
+                        let exit = Exit { cost: item.cost.add(x.cost), ..x.clone() };
+                        let item = Item { state: item.state.clone(), cost: exit.cost };
+                        outs.push(Out { exit, item, returns: false, link });
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn can_follow(&self, callee: u64) -> bool {
+        self.fns.contains_key(&callee)
+            && !self.stack.contains(&callee)
+            && self.stack.len() < MAX_DEPTH
+    }
+
+    /// A call: followed into the callee, or applied as an opaque call with its cost.
+    fn call(&mut self, items: Vec<Item>, insn: &Insn, plan: &Plan) -> Result<Vec<Item>, Overflow> {
+        let effects = &insn.sem.effects;
+        let call_at = effects.iter().position(|e| *e == Effect::Call).unwrap_or(effects.len());
+        let (before, after) = effects.split_at(call_at);
+        let apply = |w: &mut Self, items: &mut Vec<Item>, list: &[Effect], base: usize| {
+            let mut ctx = w.ctx();
+            for item in items.iter_mut() {
+                for (k, e) in list.iter().enumerate() {
+                    item.state.apply(e, insn.addr, (base + k) as u16, &mut ctx);
+                }
+            }
+        };
+        let mut items = items;
+        match plan {
+            Plan::Follow(callee, _) if self.can_follow(*callee) => {
+                apply(self, &mut items, before, 0);
+                let g = self.fns[callee].clone();
+                let mut back = Vec::new();
+                for o in self.walk(&g, items, None)? {
+                    let mut item = o.item;
+                    if !o.returns {
+                        // The code that returns was not seen: as after a call not followed.
+                        let mut ctx = self.ctx();
+                        for (k, e) in after.iter().enumerate() {
+                            item.state.apply(e, insn.addr, (call_at + k) as u16, &mut ctx);
+                        }
+                    }
+                    back.push(item);
+                }
+                Ok(back)
+            }
+            Plan::Follow(_, cost) | Plan::Opaque { cost, .. } => {
+                let Some(cost) = *cost else { return Ok(Vec::new()) };
+                apply(self, &mut items, effects, 0);
+                for item in &mut items {
+                    item.cost = item.cost.add(cost);
+                }
+                Ok(items)
             }
         }
     }
 
-    let bound = exits.iter().map(|(e, _)| e.cost).reduce(Cost::max);
-    let path = match exits.iter().max_by_key(|(e, _)| e.cost.insns) {
-        Some((_, (b, i))) => {
-            let mut path = vec![*b];
-            let mut at = done[*b].get(*i).and_then(|(_, p)| *p);
-            while let Some((pb, pi)) = at {
-                path.push(pb);
-                at = done[pb].get(pi).and_then(|(_, p)| *p);
-            }
-            path.reverse();
-            path
-        }
-        None => vec![0],
-    };
-    let mut merged: Vec<Exit> = Vec::new();
-    for (e, _) in exits {
-        match merged.iter_mut().find(|m| m.function == e.function && m.at == e.at) {
-            Some(m) => m.cost = m.cost.max(e.cost),
-            None => merged.push(e),
-        }
-    }
-    merged.sort_by_key(|e| (e.function != w.name, e.at));
-    reads.sort_by_key(|r| (r.at, r.addr));
-    reads.dedup();
-    let infeasible = infeasible.difference(&feasible_edges).count();
-    Some(Feasible { bound, path, exits: merged, infeasible, reads })
-}
-
-/// The entries of one block: identical states merged, too many joined.
-fn merge(entries: Vec<Entry>, block: usize, ctx: &mut Ctx<'_>) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::new();
-    let mut index: HashMap<State, usize> = HashMap::new();
-    for mut e in entries {
-        e.state.forget_dead();
-        match index.get(&e.state) {
-            Some(&i) => {
-                let kept = &mut out[i];
-                if e.cost.insns > kept.cost.insns {
-                    kept.pred = e.pred;
-                }
-                kept.cost = kept.cost.max(e.cost);
-            }
-            None => {
-                index.insert(e.state.clone(), out.len());
-                out.push(e);
-            }
-        }
-    }
-    if out.len() <= MAX_STATES {
-        return out;
-    }
-    let mut all = out.into_iter();
-    let first = all.next().expect("more than MAX_STATES entries");
-    let joined = all.fold(first, |acc, e| {
-        let pred = if e.cost.insns > acc.cost.insns { e.pred } else { acc.pred };
-        Entry { state: acc.state.join(&e.state, block, ctx), cost: acc.cost.max(e.cost), pred }
-    });
-    vec![joined]
-}
-
-/// Applies one instruction to every state; a predicated one splits each state into the one
-/// where it executes and the one where it does not (each kept when feasible).
-fn step(states: Vec<State>, insn: &Insn, ctx: &mut Ctx<'_>, block: usize) -> Vec<State> {
-    let mut out = Vec::with_capacity(states.len());
-    for mut s in states {
-        match insn.sem.guard {
-            Some(guard) => {
-                let mut other = s.clone();
-                if s.assume(guard, true, ctx) {
-                    for (k, e) in insn.sem.effects.iter().enumerate() {
-                        s.apply(e, insn.addr, k as u16, ctx);
+    /// Merges identical states of one block and joins them when too many differ.
+    fn merge(
+        &mut self,
+        entries: Vec<(Item, Option<Link>)>,
+        block: usize,
+    ) -> Vec<(Item, Option<Link>)> {
+        let mut out: Vec<(Item, Option<Link>)> = Vec::new();
+        let mut index: HashMap<State, usize> = HashMap::new();
+        for (mut e, link) in entries {
+            e.state.forget_dead(&self.syms);
+            match index.get(&e.state) {
+                Some(&i) => {
+                    let kept = &mut out[i];
+                    if e.cost.insns > kept.0.cost.insns {
+                        kept.1 = link;
                     }
-                    out.push(s);
+                    kept.0.cost = kept.0.cost.max(e.cost);
                 }
-                if other.assume(guard, false, ctx) {
-                    for (k, e) in insn.sem.otherwise.iter().enumerate() {
-                        other.apply(e, insn.addr, 0x80 + k as u16, ctx);
-                    }
-                    out.push(other);
+                None => {
+                    index.insert(e.state.clone(), out.len());
+                    out.push((e, link));
                 }
-            }
-            None => {
-                for (k, e) in insn.sem.effects.iter().enumerate() {
-                    s.apply(e, insn.addr, k as u16, ctx);
-                }
-                out.push(s);
             }
         }
-    }
-    if out.len() > MAX_STATES {
+        if out.len() <= MAX_STATES {
+            return out;
+        }
+        let mut ctx = self.ctx();
         let mut all = out.into_iter();
-        let first = all.next().expect("states");
-        return vec![all.fold(first, |acc, s| acc.join(&s, block, ctx))];
+        let first = all.next().expect("more than MAX_STATES entries");
+        let joined = all.fold(first, |(acc, l1), (e, l2)| {
+            let link = if e.cost.insns > acc.cost.insns { l2 } else { l1 };
+            let state = acc.state.join(&e.state, block, &mut ctx);
+            (Item { state, cost: acc.cost.max(e.cost) }, link)
+        });
+        vec![joined]
     }
-    out
+
+    /// Applies one instruction to every state; a predicated one splits each state into the one
+    /// where it executes and the one where it does not (each kept when feasible).
+    fn step(&mut self, items: Vec<Item>, insn: &Insn, block: usize) -> Vec<Item> {
+        let mut ctx = self.ctx();
+        let mut out = Vec::with_capacity(items.len());
+        for Item { mut state, cost } in items {
+            match insn.sem.guard {
+                Some(guard) => {
+                    let mut other = state.clone();
+                    if state.assume(guard, true, &mut ctx) {
+                        for (k, e) in insn.sem.effects.iter().enumerate() {
+                            state.apply(e, insn.addr, k as u16, &mut ctx);
+                        }
+                        out.push(Item { state, cost });
+                    }
+                    if other.assume(guard, false, &mut ctx) {
+                        for (k, e) in insn.sem.otherwise.iter().enumerate() {
+                            other.apply(e, insn.addr, 0x80 + k as u16, &mut ctx);
+                        }
+                        out.push(Item { state: other, cost });
+                    }
+                }
+                None => {
+                    for (k, e) in insn.sem.effects.iter().enumerate() {
+                        state.apply(e, insn.addr, k as u16, &mut ctx);
+                    }
+                    out.push(Item { state, cost });
+                }
+            }
+        }
+        if out.len() > MAX_STATES {
+            let mut all = out.into_iter();
+            let first = all.next().expect("states");
+            return vec![all.fold(first, |acc, s| Item {
+                state: acc.state.join(&s.state, block, &mut ctx),
+                cost: acc.cost.max(s.cost),
+            })];
+        }
+        out
+    }
 }
 
 /// Follows a conditional branch (or return) one way: `taken` when it branches. `false` when

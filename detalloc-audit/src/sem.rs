@@ -144,7 +144,7 @@ pub enum Effect {
 /// A condition on the flags (or on a register for `cbz`/`cbnz`): when a conditional branch is
 /// taken, or when a predicated instruction (`cmov`, `setcc`, an instruction in a Thumb `IT`
 /// block) executes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cond {
     /// Equal / zero.
     Eq,
@@ -173,6 +173,26 @@ impl Cond {
             Cond::Ule => Cond::Ugt,
             Cond::Ugt => Cond::Ule,
             Cond::Other => Cond::Other,
+        }
+    }
+
+    /// Whether `a <self> b` implies `a <wanted> b` (`Some(true)`), implies its negation
+    /// (`Some(false)`), or neither.
+    pub fn implies(self, wanted: Cond) -> Option<bool> {
+        use Cond::*;
+        if self == Other || wanted == Other {
+            return None;
+        }
+        if self == wanted {
+            return Some(true);
+        }
+        if self == wanted.negate() {
+            return Some(false);
+        }
+        match (self, wanted) {
+            (Eq, Uge | Ule) | (Ult, Ule | Ne) | (Ugt, Uge | Ne) => Some(true),
+            (Eq, Ult | Ugt) | (Ult, Ugt | Eq) | (Ugt, Ult | Eq) => Some(false),
+            _ => None,
         }
     }
 

@@ -147,6 +147,7 @@ impl Decoder for Thumb {
         let sem = thumb_sem::lower(&Decoded {
             id,
             addr,
+            size: len,
             mnemonic: &mnemonic,
             ops: &ops,
             shifts: &shifts,

@@ -23,6 +23,8 @@ pub(crate) struct Decoded<'a> {
     pub id: u32,
     /// Its address.
     pub addr: u64,
+    /// Its length in bytes.
+    pub size: u8,
     /// Its mnemonic (for `IT`'s then/else pattern).
     pub mnemonic: &'a str,
     /// Operands.
@@ -438,7 +440,10 @@ fn model(d: &Decoded<'_>) -> Option<Sem> {
         }
         sem
     } else if any(id, &[ARM_INS_BL, ARM_INS_BLX]) {
-        Sem::of(vec![Call])
+        // The return address (Thumb bit set) goes to `lr` before the callee runs.
+        let next = d.addr + if d.size == 2 { 2 } else { 4 };
+        let ret = Set { dst: 14, bits: 32, value: Value::Opnd(Opnd::Imm(next | 1)) };
+        Sem::of(vec![ret, Call])
     } else if any(id, &[ARM_INS_TBB, ARM_INS_TBH]) {
         let bytes = if is(id, ARM_INS_TBB) { 1 } else { 2 };
         Sem::of(d.mem(bytes).map(|(m, _)| Read(m)).into_iter().collect())

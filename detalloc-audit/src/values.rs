@@ -21,7 +21,7 @@
 //! Soundness rests on two rules: every write the decoder reports is applied (an unknown value
 //! becomes a fresh symbol), and a fact is only added on the edge whose condition implies it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::elf::Image;
 use crate::ranges::{Ranges, mask};
@@ -35,14 +35,15 @@ pub(crate) type Sym = u32;
 enum Key {
     /// A register's value at the function's entry.
     Entry(Reg),
-    /// A value computed at an instruction (its address, and which of its values).
-    Def(u64, u16),
+    /// A value computed at an instruction (the walk of the function it belongs to, its
+    /// address, and which of its values).
+    Def(u32, u64, u16),
     /// `(base(sym) + off) mod 2^bits`, zero-extended: a narrower value used at a wider width.
     Zext(Sym, u8, u64),
     /// `base(a) - base(b)` at `bits`.
     Diff(Sym, Sym, u8),
-    /// A register's value where paths were joined, at a block.
-    Join(usize, Reg),
+    /// A register's value where paths were joined (the walk, the block, the register).
+    Join(u32, usize, Reg),
 }
 
 /// The symbols of one function's analysis.
@@ -61,6 +62,18 @@ impl Symbols {
         self.keys.push(key);
         self.ids.insert(key, s);
         s
+    }
+
+    /// Whether `sym` is one of `live`, or derived from them only.
+    fn depends_on(&self, sym: Sym, live: &[Sym]) -> bool {
+        if live.contains(&sym) {
+            return true;
+        }
+        match self.keys[sym as usize] {
+            Key::Zext(inner, _, _) => self.depends_on(inner, live),
+            Key::Diff(a, b, _) => self.depends_on(a, live) && self.depends_on(b, live),
+            _ => false,
+        }
     }
 
     /// What a `bits`-wide view of the symbol can be before any branch.
@@ -98,7 +111,7 @@ pub(crate) enum Val {
 }
 
 /// A value seen at a width: a constant, or a symbol plus an offset (modulo `2^width`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Term {
     /// A constant.
     Const(u64),
@@ -120,6 +133,8 @@ enum Flags {
 /// A read of read-only data found on a path ([`crate::paths`] collects them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct DataRead {
+    /// The entry of the function that reads.
+    pub(crate) function: u64,
     /// The instruction.
     pub(crate) at: u64,
     /// The address read, when known.
@@ -144,10 +159,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) image: &'a Image,
     pub(crate) abi: Abi,
     pub(crate) syms: &'a mut Symbols,
-    /// The stack pointer's entry symbol.
+    /// The stack pointer's entry symbol (of the function the walk started from).
     pub(crate) sp0: Sym,
-    /// Argument registers (a read-only address in one at a call is handed to the callee).
-    pub(crate) args: RegSet,
+    /// The walk of one function instance on the path: names the values its instructions
+    /// compute (a function called twice on a path computes different values each time).
+    pub(crate) frame: u32,
+    /// The entry of the function whose instructions are applied.
+    pub(crate) function: u64,
     /// Reads of read-only data seen so far.
     pub(crate) reads: &'a mut Vec<DataRead>,
 }
@@ -158,6 +176,8 @@ pub(crate) struct State {
     regs: [Val; 16],
     flags: Flags,
     facts: BTreeMap<(Sym, u8), Ranges>,
+    /// Comparisons between two values the path decided: `(a, b, bits, c)` is `a <c> b`.
+    rel: BTreeSet<(Term, Term, u8, Cond)>,
     /// The function's own frame: offset from the entry stack pointer -> (value, bytes).
     slots: BTreeMap<i64, (Val, u8)>,
     /// Registers that may hold an address in the function's own frame.
@@ -201,6 +221,7 @@ impl State {
             regs,
             flags: Flags::Unknown,
             facts: BTreeMap::new(),
+            rel: BTreeSet::new(),
             slots: BTreeMap::new(),
             sp_taint: bit(ctx.abi.sp),
             ro_taint: 0,
@@ -291,9 +312,19 @@ impl State {
             _ => None,
         };
         if let Some(addr) = exact.or_else(|| ro(base)) {
-            ctx.reads.push(DataRead { at, addr: Some(addr), kind: ReadKind::Load });
+            ctx.reads.push(DataRead {
+                function: ctx.function,
+                at,
+                addr: Some(addr),
+                kind: ReadKind::Load,
+            });
         } else if m.regs() & self.ro_taint != 0 {
-            ctx.reads.push(DataRead { at, addr: None, kind: ReadKind::Load });
+            ctx.reads.push(DataRead {
+                function: ctx.function,
+                at,
+                addr: None,
+                kind: ReadKind::Load,
+            });
         }
         a
     }
@@ -388,7 +419,7 @@ impl State {
     ) -> Term {
         match self.eval(value, bits, at, ctx) {
             Some(t) => t,
-            None => Term::Lin(ctx.syms.intern(Key::Def(at, slot)), 0),
+            None => Term::Lin(ctx.syms.intern(Key::Def(ctx.frame, at, slot)), 0),
         }
     }
 
@@ -413,7 +444,9 @@ impl State {
             (8 | 16, _) => Val::Top,
             (_, Some(Term::Const(c))) => Val::Const(c & mask(bits)),
             (_, Some(Term::Lin(sym, off))) => Val::Lin { sym, bits, off },
-            (_, None) => Val::Lin { sym: ctx.syms.intern(Key::Def(at, slot)), bits, off: 0 },
+            (_, None) => {
+                Val::Lin { sym: ctx.syms.intern(Key::Def(ctx.frame, at, slot)), bits, off: 0 }
+            }
         };
         self.regs[r] = val;
     }
@@ -469,7 +502,12 @@ impl State {
                     self.escaped = true;
                 }
                 if self.ro_taint & bit(r) != 0 {
-                    ctx.reads.push(DataRead { at, addr: None, kind: ReadKind::Stored });
+                    ctx.reads.push(DataRead {
+                        function: ctx.function,
+                        at,
+                        addr: None,
+                        kind: ReadKind::Stored,
+                    });
                 }
             }
             Some(Opnd::Imm(_)) => {}
@@ -509,13 +547,18 @@ impl State {
         if self.sp_taint & others != 0 {
             self.escaped = true;
         }
-        if self.ro_taint & ctx.args != 0 {
-            ctx.reads.push(DataRead { at, addr: None, kind: ReadKind::Passed });
+        if self.ro_taint & ctx.abi.args != 0 {
+            ctx.reads.push(DataRead {
+                function: ctx.function,
+                at,
+                addr: None,
+                kind: ReadKind::Passed,
+            });
         }
         let bits = ctx.abi.bits;
         for r in 0..16u8 {
             if ctx.abi.callee_saved & bit(r) == 0 {
-                let sym = ctx.syms.intern(Key::Def(at, 0x100 + u16::from(r)));
+                let sym = ctx.syms.intern(Key::Def(ctx.frame, at, 0x100 + u16::from(r)));
                 self.regs[r as usize] = Val::Lin { sym, bits, off: 0 };
             }
         }
@@ -547,7 +590,7 @@ impl State {
                             Cond::Ne => o1 != o2,
                             _ => true,
                         },
-                        _ => true,
+                        (x, y) => self.relate(x, y, bits, cond),
                     },
                     Flags::Zero(t, bits) => match cond {
                         Cond::Eq | Cond::Ne => self.restrict(t, bits, cond_set(cond, 0, bits), ctx),
@@ -562,6 +605,26 @@ impl State {
                 self.restrict(t, bits, cond_set(cond, 0, bits), ctx)
             }
         }
+    }
+
+    /// Adds "`x <cond> y`" for two values the ranges cannot relate; `false` when a comparison
+    /// the path already decided contradicts it.
+    fn relate(&mut self, x: Term, y: Term, bits: u8, cond: Cond) -> bool {
+        if cond == Cond::Other {
+            return true;
+        }
+        for &(a, b, w, known) in &self.rel {
+            let implied = match (w == bits, (a, b) == (x, y), (a, b) == (y, x)) {
+                (true, true, _) => known.implies(cond),
+                (true, _, true) => known.swap().implies(cond),
+                _ => None,
+            };
+            if let Some(holds) = implied {
+                return holds;
+            }
+        }
+        self.rel.insert((x, y, bits, cond));
+        true
     }
 
     /// Adds "`t` is in `set`"; `false` when that leaves no value.
@@ -583,9 +646,10 @@ impl State {
         }
     }
 
-    /// Drops the facts about symbols nothing refers to any more, so states that differ only in
-    /// them merge.
-    pub(crate) fn forget_dead(&mut self) {
+    /// Drops the facts about symbols nothing refers to any more (directly, or through a
+    /// zero-extension or a difference of referred symbols), so states that differ only in them
+    /// merge.
+    pub(crate) fn forget_dead(&mut self, syms: &Symbols) {
         let mut live: Vec<Sym> = Vec::new();
         let mut note = |v: &Val| {
             if let Val::Lin { sym, .. } = v {
@@ -607,7 +671,13 @@ impl State {
             Flags::Zero(a, _) => term(a),
             Flags::Unknown => {}
         }
-        self.facts.retain(|(s, _), _| live.contains(s));
+        let live_sym = |s: Sym| syms.depends_on(s, &live);
+        let alive = |t: &Term| match t {
+            Term::Lin(s, _) => live_sym(*s),
+            Term::Const(_) => true,
+        };
+        self.rel.retain(|(a, b, _, _)| alive(a) && alive(b));
+        self.facts.retain(|(s, _), _| live_sym(*s));
     }
 
     /// One state for both `self` and `other` (at block `block`): what they agree on, and for a
@@ -631,7 +701,7 @@ impl State {
             };
             let mine = range(self);
             let union = mine.union(&range(other));
-            let sym = ctx.syms.intern(Key::Join(block, r as Reg));
+            let sym = ctx.syms.intern(Key::Join(ctx.frame, block, r as Reg));
             if !union.is_full() {
                 facts.insert((sym, bits), union);
             }
@@ -647,6 +717,7 @@ impl State {
             regs,
             flags: if self.flags == other.flags { self.flags } else { Flags::Unknown },
             facts,
+            rel: self.rel.intersection(&other.rel).copied().collect(),
             slots,
             sp_taint: self.sp_taint | other.sp_taint,
             ro_taint: self.ro_taint | other.ro_taint,

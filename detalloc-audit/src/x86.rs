@@ -361,17 +361,25 @@ fn model(instr: &Instruction) -> Option<Sem> {
             Set { dst: RSP, bits: 64, value: Value::Add(rsp, Opnd::Imm(8)) },
         ]),
         Mnemonic::Call => {
+            // The return address is pushed before the callee runs (a callee the analysis
+            // follows pops it with its `ret`); a callee it does not follow is a `Call`, after
+            // which the stack pointer is back.
             let mut effects = Vec::new();
             if is_mem(0) {
                 effects.push(Read(mem(instr)));
             }
+            effects.push(Set { dst: RSP, bits: 64, value: Value::Sub(rsp, Opnd::Imm(8)) });
+            effects.push(Store(MemRef::based(RSP, 0, 8), Some(Opnd::Imm(instr.next_ip()))));
             effects.push(Call);
+            effects.push(Set { dst: RSP, bits: 64, value: Value::Add(rsp, Opnd::Imm(8)) });
             Sem::of(effects)
         }
-        Mnemonic::Jmp if is_mem(0) => Sem::of(vec![Read(mem(instr))]),
-        Mnemonic::Jmp | Mnemonic::Ret | Mnemonic::Nop | Mnemonic::Endbr64 | Mnemonic::Pause => {
-            Sem::none()
+        Mnemonic::Ret => {
+            let pop = 8 + if instr.op_count() == 1 { instr.immediate(0) } else { 0 };
+            Sem::of(vec![Set { dst: RSP, bits: 64, value: Value::Add(rsp, Opnd::Imm(pop)) }])
         }
+        Mnemonic::Jmp if is_mem(0) => Sem::of(vec![Read(mem(instr))]),
+        Mnemonic::Jmp | Mnemonic::Nop | Mnemonic::Endbr64 | Mnemonic::Pause => Sem::none(),
         _ if instr.flow_control() == FlowControl::ConditionalBranch => {
             let c = cond(instr.condition_code());
             let guard = (instr.condition_code() != ConditionCode::None).then_some(Guard::Flags(c));

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses a part
 
+pub mod ratio;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
