@@ -9,16 +9,14 @@ use crate::sse200::core_id;
 static ARRIVED: AtomicU32 = AtomicU32::new(0);
 
 /// Waits until both cores have arrived at barrier `round` (1, 2, ... in the same order on
-/// both cores). Returns false if `limit` polls pass first. Everything a core wrote before it
+/// both cores). Returns false if `give_up()` says so first. Everything a core wrote before it
 /// arrived is visible to the other core after the barrier (release/acquire on `ARRIVED`).
-pub fn barrier(round: u32, limit: u32) -> bool {
+pub fn barrier(round: u32, give_up: impl Fn() -> bool) -> bool {
     ARRIVED.fetch_add(1, Ordering::AcqRel);
-    let mut polls = 0;
     while ARRIVED.load(Ordering::Acquire) < 2 * round {
-        if polls == limit {
+        if give_up() {
             return false;
         }
-        polls += 1;
         core::hint::spin_loop();
     }
     true

@@ -16,9 +16,10 @@ use detalloc::{Heap, PoolSpec};
 
 /// Rounds of the workload per core and per heap (each round allocates or frees one block).
 pub const ITERATIONS: u32 = 500_000;
-/// Blocks a core holds at most. Two cores hold at most 16 blocks of a pool of 16, and a core
-/// allocates only into an empty slot (so it holds at most 7 others), so no allocation can find
-/// its pool exhausted: each core's sequence of operations depends only on its seed.
+/// Blocks a core holds at most. A core allocates only into an empty slot, so while it
+/// allocates it holds at most 7 other blocks and the other core at most 8 (one of them maybe
+/// being freed): 15 of a pool's 16 blocks. No allocation can find its pool exhausted, so each
+/// core's sequence of operations depends only on its seed.
 const SLOTS: usize = 8;
 /// Pools per heap (both heaps have the same two).
 pub const POOLS: usize = 2;
