@@ -44,8 +44,9 @@ pub static TICKS: [AtomicU32; 2] = [AtomicU32::new(0), AtomicU32::new(0)];
 pub fn start_systick(reload: u32) {
     // SAFETY: `SYST::PTR` is the architected SysTick block of the core that runs this code;
     // RVR takes a 24-bit reload value (`reload` is masked to it), any write to CVR clears it,
-    // and CSR = ENABLE | TICKINT | CLKSOURCE (processor clock) starts it. The only effect is
-    // a SysTick exception at a fixed rate, whose handlers only count.
+    // and CSR = ENABLE | TICKINT | CLKSOURCE (processor clock) starts it. No other code uses
+    // SysTick; the only effect is a SysTick exception at a fixed rate, whose handlers (core
+    // 0: `main.rs`'s `SysTick`, core 1: `core1_systick`) only count.
     unsafe {
         let syst = &*SYST::PTR;
         syst.rvr.write(reload & 0x00ff_ffff);

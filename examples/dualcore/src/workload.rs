@@ -120,15 +120,15 @@ struct Held {
 
 impl Held {
     /// The block's words, as atomics. The block is this core's, so no other access to it is
-    /// expected; relaxed atomics keep even a block wrongly handed out twice free of data
-    /// races (the stamps then disagree instead).
+    /// expected; with atomics, a block wrongly handed out to both cores at once makes their
+    /// stamps disagree instead of making their accesses a data race.
     fn words(&self) -> &[AtomicU32] {
         // SAFETY: `ptr` came from `allocate(layout)` and is not freed yet (a `Held` is taken
         // out of its slot before its block is freed, and the slice borrows the `Held`), so
-        // `layout.size()` bytes from it (a multiple of 4) are valid for reads and writes; it
-        // is at least 16-byte aligned (the smallest block size and alignment); `AtomicU32`
-        // has the size and alignment of `u32`; and every access this program makes to a held
-        // block is atomic.
+        // `layout.size()` bytes from it (a multiple of 4: the workload's sizes are whole
+        // words) are valid for reads and writes; `Worker::allocate` made a `Held` only for an
+        // address that is a multiple of 16, more than `AtomicU32`'s alignment; and every
+        // access this program makes to a held block is atomic.
         unsafe {
             core::slice::from_raw_parts(
                 self.ptr.as_ptr().cast::<AtomicU32>(),
@@ -174,7 +174,8 @@ struct Worker<'a, const G: usize> {
 impl<const G: usize> Worker<'_, G> {
     /// Runs one allocator call with this core's busy flag up, and counts it as overlapped
     /// if the other core's flag was up, or went up or down, meanwhile. SeqCst: the flags
-    /// and loads of both cores are in one total order, so an overlap counted is real.
+    /// and loads of both cores are in one total order, so an overlap counted is real (of the
+    /// two calls with their flag stores and loads around them).
     fn bracket<R>(&mut self, op: impl FnOnce() -> R) -> R {
         self.ops += 1;
         let (mine, other) = (&self.arena.busy[self.me], &self.arena.busy[1 - self.me]);
@@ -198,7 +199,8 @@ impl<const G: usize> Worker<'_, G> {
         };
         let pool = pool_for(self.pools, layout);
         let offset = (ptr.as_ptr() as usize).wrapping_sub(self.base);
-        if offset >= G * 16 || !offset.is_multiple_of(self.pools[pool].align.max(16)) {
+        let aligned = (ptr.as_ptr() as usize).is_multiple_of(self.pools[pool].align.max(16));
+        if offset >= G * 16 || !aligned {
             // Never touched (it may not be ours), never freed.
             self.tally.bad_blocks += 1;
             return None;
