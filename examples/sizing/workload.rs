@@ -1,10 +1,10 @@
 //! The workload the sizing examples record and then run on the suggested heap: third-party
 //! code nobody here wrote, allocating as it likes. One run:
 //!
-//! - JSON (main thread): builds 3 000 customer records, writes them as a 1.1 MB document, parses it back
-//!   (typed, compared with the original, and once as a `serde_json::Value`).
+//! - JSON (main thread): builds 3 000 customer records, writes them as a 1.2 MB document,
+//!   parses it back (typed, compared with the original, and once as a `serde_json::Value`).
 //! - Regexes: 20 patterns and a `RegexSet` of them, compiled first, then matched by two
-//!   threads over 390 KB of generated log lines (captures collected into per-thread maps),
+//!   threads over 440 KB of generated log lines (captures collected into per-thread maps),
 //!   while the main thread does the JSON work and then
 //! - 60 000 map and queue operations (`HashMap`, `BTreeMap`, `VecDeque`).
 //!
