@@ -176,7 +176,10 @@ pub(crate) fn natural_loop(
         blocks.iter().flat_map(|b| b.insns.iter().map(|i| i.text.as_str())).collect();
     let kind = if blocks.len() == 1 && text.len() == 1 && text[0].starts_with("rep") {
         "rep string"
-    } else if text.iter().any(|t| t.contains("cmpxchg") || t.starts_with("strex")) {
+    } else if text
+        .iter()
+        .any(|t| t.contains("cmpxchg") || t.starts_with("strex") || t.starts_with("ldrex"))
+    {
         "CAS retry"
     } else if text
         .iter()

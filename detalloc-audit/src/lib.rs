@@ -62,6 +62,7 @@ mod paths;
 mod ranges;
 pub mod report;
 pub mod sem;
+mod symbols;
 pub mod thumb;
 mod thumb_sem;
 pub mod timing;
