@@ -19,7 +19,7 @@ pub use crate::pool::Pool;
 #[cfg(not(detalloc_lock_free))]
 pub use crate::pool::UnsupportedPool as LockFreePool;
 #[cfg(detalloc_lock_free)]
-pub use crate::pool::treiber::{LockFreePool, STRATEGY as LOCK_FREE_STRATEGY};
+pub use crate::pool::treiber::LockFreePool;
 pub use crate::resize::realloc;
 pub use crate::stats::{StatsOff, StatsOn};
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};

@@ -80,6 +80,13 @@ pub use hooks::{Hooks, NoHooks};
 pub use report::Report;
 pub use timing::{OpTiming, Timing};
 
+/// How `sync: lock_free` makes ABA impossible on this target: `"LL/SC (LDREX/STREX)"` on
+/// ARMv7-M, ARMv7E-M and ARMv8-M mainline, `"tagged CAS (32 + 32)"` where a 64-bit
+/// compare-and-swap carries a 32-bit tag. (Where neither exists, `sync: lock_free` is a compile
+/// error and this constant is absent.)
+#[cfg(detalloc_lock_free)]
+pub const LOCK_FREE_HEAD: &str = pool::treiber::STRATEGY;
+
 /// The `allocator-api2` crate, so users name the version `detalloc` implements `Allocator`
 /// for. Its `Vec` and `Box` need this crate's `alloc` feature:
 /// `detalloc::allocator_api2::vec::Vec::new_in(&HEAP)`.

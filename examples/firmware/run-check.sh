@@ -11,7 +11,9 @@
 #   QEMU's Cortex-M0 and Cortex-M4 cores (`cargo run --release --target ...`), same checks;
 # - each image again with one guest instruction per translation block: QEMU takes interrupts
 #   only between blocks, so only there can a tick land inside a pool update (a critical
-#   section that masks nothing passes the default runs and fails these).
+#   section that masks nothing passes the default runs and fails these);
+# - examples/aba.rs, the deterministic ABA reproduction on the lock-free pool: detected with
+#   the old 16-bit-tag compare-and-swap, none with the LL/SC head.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -70,7 +72,25 @@ for target_cpu in thumbv7m-none-eabi:cortex-m3 thumbv6m-none-eabi:cortex-m0 \
         -kernel "target/$target/release/detalloc-firmware"
 done
 
-step "examples build (measure.rs, size.rs)"
+step "examples build (measure.rs, size.rs, aba.rs)"
 cargo build -q --release --examples
+
+# The ABA reproduction (examples/aba.rs): an interrupt inside a lock-free pop's window does a
+# whole 16-bit tag's worth of pushes and pops. The old 16 + 16 tagged CAS (`detalloc_cas16`)
+# must hand a block out twice (so the test is real); the LL/SC head must not. RUSTFLAGS
+# replaces the config's rustflags, so the linker script is named again.
+aba_check() { # name, extra cfg, expected verdict
+    local name=$1 extra=$2 verdict=$3 out
+    step "ABA reproduction, $name head"
+    out=$(RUSTFLAGS="-C link-arg=-Tlink.x --cfg detalloc_aba_hook $extra" \
+        CARGO_TARGET_DIR=target/aba-$name timeout 300 cargo run -q --release --example aba)
+    echo "$out"
+    if ! grep -qx "aba: double hand-out: $verdict" <<<"$out"; then
+        echo "aba ($name): expected 'double hand-out: $verdict'" >&2
+        exit 1
+    fi
+}
+aba_check llsc "" none
+aba_check cas16 "--cfg detalloc_cas16" detected
 
 step "ok"

@@ -28,8 +28,11 @@ pub const STRATEGY: &str = "LL/SC (LDREX/STREX)";
 /// The largest pool the head can index (`index + 1` must fit the word, 0 meaning empty).
 pub const MAX_BLOCKS: usize = u32::MAX as usize - 1;
 
-/// The test hook inside the pop window (`--cfg detalloc_aba_hook` only): a call to a
-/// trampoline that keeps every register but `lr` and calls the test's `detalloc_aba_hook`.
+/// The test hook inside the pop window, after the link is read and before the STREX
+/// (`--cfg detalloc_aba_hook` only): a call to a trampoline that keeps every register but `lr`
+/// (and the flags, which the window does not use after it) and calls the test's
+/// `detalloc_aba_hook`. The hook must not itself use LDREX/STREX (an atomic read-modify-write):
+/// its STREX would clear the monitor and make every pop retry forever.
 #[cfg(detalloc_aba_hook)]
 macro_rules! window_hook {
     () => {
@@ -89,12 +92,12 @@ impl Head {
             asm!(
                 "2:",
                 "ldrex {top}, [{head}]",
-                window_hook!(),
                 "mov {link}, #0",
                 "cmp {top}, #0",
                 "itt ne",
                 "addne {link}, {links}, {top}, lsl #2",
                 "ldrne {link}, [{link}, #-4]",
+                window_hook!(),
                 "strex {status}, {link}, [{head}]",
                 "cmp {status}, #0",
                 "bne 2b",
