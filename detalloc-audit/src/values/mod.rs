@@ -14,9 +14,11 @@
 //! allow: `cmp rdx, 1023; ja` taken puts `rdx`'s symbol above 1023, and a later `cmp rdx, 2047`
 //! sees it. An empty set proves the path infeasible.
 //!
-//! **Stack.** Stores to the function's own frame (below the stack pointer at entry) are
-//! remembered until the frame's address escapes (stored to memory, or in a register at a call);
-//! from then on any store or call forgets them.
+//! **Stack.** Stores to the frame (below the stack pointer at the walked function's entry,
+//! callees followed included) are remembered. A store through a pointer not derived from the
+//! stack pointer cannot change them until the frame's address escapes (stored to memory, or in
+//! a register at a call not followed); from then on any such store forgets them. A call not
+//! followed forgets them all (a callee may write its stack arguments, which lie in the frame).
 //!
 //! Soundness rests on two rules: every write the decoder reports is applied (an unknown value
 //! becomes a fresh symbol), and a fact is only added on the edge whose condition implies it.
@@ -341,8 +343,8 @@ impl State {
         self.sp_taint &= ctx.abi.callee_saved;
         self.ro_taint &= ctx.abi.callee_saved;
         self.flags = Flags::Unknown;
-        if self.escaped {
-            self.slots.clear();
-        }
+        // A callee may write its stack arguments, which lie in this frame (and, once the
+        // frame's address escaped, anywhere in it): nothing is kept across a call not followed.
+        self.slots.clear();
     }
 }
