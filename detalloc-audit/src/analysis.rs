@@ -6,7 +6,7 @@
 //! - **Longest path**: over that DAG, from the entry to a return or a tail call, counting the
 //!   instructions (and, on Thumb, the cycles of the timing table) of every block on the path plus
 //!   the longest path of every function called on it. First path-insensitively (every edge),
-//!   then along feasible paths only ([`crate::paths`]): an edge whose branch condition the
+//!   then along feasible paths only (`paths`): an edge whose branch condition the
 //!   path's earlier branches and computations decide the other way is not followed. The
 //!   feasible figure is the bound; the path-insensitive one is kept for the report. A loop's
 //!   body is counted once: the figure is the path taking no back edge, and a function with a

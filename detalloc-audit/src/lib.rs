@@ -1,31 +1,52 @@
 //! Static WCET audit of compiled detalloc alloc/free paths.
 //!
-//! `cargo run -p detalloc-audit -- <elf> [--symbol NAME[=BUDGET] ...] [--budget N] [--deny-loops]`
-//! reads a linked binary (x86_64 or 32-bit ARM/Thumb-2), finds the named functions (by
-//! default every `audit_alloc_*` / `audit_free_*` of `examples/audit_targets.rs` and every
-//! `fw_alloc*` / `fw_free*` of the firmware's `examples/measure.rs`) and prints, per function:
-//! the instruction count of the longest path; the proof that no loop exists (no back edge in
-//! the CFG of the function or of any function it calls) or each loop with its header, latch,
-//! address range and the cost of one iteration; every call (followed into the callee when it
-//! is a direct call into the binary, reported as unbounded when it is indirect or leaves the
-//! binary); and on Thumb a cycle bound from the Cortex-M3 timing table ([`timing`]).
+//! `cargo run -p detalloc-audit -- <elf> [--symbol NAME[=BUDGET] ...] [--budget N]
+//! [--deny-loops] [--deny-table-reads] [--assume NAME=N ...] [--summary]` reads a linked binary
+//! (x86_64 or 32-bit ARM/Thumb-2), finds the named functions (by default every `audit_alloc_*` /
+//! `audit_free_*` of `examples/audit_targets.rs` and every `fw_alloc*` / `fw_free*` of the
+//! firmware's `examples/measure.rs`) and prints, per function: the instruction count of the
+//! longest feasible path (and of the longest path when every branch is taken to be
+//! independent); the proof that no loop exists (no back edge in the CFG of the function or of
+//! any function it calls) or each loop with its header, latch, address range and the cost of
+//! one iteration; every call (followed into the callee when it is a direct call into the
+//! binary, or a call through a slot the program cannot write; reported as unbounded when it
+//! goes through a pointer or leaves the binary); every read of read-only data; and on Thumb a
+//! cycle bound from the Cortex-M3 timing table ([`timing`]).
+//!
+//! A verdict is "bounded" only when nothing can hide unbounded work: a loop (a `rep`-prefixed
+//! string instruction included), a call or tail call through a pointer, a jump table, a call out
+//! of the binary, a system call (`syscall`, `sysenter`, `int n`, `svc`) or recursion each make it
+//! **unbounded**, make `--deny-loops` fail (unless the callee is `--assume`d) and fail any
+//! `--budget`. A name that designates several functions is an error listing them.
 //!
 //! # How it works
-//! 1. [`elf`]: sections, function symbols (Thumb bit cleared) and the GOT slots named by
-//!    dynamic relocations (`call [rip + slot]` in a PIE resolves to the function the slot's
-//!    `R_X86_64_RELATIVE` relocation names).
-//! 2. [`cfg`](mod@cfg): recursive-descent decoding from the entry, so data in code (Thumb literal pools,
-//!    padding) is never decoded; basic blocks; edges for branches, conditional branches,
+//! 1. [`elf`]: sections, function symbols (Thumb bit cleared), which memory is constant once
+//!    the program runs (non-writable sections and the `PT_GNU_RELRO` segment), and the value of
+//!    each word there (its dynamic relocation, or the file's bytes). `call [rip + slot]`
+//!    resolves to the slot's value only in constant memory: a slot in `.data` (a `static mut`
+//!    hook or table) may be rewritten, so the call is indirect.
+//! 2. [`x86`] and [`thumb`]: decoding, control flow, and each instruction's effects on registers,
+//!    flags and memory ([`sem`]), completed soundly from iced's and capstone's lists of written
+//!    registers for what is not modelled.
+//! 3. [`cfg`](mod@cfg): recursive-descent decoding from the entry, so data in code (Thumb literal
+//!    pools, padding) is never decoded; basic blocks; edges for branches, conditional branches,
 //!    returns (`ret`; `bx lr`, `pop {.., pc}`, `ldr pc, [sp], #4`, `mov pc, lr`, including
-//!    conditional ones inside Thumb `IT` blocks), tail calls (a branch out of the function) and
-//!    calls that never return (a trap after the call: Rust's panics).
-//! 3. [`analysis`]: back edges by depth-first search, natural loops, and the longest path over
-//!    the remaining DAG, following direct calls (memoised; recursion is reported).
-//! 4. [`report`]: Markdown tables.
+//!    conditional ones inside Thumb `IT` blocks, each given its `IT` condition), tail calls (a
+//!    branch out of the function, or an indirect jump that is not a table lookup) and calls that
+//!    never return (a trap after the call: Rust's panics).
+//! 4. [`analysis`]: back edges by depth-first search, natural loops, the path-insensitive
+//!    longest path over the remaining DAG, following direct calls (memoised; recursion is
+//!    reported); then the longest *feasible* path: the CFG walked with abstract states
+//!    (symbolic register values with the value ranges and comparisons the path's branches
+//!    imply, and the frame's stack slots), following direct calls and tail calls into the
+//!    callee with the caller's state, taking an edge only when its condition can hold. Reads of
+//!    `.rodata*` / `.data.rel.ro*` on feasible paths are collected on the way.
+//! 5. [`report`]: Markdown tables.
 //!
-//! **Jump tables** (an indirect branch: `jmp rax`, `tbb`/`tbh`) are reported as
-//! "indirect branch: unbounded", not resolved: detalloc's dispatch compiles to compare-and-branch
-//! chains, and resolving a table soundly needs a value-range analysis of the index.
+//! **Jump tables** (an indirect branch through a table lookup: `jmp [.. + rax * 8]`, a `jmp rax`
+//! after an indexed load, `tbb`/`tbh`) are reported as unbounded, not resolved: detalloc's
+//! dispatch compiles to compare-and-branch chains. Any other indirect jump is a tail call
+//! through a pointer.
 //!
 //! # Disassemblers
 //! - **x86_64: `iced-x86`** (pure Rust, actively maintained, no C code, decoder-only features
@@ -44,14 +65,28 @@
 //!
 //! # Limits
 //! The figures are those of the binary given, as linked (not relocatable objects): an
-//! instruction count is exact for a path, and the longest path is an upper bound over all
-//! paths that take no back edge. The analysis is path-insensitive, so that bound may belong to
-//! a path no input takes (two branches testing the same value). Cycle bounds hold only under
-//! the stated assumptions ([`timing::ASSUMPTIONS`]). Loops are reported, not bounded: a retry or
-//! wait loop's iteration count depends on other threads. A call through a register (x86
-//! `call r15`, Thumb `blx r3`) is not resolved even when the register was loaded from a GOT
-//! slot or a literal pool: it is reported as unbounded. `--assume NAME=N` (or
-//! [`Auditor::assume`]) replaces a callee the audit should not enter by a stated cost.
+//! instruction count is exact for a path, and the bound is an upper bound over every path that
+//! takes no back edge and whose branch conditions can all hold together given what the path
+//! computed. What the analysis cannot relate (memory contents other than the frame's stack
+//! slots and constant memory, values combined non-linearly) it takes as unknown, so the bound
+//! may still belong to a path no input takes; it never leaves out one that some input (or
+//! some memory content) can take. Each function's walk visits at most a bounded number of
+//! block states (`paths::MAX_WORK`); beyond, the bound is the path-insensitive one and the
+//! report says so. Cycle bounds hold only under the stated assumptions
+//! ([`timing::ASSUMPTIONS`]). Loops are reported, not bounded: a retry or wait loop's iteration
+//! count depends on other threads. A call through a register (x86 `call r15`, Thumb `blx r3`)
+//! is not resolved, even when the register was loaded from a constant slot: it is reported as
+//! unbounded. `--assume NAME=N` (or [`Auditor::assume`]) replaces a callee the audit should not
+//! enter by a stated cost.
+//!
+//! **Reads of read-only data** (`--deny-table-reads`): a load whose address is in `.rodata*` or
+//! `.data.rel.ro*` (x86_64 `rip`-relative or absolute; through a register loaded with such an
+//! address by `lea`, a GOT word, a Thumb literal-pool word, `adr` or `movw`/`movt`), and such an
+//! address passed to a callee in an argument register or stored to memory. On Thumb a
+//! literal-pool load reads `.text`: it is a constant, not a table read; a load through the
+//! address it yields, when that address is in `.rodata`, is one. An address computed from a
+//! plain integer constant is taken for a number (on Cortex-M, flash addresses and small
+//! integers overlap). Jump tables in `.rodata` are table reads.
 
 pub mod analysis;
 pub mod cfg;

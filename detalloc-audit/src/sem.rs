@@ -1,5 +1,5 @@
 //! What an instruction does to registers, flags and memory, in the small vocabulary the value
-//! analysis ([`crate::values`], [`crate::paths`]) reads. Each decoder lowers its instructions to
+//! analysis (modules `values` and `paths`) reads. Each decoder lowers its instructions to
 //! these effects; anything it does not model precisely it must still report soundly: every
 //! register it may write as [`Value::Unknown`], flags it may change as
 //! [`Effect::FlagsUnknown`], memory it may write as a [`Effect::Store`], and a call as

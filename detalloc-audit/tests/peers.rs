@@ -7,6 +7,9 @@
 //!   bitmaps; the backward jumps in its code go to shared exits, not around a loop).
 //! - A `static mut` function pointer, a `static mut` table of them, a call through a pointer
 //!   argument, a `rep stosb`, a `syscall` and a recursion: never bounded, never loop-free.
+//!
+//! With valgrind, the loop-free peers' calls (hundreds, of varied sizes and alignments) are
+//! counted with callgrind: none may exceed its static bound.
 
 mod common;
 
@@ -14,6 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::rc::Rc;
 
+use common::ratio;
 use detalloc_audit::analysis::{CallKind, FnAudit};
 use detalloc_audit::{Audit, Checks, audit, check};
 
@@ -94,5 +98,33 @@ fn peers_and_adversarial_functions() {
         assert!(!check(f, &deny).is_empty(), "{name} fails --deny-loops");
         let budget = Checks { budget: Some(1_000_000), ..Checks::default() };
         assert!(!check(f, &budget).is_empty(), "{name} fails any budget");
+    }
+}
+
+#[test]
+fn loop_free_peers_never_exceed_their_bound() {
+    let exe = build();
+    let bytes = std::fs::read(&exe).expect("the binary");
+    let names: Vec<String> =
+        ["peer_talc_free", "peer_tlsf_alloc", "peer_tlsf_free"].map(String::from).to_vec();
+    let a = audit(&bytes, &names).expect("audits");
+    if !ratio::available("valgrind") {
+        return;
+    }
+    let peers: Vec<String> = PEERS.map(String::from).to_vec();
+    let (calls, _) = ratio::callgrind(&exe, "peer_*", &peers, &[], "callgrind-peers");
+    let calls: Vec<(String, String, u64)> =
+        calls.into_iter().map(|(w, n)| (w, "varied layouts".into(), n)).collect();
+    let rows = ratio::rows(&a, &calls);
+    println!("{}", ratio::table("x86_64 peers (callgrind)", &rows));
+    for r in &rows {
+        let (max, _) = r.max.as_ref().expect("measured");
+        assert!(r.calls > 100, "{}: {} calls", r.wrapper, r.calls);
+        assert!(
+            *max <= r.bound.expect("bounded"),
+            "{}: measured {max} above {:?}",
+            r.wrapper,
+            r.bound
+        );
     }
 }

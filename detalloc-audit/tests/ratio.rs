@@ -68,30 +68,6 @@ fn cargo_build(manifest: &str, target_dir: &str, target: Option<&str>) -> PathBu
     dir
 }
 
-/// One callgrind dump: its total, less the inclusive cost of calls to `excluded`.
-fn dump_count(text: &str, excluded: &[&str]) -> Option<u64> {
-    let total: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("totals: "))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let mut lines = text.lines();
-    let mut less = 0;
-    while let Some(line) = lines.next() {
-        let Some(callee) = line.strip_prefix("cfn=") else { continue };
-        if !excluded.contains(&callee.trim()) {
-            continue;
-        }
-        // `calls=N POS`, then `POS INCLUSIVE-COST`.
-        let calls = lines.next()?;
-        debug_assert!(calls.starts_with("calls="));
-        less += lines.next()?.split_whitespace().nth(1)?.parse::<u64>().ok()?;
-    }
-    Some(total - less)
-}
-
 #[test]
 fn host_wrappers() {
     let dir = cargo_build("host-heaps/Cargo.toml", "host-heaps", None);
@@ -101,34 +77,18 @@ fn host_wrappers() {
     let names = default_symbols(&image);
     let assumed: Vec<(String, u64)> = ASSUMED.iter().map(|n| (n.to_string(), 0)).collect();
     let audit = audit_assuming(&bytes, &names, &assumed).expect("audits");
-    if !available("valgrind") {
+    if !ratio::available("valgrind") {
         return;
     }
 
-    let out = common::scratch("callgrind");
-    for old in std::fs::read_dir(&out).expect("the dump directory").flatten() {
-        let _ = std::fs::remove_file(old.path());
-    }
-    let prefix = out.join("cg.out");
-    let run = Command::new("valgrind")
-        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=audit_*"])
-        .args(["--compress-strings=no", "--compress-pos=no"])
-        .args(names.iter().map(|n| format!("--dump-after={n}")))
-        .arg(format!("--callgrind-out-file={}", prefix.display()))
-        .arg(&exe)
-        .output()
-        .expect("valgrind runs");
-    assert!(run.status.success(), "callgrind: {}", String::from_utf8_lossy(&run.stderr));
-    let labels = String::from_utf8_lossy(&run.stdout).into_owned();
+    let (counted, stdout) = ratio::callgrind(&exe, "audit_*", &names, &ASSUMED, "callgrind");
+    let labels: Vec<&str> = stdout.lines().collect();
+    assert_eq!(labels.len(), counted.len(), "one line per wrapper call");
     let mut calls = Vec::new();
-    for (n, label) in labels.lines().enumerate() {
-        let path = format!("{}.{}", prefix.display(), n + 1);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let (wrapper, case) = label.split_once(' ').expect("`wrapper case`");
-        let trigger = format!("desc: Trigger: --dump-after={wrapper}");
-        assert!(text.contains(&trigger), "dump {} is not {wrapper}'s", n + 1);
-        let count = dump_count(&text, &ASSUMED).expect("a total");
-        calls.push((wrapper.to_string(), case.to_string(), count));
+    for (label, (wrapper, count)) in labels.iter().zip(counted) {
+        let (called, case) = label.split_once(' ').expect("`wrapper case`");
+        assert_eq!(called, wrapper, "the n-th dump is the n-th call");
+        calls.push((wrapper, case.to_string(), count));
     }
     let rows = ratio::rows(&audit, &calls);
     let table = ratio::table("x86_64 (callgrind), `examples/audit_targets.rs`", &rows);
@@ -224,7 +184,7 @@ fn thumbv7m_wrappers() {
     let bytes = std::fs::read(&elf).expect("the firmware");
     let image = Image::parse(&bytes).expect("an ELF file");
     let audit = audit(&bytes, &default_symbols(&image)).expect("audits");
-    if !available("qemu-system-arm") {
+    if !ratio::available("qemu-system-arm") {
         return;
     }
     let (calls, stdout) = qemu_calls(&elf, |l| l.starts_with("fw_").then(|| l.to_string()));
@@ -269,7 +229,7 @@ fn firmware_measure() {
     let bytes = std::fs::read(&elf).expect("the firmware");
     let image = Image::parse(&bytes).expect("an ELF file");
     let audit = audit(&bytes, &default_symbols(&image)).expect("audits");
-    if !available("qemu-system-arm") {
+    if !ratio::available("qemu-system-arm") {
         return;
     }
     let (calls, _) = qemu_calls(&elf, |l| l.strip_prefix("case ").map(str::to_string));

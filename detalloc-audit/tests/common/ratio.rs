@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::Path;
+use std::process::Command;
 
 use detalloc_audit::Audit;
 
@@ -103,4 +105,87 @@ pub fn failures(rows: &[Row]) -> Vec<String> {
         }
     }
     out
+}
+
+fn required() -> bool {
+    std::env::var("DETALLOC_AUDIT_MEASURE").is_ok_and(|v| v == "require")
+}
+
+/// Whether `tool --version` runs; when not, skips (or fails when `DETALLOC_AUDIT_MEASURE` is
+/// `require`).
+pub fn available(tool: &str) -> bool {
+    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !required(),
+            "{tool} is needed for the measurement (DETALLOC_AUDIT_MEASURE=require)"
+        );
+        eprintln!("SKIPPED: {tool} not found; measured counts are not checked");
+    }
+    ok
+}
+
+/// Runs `exe` under callgrind with collection on inside the functions `toggle` (a callgrind
+/// pattern, `audit_*`) matches and a dump after each call of `names` (every function the
+/// pattern matches, so no other's count spills into a dump); returns, per call in order, the
+/// function and its instruction count less the inclusive cost of calls to `excluded`, and the
+/// program's stdout. `dir` names the scratch directory of the dumps.
+pub fn callgrind(
+    exe: &Path,
+    toggle: &str,
+    names: &[String],
+    excluded: &[&str],
+    dir: &str,
+) -> (Vec<(String, u64)>, String) {
+    let out = super::scratch(dir);
+    for old in std::fs::read_dir(&out).expect("the dump directory").flatten() {
+        let _ = std::fs::remove_file(old.path());
+    }
+    let prefix = out.join("cg.out");
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=callgrind", "--collect-atstart=no"]);
+    cmd.args(["--compress-strings=no", "--compress-pos=no"]);
+    cmd.arg(format!("--toggle-collect={toggle}"));
+    cmd.args(names.iter().map(|n| format!("--dump-after={n}")));
+    let run = cmd
+        .arg(format!("--callgrind-out-file={}", prefix.display()))
+        .arg(exe)
+        .output()
+        .expect("valgrind runs");
+    assert!(run.status.success(), "callgrind: {}", String::from_utf8_lossy(&run.stderr));
+    let mut calls = Vec::new();
+    for n in 1.. {
+        let Ok(text) = std::fs::read_to_string(format!("{}.{n}", prefix.display())) else { break };
+        let trigger = text
+            .lines()
+            .find_map(|l| l.strip_prefix("desc: Trigger: --dump-after="))
+            .expect("a dump after a call");
+        let count = dump_count(&text, excluded).expect("a total");
+        calls.push((trigger.trim().to_string(), count));
+    }
+    (calls, String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+/// One callgrind dump: its total, less the inclusive cost of calls to `excluded`.
+fn dump_count(text: &str, excluded: &[&str]) -> Option<u64> {
+    let total: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("totals: "))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let mut lines = text.lines();
+    let mut less = 0;
+    while let Some(line) = lines.next() {
+        let Some(callee) = line.strip_prefix("cfn=") else { continue };
+        if !excluded.contains(&callee.trim()) {
+            continue;
+        }
+        // `calls=N POS`, then `POS INCLUSIVE-COST`.
+        let calls = lines.next()?;
+        debug_assert!(calls.starts_with("calls="));
+        less += lines.next()?.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    }
+    Some(total - less)
 }
