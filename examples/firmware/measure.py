@@ -140,7 +140,8 @@ def icount(out, level):
     elf = f"{out}/measure-{level}"
     insn = instructions(elf)
     entries = {addr: name for addr, (_, name) in functions(elf).items()
-               if name in ("fw_alloc", "fw_free", "fw_alloc_lean", "fw_free_lean")}
+               if name in ("fw_alloc", "fw_free", "fw_alloc_lean", "fw_free_lean", "fw_validate",
+                           "fw_validate_pool")}
     pcs = []
     for line in open(f"{out}/trace-{level}.log"):
         m = re.match(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/", line)
@@ -172,9 +173,9 @@ def icount(out, level):
     if len(calls) != len(labels):
         raise SystemExit(f"{len(calls)} wrapper calls in the trace, {len(labels)} labels")
     print(f"== instructions per call, opt-level {level} (QEMU Cortex-M3, one instruction per block)")
-    print(f"{'case':<44} {'wrapper':<14} {'instructions':>12} {'masked':>7}")
+    print(f"{'case':<44} {'wrapper':<16} {'instructions':>12} {'masked':>7}")
     for label, (name, count, longest) in zip(labels, calls):
-        print(f"{label:<44} {name:<14} {count:>12} {longest:>7}")
+        print(f"{label:<44} {name:<16} {count:>12} {longest:>7}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@
 //!   inlined into `main`, so every call of a wrapper is a measured case.
 //! - `FirmwareHeap` is also the global allocator, so the binary holds `__rust_alloc`,
 //!   `__rust_dealloc` and `__rust_realloc` as a firmware using it would.
+//! - `fw_validate` / `fw_validate_pool` wrap the audits, measured with every free list as long
+//!   as its pool: their longest run with interrupts masked is the walk of one pool.
 //! - The DWT cycle counter is read around a delay, to show whether the emulator implements it.
 #![no_std]
 #![no_main]
@@ -24,7 +26,7 @@ use core::ptr::NonNull;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use detalloc::clock::Dwt;
-use detalloc::{AllocError, Clock, FreeError, Heap, detalloc};
+use detalloc::{AllocError, Clock, Corruption, FreeError, Heap, detalloc};
 use panic_semihosting as _;
 
 detalloc! {
@@ -84,6 +86,41 @@ pub fn fw_alloc_lean(layout: Layout) -> Result<NonNull<u8>, AllocError> {
 pub unsafe fn fw_free_lean(ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
     // SAFETY: forwarded.
     unsafe { LEAN.deallocate(ptr, layout) }
+}
+
+/// One measured `FirmwareHeap::validate` (every pool, one after another).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_validate() -> Result<(), Corruption> {
+    HEAP.validate()
+}
+
+/// One measured `FirmwareHeap::validate_pool`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_validate_pool(pool: usize) -> Option<Result<(), Corruption>> {
+    HEAP.validate_pool(pool)
+}
+
+/// The audits, with every block of every pool handed out once and freed again (each free list
+/// as long as its pool): `validate()`, then `validate_pool` of each pool. Their longest run with
+/// interrupts masked is one pool's walk.
+fn audits() {
+    for spec in FirmwareHeap::POOLS {
+        let layout = Layout::from_size_align(spec.block_size, 4).expect("layout");
+        let blocks: Vec<NonNull<u8>> =
+            (0..spec.blocks).map(|_| HEAP.allocate(layout).expect("a block")).collect();
+        for block in blocks {
+            // SAFETY: each block is live and freed once.
+            unsafe { HEAP.deallocate(block, layout) }.expect("a valid free");
+        }
+    }
+    hprintln!("case checked validate full-free-lists");
+    black_box(fw_validate()).expect("a clean audit");
+    for (pool, spec) in FirmwareHeap::POOLS.iter().enumerate() {
+        hprintln!("case checked validate_pool pool{} ({} blocks)", spec.block_size, spec.blocks);
+        black_box(fw_validate_pool(black_box(pool))).expect("a pool").expect("a clean audit");
+    }
 }
 
 /// The measured calls, in order: `measure.sh` pairs the n-th call of a wrapper in the QEMU
@@ -173,6 +210,7 @@ fn main() -> ! {
     // First, so every pool is fresh: the first allocation of each takes the bump path.
     cases(&HEAP, "checked", fw_alloc, fw_free, true);
     cases(&LEAN, "lean", fw_alloc_lean, fw_free_lean, false);
+    audits();
 
     // The global allocator's paths, so `__rust_alloc`, `__rust_dealloc` and `__rust_realloc`
     // are linked (or inlined) as in a firmware.
