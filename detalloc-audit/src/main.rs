@@ -4,6 +4,7 @@
 //! Prints the audit tables (Markdown). Exit status: 0 when every check passes (or none was
 //! asked for, or `--help`), 1 when a check fails, 2 on a usage or input error.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use detalloc_audit::{Checks, audit_assuming, check, default_symbols, elf::Image, report};
@@ -83,7 +84,7 @@ fn run() -> Result<bool, String> {
     let args = match parse_args()? {
         Parsed::Run(args) => args,
         Parsed::Help => {
-            println!("{USAGE}");
+            let _ = writeln!(std::io::stdout().lock(), "{USAGE}");
             return Ok(true);
         }
     };
@@ -101,16 +102,18 @@ fn run() -> Result<bool, String> {
     let names: Vec<String> = symbols.iter().map(|(n, _)| n.clone()).collect();
     let result = audit_assuming(&bytes, &names, &args.assumed)?;
 
-    println!("## Static audit of `{}` ({})\n", args.elf, result.arch);
-    print!("{}", report::summary(&result.functions, result.with_cycles));
+    let mut text = format!("## Static audit of `{}` ({})\n\n", args.elf, result.arch);
+    text.push_str(&report::summary(&result.functions, result.with_cycles));
     if result.with_cycles {
-        println!("\n{}", report::assumptions());
+        text.push_str(&format!("\n{}\n", report::assumptions()));
     }
     if !args.summary_only {
         for f in &result.functions {
-            println!("\n{}", report::detail(f, result.with_cycles));
+            text.push_str(&format!("\n{}\n", report::detail(f, result.with_cycles)));
         }
     }
+    // A closed pipe (`| head`) is not an error of the audit.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 
     let mut failures = Vec::new();
     for (f, (_, own_budget)) in result.functions.iter().zip(&symbols) {
