@@ -32,23 +32,6 @@ use detalloc_audit::{audit, audit_assuming, default_symbols, elf::Image};
 /// Excluded from both sides: the host's `critical-section` implementation.
 const ASSUMED: [&str; 2] = ["_critical_section_1_0_acquire", "_critical_section_1_0_release"];
 
-fn required() -> bool {
-    std::env::var("DETALLOC_AUDIT_MEASURE").is_ok_and(|v| v == "require")
-}
-
-/// Whether `tool --version` runs; when not, skips (or fails when measurement is required).
-fn available(tool: &str) -> bool {
-    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !required(),
-            "{tool} is needed for the measurement (DETALLOC_AUDIT_MEASURE=require)"
-        );
-        eprintln!("SKIPPED: {tool} not found; the static/measured ratio is not checked");
-    }
-    ok
-}
-
 fn cargo_build(manifest: &str, target_dir: &str, target: Option<&str>) -> PathBuf {
     let manifest = common::fixture(manifest);
     let dir = common::scratch(target_dir);
