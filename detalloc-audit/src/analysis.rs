@@ -159,6 +159,9 @@ pub struct FnAudit {
     pub insensitive: Option<Cost>,
     /// Edges of its own CFG that no feasible path takes.
     pub infeasible_edges: usize,
+    /// Branch outcomes excluded in some path state (an edge not followed from one state at its
+    /// block), here and in the callees followed.
+    pub pruned: usize,
     /// Whether `bound` correlates branch conditions (`false`: the function has too many
     /// path states, and `bound` is the path-insensitive figure).
     pub correlated: bool,
@@ -451,12 +454,14 @@ impl<'a> Auditor<'a> {
         let walker = Walker::new(image, self.decoder.abi(), has_cycles, &self.data);
         let mut bound = insensitive;
         let mut infeasible_edges = 0;
+        let mut pruned = 0;
         let correlated = match walker.run(&data) {
             Some(feasible) => {
                 bound = feasible.bound;
                 path_blocks = feasible.path;
                 exits = feasible.exits;
                 infeasible_edges = feasible.infeasible;
+                pruned = feasible.pruned;
                 for r in feasible.reads {
                     acc.data_reads.push(DataRead {
                         function: image.describe(r.function),
@@ -504,6 +509,7 @@ impl<'a> Auditor<'a> {
             bound,
             insensitive,
             infeasible_edges,
+            pruned,
             correlated,
             own_on_path,
             path,

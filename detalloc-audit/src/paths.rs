@@ -83,6 +83,9 @@ pub(crate) struct Feasible {
     pub(crate) exits: Vec<Exit>,
     /// Edges of the walked function found infeasible in every state that reached them.
     pub(crate) infeasible: usize,
+    /// Branch outcomes excluded in some state (an edge not followed from one block entry),
+    /// in the walked function and the callees followed.
+    pub(crate) pruned: usize,
     /// Reads of read-only data on feasible paths, callees included.
     pub(crate) reads: Vec<DataRead>,
 }
@@ -130,6 +133,8 @@ pub(crate) struct Walker<'a> {
     /// The current walk's frame ([`Ctx::frame`]) and the last one handed out.
     frame: u32,
     frames: u32,
+    /// Branch outcomes excluded so far.
+    pruned: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -151,6 +156,7 @@ impl<'a> Walker<'a> {
             stack: Vec::new(),
             frame: 0,
             frames: 0,
+            pruned: 0,
         }
     }
 
@@ -201,7 +207,7 @@ impl<'a> Walker<'a> {
         reads.sort_by_key(|r| (r.at, r.addr));
         reads.dedup();
         let infeasible = top.infeasible.difference(&top.feasible).count();
-        Some(Feasible { bound, path, exits, infeasible, reads })
+        Some(Feasible { bound, path, exits, infeasible, pruned: self.pruned, reads })
     }
 
     /// Walks `f` from the states `entries` (at its entry) to its exits.
@@ -279,6 +285,7 @@ impl<'a> Walker<'a> {
             for (e, succ) in block.succs.iter().enumerate() {
                 let mut s = item.state.clone();
                 if branches && !take(&mut s, last, succ.taken, &mut self.ctx()) {
+                    self.pruned += 1;
                     if let Some(t) = top.as_deref_mut() {
                         t.infeasible.insert((b, e));
                     }

@@ -128,7 +128,11 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
         _ => format!("{} instructions", c.insns),
     });
     let correlation = if f.correlated {
-        format!("{} edge(s) of this function on no feasible path", f.infeasible_edges)
+        format!(
+            "{} branch outcome(s) excluded in some path state (callees included), {} edge(s) of \
+             this function on no feasible path",
+            f.pruned, f.infeasible_edges
+        )
     } else {
         "not correlated (too many path states)".into()
     };

@@ -40,9 +40,14 @@ impl State {
                         (Term::Const(k), t) => {
                             self.restrict(t, bits, cond_set(cond.swap(), k, bits), ctx)
                         }
-                        (Term::Lin(s, o1), Term::Lin(t, o2)) if s == t => match cond {
-                            Cond::Eq => o1 == o2,
-                            Cond::Ne => o1 != o2,
+                        // The same value on both sides: equal; with different offsets, not
+                        // equal (their order depends on wrapping).
+                        (Term::Lin(s, o1), Term::Lin(t, o2)) if s == t && o1 == o2 => {
+                            matches!(cond, Cond::Eq | Cond::Uge | Cond::Ule)
+                        }
+                        (Term::Lin(s, _), Term::Lin(t, _)) if s == t => match cond {
+                            Cond::Eq => false,
+                            Cond::Ne => true,
                             _ => true,
                         },
                         (x, y) => self.relate(x, y, bits, cond),
