@@ -218,14 +218,18 @@ impl State {
                 Term::Const(lo) => Term::Const(lo | (imm << 16)),
                 _ => return None,
             },
-            Value::Addr(mem) => {
-                let t = self.address(&mem, ctx)?;
-                return Some(match t {
-                    Term::Const(c) => Term::Const(c & m),
-                    lin => lin,
-                });
+            // An address at the register width, narrowed to `bits` below.
+            Value::Addr(mem) => self.address(&mem, ctx)?,
+            Value::Load(mem) => {
+                // A value of `mem.bytes`, zero-extended to `bits`.
+                let width = mem.bytes * 8;
+                match self.load(&mem, at, ctx)? {
+                    Term::Lin(s, o) if width < bits => {
+                        Term::Lin(ctx.syms.intern(Key::Zext(s, width, o)), 0)
+                    }
+                    t => t,
+                }
             }
-            Value::Load(mem) => return self.load(&mem, at, ctx),
             Value::Unknown(_) => return None,
         };
         Some(match t {
