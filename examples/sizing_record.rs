@@ -46,9 +46,13 @@ const OUT: &str = "DETALLOC_SIZING_OUT";
 
 /// Pools in the heap.
 const POOLS: usize = 8;
-/// On top of the largest peak seen: 2 % of it, for interleavings of the threads that the
-/// recorded runs did not show.
-const MARGIN: Margin = Margin { percent: 2, blocks: 0 };
+/// On top of the largest peak seen, for interleavings the recorded runs did not show: 2 % of
+/// it, and one block. The block is for pools of few large blocks whose count moves by one
+/// between runs (a regex cache made while another thread holds the pooled one), where 2 %
+/// rounds to nothing. Recorded under `System`, the threads run at other speeds than on the
+/// heap: without that block, 11 of 20 runs on the heap needed one more 118800-byte block
+/// than any of 6 recorded runs had live.
+const MARGIN: Margin = Margin { percent: 2, blocks: 1 };
 
 fn main() {
     let schedule = std::env::var_os(CHILD).map(|name| {

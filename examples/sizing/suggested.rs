@@ -3,11 +3,11 @@
 // `sizing_check` compiles it as its global allocator. Do not edit: regenerate.
 
 // Suggested by detalloc-suggest from 6 recorded runs (6737010 events): at most 8 pools,
-// each counting the most blocks of its sizes live at once in any run, margin 2%.
+// each counting the most blocks of its sizes live at once in any run, margin 2%+1 blocks.
 detalloc::detalloc! {
     /// Pools sized by detalloc-suggest from 6 recorded runs.
     pub struct SizedHeap<
-        pools: [24 x 134277, 144 x 23041, 640 x 15031, 8448 x 510, 34928 x 87, 118800 x 23, 696320 x 16, 2097152 x 2],
+        pools: [24 x 134278, 144 x 23042, 640 x 15032, 8448 x 510, 34928 x 88, 118800 x 24, 696320 x 17, 2097152 x 3],
         sync: spin,
     >;
 }
@@ -16,15 +16,15 @@ detalloc::detalloc! {
 static HEAP: SizedHeap = SizedHeap::new();
 
 // pool     block  align    blocks  peak over runs  sum of size peaks  sizes served           distinct            bytes
-//    0        24      8    134277  124039..131644             137252  1..24                        24          3222648
-//    1       144     16     23041    20962..22589              30561  25..144                     120          3317904
-//    2       640    128     15031    14480..14736              20056  145..640                    162          9619840
-//    3      8448    256       510        497..500                648  644..8448                   163          4308480
-//    4     34928     16        87          85..85                110  8464..34920                  45          3038736
-//    5    118800     16        23          22..23                 34  36864..118800                21          2732400
-//    6    696320   4096        16          15..16                 35  131072..696320               22         11141120
-//    7   2097152   4096         2            2..2                  5  786432..2097152               4          4194304
-// total                    172987                             188701                              561         41575432
-// 41575432 B of blocks; peak of live requested bytes 19500481..24475319 B over the runs: 1.70x the largest.
+//    0        24      8    134278  124039..131644             137251  1..24                        24          3222672
+//    1       144     16     23042    20962..22589              30558  25..144                     120          3318048
+//    2       640    128     15032    14480..14736              20053  145..640                    162          9620480
+//    3      8448    256       510        497..499                646  644..8448                   163          4308480
+//    4     34928     16        88          85..85                110  8464..34920                  45          3073664
+//    5    118800     16        24          22..23                 33  36864..118800                21          2851200
+//    6    696320   4096        17          15..16                 35  131072..696320               22         11837440
+//    7   2097152   4096         3            2..2                  5  786432..2097152               4          6291456
+// total                    172994                             188691                              561         44523440
+// 44523440 B of blocks; peak of live requested bytes 19500481..24475319 B over the runs: 1.82x the largest.
 // sync: spin: 3 threads allocated.
 // Candidates: every distinct size (561): the fewest bytes over every split.
