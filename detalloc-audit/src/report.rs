@@ -42,16 +42,16 @@ pub fn verdict(f: &FnAudit) -> String {
 
 /// Names of the functions called (followed or not) on the longest path, deduplicated.
 fn path_calls(f: &FnAudit) -> String {
-    let mut names: Vec<String> = f
-        .calls
-        .iter()
-        .filter(|c| c.on_path && c.caller == f.name)
-        .map(|c| match c.kind {
+    let mut names: Vec<String> = Vec::new();
+    for c in f.calls.iter().filter(|c| c.on_path && c.caller == f.name) {
+        let name = match c.kind {
             CallKind::TailCall => format!("`{}` (tail)", c.callee),
             _ => format!("`{}`", c.callee),
-        })
-        .collect();
-    names.dedup();
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     if names.is_empty() { "none".into() } else { names.join(", ") }
 }
 
