@@ -87,7 +87,11 @@ pub fn failures(rows: &[Row]) -> Vec<String> {
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| r.bounded) {
         let (Some(bound), Some((max, case))) = (r.bound, r.max.as_ref()) else {
-            out.push(format!("{}: bounded but not measured", r.wrapper));
+            out.push(format!(
+                "{}: bounded but never called by the measured program: call it from its \
+                 driver (tests/fixtures/host-heaps or thumb-measure)",
+                r.wrapper
+            ));
             continue;
         };
         if *max > bound {
