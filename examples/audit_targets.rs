@@ -84,6 +84,18 @@ wrappers!(SpinHeap, audit_alloc_spin, audit_free_spin);
 wrappers!(LockFreeHeap, audit_alloc_lock_free, audit_free_lock_free);
 wrappers!(CsHeap, audit_alloc_critical_section, audit_free_critical_section);
 
+/// One allocator-api2 `Allocator::allocate` of the checked heap: the block with its length,
+/// which must come from the generated dispatch as an immediate (the audit's
+/// `--deny-table-reads` fails if this path reads a table in read-only data).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn audit_api2_allocate_checked(
+    heap: &CheckedHeap,
+    layout: Layout,
+) -> Result<NonNull<[u8]>, detalloc::allocator_api2::alloc::AllocError> {
+    detalloc::allocator_api2::alloc::Allocator::allocate(&heap, layout)
+}
+
 /// One alloc/free pair per size class through the wrappers, so each wrapper is called (and
 /// therefore kept) and exercised once.
 fn exercise<H: Heap>(
@@ -110,6 +122,12 @@ fn main() {
     // `local` heaps are `!Sync`: not statics, but owned values (boxed: they hold every block).
     let lean = Box::new(LeanHeap::new());
     let checked = Box::new(CheckedHeap::new());
+    let layout = Layout::new::<u64>();
+    let block = black_box(audit_api2_allocate_checked)(&checked, black_box(layout))
+        .expect("a fresh heap has room");
+    assert_eq!(block.len(), 16, "the whole block of the 16-byte pool");
+    // SAFETY: allocated just above with this layout, freed once.
+    unsafe { checked.deallocate(block.cast(), layout) }.expect("a valid free");
     let served = exercise(&*lean, audit_alloc_lean, audit_free_lean)
         + exercise(&*checked, audit_alloc_checked, audit_free_checked)
         + exercise(&SPIN, audit_alloc_spin, audit_free_spin)
