@@ -12,34 +12,14 @@
 //! (52). The firmware's own wrappers are checked in `.ci/run` on `examples/firmware`'s
 //! `measure` binary; the x86_64 heaps on `examples/audit_targets`.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use detalloc_audit::{Checks, audit, check};
 
 fn build_fixture() -> Vec<u8> {
-    let manifest =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumb-heaps/Cargo.toml");
-    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("thumb-heaps");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "thumbv7m-none-eabi",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the thumb-heaps fixture failed");
-    std::fs::read(target_dir.join("thumbv7m-none-eabi/release/thumb-heaps")).expect("the binary")
+    let dir =
+        common::cargo_build("thumb-heaps/Cargo.toml", "thumb-heaps", Some("thumbv7m-none-eabi"));
+    std::fs::read(dir.join("thumbv7m-none-eabi/release/thumb-heaps")).expect("the binary")
 }
 
 #[test]

@@ -22,20 +22,7 @@ use detalloc_audit::analysis::{CallKind, FnAudit};
 use detalloc_audit::{Audit, Checks, audit, check};
 
 fn build() -> PathBuf {
-    let manifest = common::fixture("peers/Cargo.toml");
-    let dir = common::scratch("peers");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "--manifest-path"])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the peers fixture failed");
-    dir.join("release/peers")
+    common::cargo_build("peers/Cargo.toml", "peers", None).join("release/peers")
 }
 
 fn get<'a>(a: &'a Audit, name: &str) -> &'a Rc<FnAudit> {

@@ -32,28 +32,9 @@ use detalloc_audit::{audit, audit_assuming, default_symbols, elf::Image};
 /// Excluded from both sides: the host's `critical-section` implementation.
 const ASSUMED: [&str; 2] = ["_critical_section_1_0_acquire", "_critical_section_1_0_release"];
 
-fn cargo_build(manifest: &str, target_dir: &str, target: Option<&str>) -> PathBuf {
-    let manifest = common::fixture(manifest);
-    let dir = common::scratch(target_dir);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "--release", "--manifest-path"]).arg(&manifest);
-    cmd.arg("--target-dir").arg(&dir);
-    if let Some(t) = target {
-        cmd.args(["--target", t]);
-    }
-    let status = cmd
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building {} failed", manifest.display());
-    dir
-}
-
 #[test]
 fn host_wrappers() {
-    let dir = cargo_build("host-heaps/Cargo.toml", "host-heaps", None);
+    let dir = common::cargo_build("host-heaps/Cargo.toml", "host-heaps", None);
     let exe = dir.join("release/host-heaps");
     let bytes = std::fs::read(&exe).expect("the harness binary");
     let image = Image::parse(&bytes).expect("an ELF file");
@@ -167,7 +148,11 @@ fn qemu_calls(
 
 #[test]
 fn thumbv7m_wrappers() {
-    let dir = cargo_build("thumb-measure/Cargo.toml", "thumb-measure", Some("thumbv7m-none-eabi"));
+    let dir = common::cargo_build(
+        "thumb-measure/Cargo.toml",
+        "thumb-measure",
+        Some("thumbv7m-none-eabi"),
+    );
     let elf = dir.join("thumbv7m-none-eabi/release/thumb-measure");
     let bytes = std::fs::read(&elf).expect("the firmware");
     let image = Image::parse(&bytes).expect("an ELF file");
@@ -203,17 +188,10 @@ fn thumbv7m_wrappers() {
 #[ignore = "needs examples/firmware/examples/measure.rs to run every free path"]
 fn firmware_measure() {
     let firmware = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware");
-    let dir = common::scratch("firmware");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "--example", "measure", "--target-dir"])
-        .arg(&dir)
-        .current_dir(&firmware)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the firmware's measure example failed");
+    // Its `.cargo/config.toml` (target, linker script) applies from its directory.
+    let manifest = firmware.join("Cargo.toml");
+    let dir =
+        common::cargo_build_in(&manifest, "firmware", &["--example", "measure"], Some(&firmware));
     let elf = dir.join("thumbv7m-none-eabi/release/examples/measure");
     let bytes = std::fs::read(&elf).expect("the firmware");
     let image = Image::parse(&bytes).expect("an ELF file");

@@ -12,8 +12,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use detalloc_audit::{Checks, audit, audit_assuming, check};
 
 fn deny() -> Checks {
@@ -44,25 +42,9 @@ fn hand_written_table_reads() {
     }
 }
 
-fn cargo_build(manifest: &str, dir: &str) -> std::path::PathBuf {
-    let out = common::scratch(dir);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--release", "--manifest-path"])
-        .arg(common::fixture(manifest))
-        .arg("--target-dir")
-        .arg(&out)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building {manifest} failed");
-    out
-}
-
 #[test]
 fn compiled_rust_tables() {
-    let exe = cargo_build("peers/Cargo.toml", "peers").join("release/peers");
+    let exe = common::cargo_build("peers/Cargo.toml", "peers", None).join("release/peers");
     let bytes = std::fs::read(exe).expect("the binary");
     let f = failures(&bytes, "table_size_of_class");
     assert_eq!(f.len(), 1, "{f:?}");
@@ -72,7 +54,8 @@ fn compiled_rust_tables() {
 
 #[test]
 fn allocator_api2_path_reads_no_table() {
-    let exe = cargo_build("host-heaps/Cargo.toml", "host-heaps").join("release/host-heaps");
+    let exe =
+        common::cargo_build("host-heaps/Cargo.toml", "host-heaps", None).join("release/host-heaps");
     let bytes = std::fs::read(exe).expect("the binary");
     let names: Vec<String> = ["lean", "checked", "critical_section"]
         .iter()

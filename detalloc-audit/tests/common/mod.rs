@@ -80,3 +80,35 @@ fn run(command: &mut Command, out: &Path) -> Vec<u8> {
     assert!(status.success(), "building {} failed", out.display());
     std::fs::read(out).expect("the fixture binary")
 }
+
+/// Builds the fixture crate `manifest` (under `tests/fixtures`) in release mode, for `target`
+/// when given, into the scratch directory `dir`, and returns that directory. `cwd`: where to
+/// run cargo (its `.cargo/config.toml` applies), by default here.
+pub fn cargo_build(manifest: &str, dir: &str, target: Option<&str>) -> PathBuf {
+    let target: Vec<&str> = target.map(|t| vec!["--target", t]).unwrap_or_default();
+    cargo_build_in(&fixture(manifest), dir, &target, None)
+}
+
+/// As [`cargo_build`], for any manifest, with more arguments, run from `cwd`.
+pub fn cargo_build_in(manifest: &Path, dir: &str, args: &[&str], cwd: Option<&Path>) -> PathBuf {
+    let out = scratch(dir);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--release", "--manifest-path"]).arg(manifest);
+    cmd.arg("--target-dir").arg(&out).args(args);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let run = cmd
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        run.status.success(),
+        "building {} failed:\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
