@@ -13,15 +13,15 @@ pub use crate::blocks::{
     Align1, Align2, Align4, Align8, Align16, Align32, Align64, Align128, Align256, Align512,
     Align1024, Align2048, Align4096, Blocks,
 };
+pub use crate::counters::{AtomicErrors, LockedErrors, NoCounts, StatsOff, StatsOn};
 pub use crate::dispatch::Dispatch;
-pub use crate::heap_state::{AtomicErrors, HeapState, LockedErrors, NoErrors};
+pub use crate::heap_state::HeapState;
 pub use crate::pool::Pool;
 #[cfg(not(detalloc_lock_free))]
 pub use crate::pool::UnsupportedPool as LockFreePool;
 #[cfg(detalloc_lock_free)]
 pub use crate::pool::treiber::LockFreePool;
 pub use crate::resize::realloc;
-pub use crate::stats::{StatsOff, StatsOn};
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
 pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timer, Timing};
 pub use crate::view::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};

@@ -1,9 +1,10 @@
-//! The one interface generic code uses: [`Heap`], and the figures it reports.
+//! The one interface generic code uses, [`Heap`], and the pool geometry it reports
+//! ([`PoolSpec`], the alignment rule).
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-use crate::{AllocError, Corruption, FreeError, Report, Timing};
+use crate::{AllocError, Corruption, FreeError, PoolStats, Report, Stats, Timing};
 
 /// A heap declared with [`detalloc!`](macro@crate::detalloc). Dyn-compatible: `&dyn Heap` works.
 ///
@@ -107,49 +108,4 @@ impl PoolSpec {
 pub const fn block_align(size: usize) -> usize {
     let zeros = size.trailing_zeros();
     1 << if zeros > 12 { 12 } else { zeros }
-}
-
-/// Totals of a heap. Counters are 0 with `stats: false`; `total_bytes` is always true.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Stats {
-    /// Bytes of blocks in all pools (`TOTAL_BYTES`).
-    pub total_bytes: usize,
-    /// Bytes of allocated blocks (whole blocks, not requested sizes).
-    pub in_use_bytes: usize,
-    /// Sum over pools of `peak x block_size`: the budget this run needed, exact per pool.
-    pub peak_bytes: usize,
-    /// Successful allocations.
-    pub allocs: u64,
-    /// Successful frees.
-    pub frees: u64,
-    /// Allocations answered with `Err` (no pool fits, or exhausted).
-    pub failures: u64,
-    /// Frees refused (see [`FreeError`]).
-    pub invalid_frees: u64,
-    /// Longest measured allocation, in clock ticks (0 without `wcet`).
-    pub wcet_alloc_cycles: u64,
-    /// Longest measured free, in clock ticks (0 without `wcet`).
-    pub wcet_free_cycles: u64,
-}
-
-/// Figures of one pool. Counters are 0 with `stats: false`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct PoolStats {
-    /// Bytes per block.
-    pub block_size: usize,
-    /// Blocks in the pool.
-    pub blocks: usize,
-    /// Blocks allocated now.
-    pub in_use: usize,
-    /// Most blocks allocated at once (since the last `reset_stats`).
-    pub peak: usize,
-    /// Allocations served by this pool.
-    pub allocs: u64,
-    /// Frees into this pool.
-    pub frees: u64,
-    /// Times this pool was asked for a block and was exhausted (also when `spill` then found
-    /// one in a larger pool).
-    pub failures: u64,
 }

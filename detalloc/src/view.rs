@@ -5,17 +5,17 @@
 use core::ptr::NonNull;
 
 use crate::blocks::{Align, Blocks};
-use crate::heap_state::{ErrorCounters, HeapState};
+use crate::counters::{ErrorCounters, StatsMode};
+use crate::heap_state::HeapState;
 use crate::pool::Pool;
-use crate::stats::{PoolCounts, StatsMode};
 use crate::sync::Lock;
 use crate::timing::Timer;
-use crate::{Corruption, PoolSpec, PoolStats, Stats};
+use crate::{Corruption, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
 pub trait PoolState {
-    /// The counters.
-    fn counts(&self) -> PoolCounts;
+    /// The figures (zeros with `stats: false`; the geometry is always true).
+    fn stats(&self) -> PoolStats;
     /// Counters to 0, peaks to current use.
     fn reset(&self);
     /// The full audit.
@@ -36,8 +36,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Geom
 impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> PoolState
     for Pool<S, N, W, L, M>
 {
-    fn counts(&self) -> PoolCounts {
-        Pool::counts(self)
+    fn stats(&self) -> PoolStats {
+        Pool::stats(self)
     }
 
     fn reset(&self) {
@@ -60,8 +60,8 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> Geometry<S, N
 impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
     for crate::pool::treiber::LockFreePool<S, N, W, M>
 {
-    fn counts(&self) -> PoolCounts {
-        crate::pool::treiber::LockFreePool::counts(self)
+    fn stats(&self) -> PoolStats {
+        crate::pool::treiber::LockFreePool::stats(self)
     }
 
     fn reset(&self) {
@@ -73,11 +73,10 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
     }
 }
 
-/// One pool of a heap: its state, where its blocks are, and its geometry.
+/// One pool of a heap: its state and where its blocks are.
 pub struct PoolView<'a> {
     state: &'a dyn PoolState,
     base: NonNull<u8>,
-    spec: PoolSpec,
 }
 
 impl<'a> PoolView<'a> {
@@ -93,20 +92,11 @@ impl<'a> PoolView<'a> {
         A: Align,
         P: PoolState + Geometry<S, N>,
     {
-        Self { state: pool, base: blocks.base(), spec: PoolSpec::new(S, N) }
+        Self { state: pool, base: blocks.base() }
     }
 
     fn stats(&self) -> PoolStats {
-        let c = self.state.counts();
-        PoolStats {
-            block_size: self.spec.block_size,
-            blocks: self.spec.blocks,
-            in_use: c.in_use,
-            peak: c.peak,
-            allocs: c.allocs,
-            frees: c.frees,
-            failures: c.failures,
-        }
+        self.state.stats()
     }
 }
 
@@ -123,7 +113,7 @@ pub fn stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &HeapStat
     };
     for pool in pools {
         let p = pool.stats();
-        total.total_bytes += pool.spec.bytes();
+        total.total_bytes += p.block_size * p.blocks;
         total.in_use_bytes += p.in_use * p.block_size;
         total.peak_bytes += p.peak * p.block_size;
         total.allocs += p.allocs;

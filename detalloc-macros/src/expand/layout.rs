@@ -98,7 +98,7 @@ fn lock(mode: SyncMode) -> Option<TokenStream> {
 fn heap_state(cfg: &Config) -> TokenStream {
     let p = runtime();
     let errors = match (cfg.stats, lock(cfg.sync.value)) {
-        (false, _) => quote!(#p::NoErrors),
+        (false, _) => quote!(#p::NoCounts),
         (true, None) => quote!(#p::AtomicErrors),
         (true, Some(lock)) => quote!(#p::LockedErrors<#lock>),
     };

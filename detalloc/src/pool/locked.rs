@@ -16,9 +16,10 @@
 use core::ptr::NonNull;
 
 use super::check_records;
+use crate::PoolStats;
 use crate::bitmap;
 use crate::blocks::{Align, Blocks};
-use crate::stats::{PoolCounts, PoolTally, StatsMode};
+use crate::counters::{PoolCounters, StatsMode};
 use crate::sync::shim::{StateCell, loom_const_fn};
 use crate::sync::{Lock, SharedLock, new_lock};
 use crate::{Corruption, FreeError};
@@ -30,7 +31,7 @@ struct State<const W: usize, T> {
     live: [u32; W],
 }
 
-impl<const W: usize, T: PoolTally> State<W, T> {
+impl<const W: usize, T: PoolCounters> State<W, T> {
     /// Links the block at `offset` in front of the free list and counts the free.
     ///
     /// # Safety
@@ -48,7 +49,7 @@ impl<const W: usize, T: PoolTally> State<W, T> {
 /// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`).
 pub struct Pool<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> {
     lock: L,
-    state: StateCell<State<W, M::Pool>>,
+    state: StateCell<State<W, M::Counts>>,
 }
 
 // SAFETY: the state is only reached inside `L::with`, which excludes other threads for a
@@ -73,14 +74,14 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
             let _ = Self::BYTES;
             Self {
                 lock: new_lock::<L>(),
-                state: StateCell::new(State { head: 0, fresh: 0, tally: M::Pool::ZERO, live: [0; W] }),
+                state: StateCell::new(State { head: 0, fresh: 0, tally: M::Counts::ZERO, live: [0; W] }),
             }
         }
     }
 
     /// Runs `f` on the state under the lock.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Pool>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Counts>) -> R) -> R {
         self.lock.with(|| {
             // SAFETY: `Lock::with` gives exclusive access to the state for the duration of
             // the closure, and no reference to it outlives the closure.
@@ -198,9 +199,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         }
     }
 
-    /// The counters (zeros with `stats: false`).
-    pub fn counts(&self) -> PoolCounts {
-        self.with(|st| st.tally.read())
+    /// The figures (counters zero with `stats: false`).
+    pub fn stats(&self) -> PoolStats {
+        PoolStats { block_size: S, blocks: N, ..self.with(|st| st.tally.read()) }
     }
 
     /// Counters to 0, peak to the current use.

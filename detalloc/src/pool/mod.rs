@@ -43,7 +43,7 @@ compare-and-swap, so that ABA is impossible, and this target has neither: use `s
         }
     };
 }
-use crate::stats::PoolCounts;
+use crate::PoolStats;
 
 /// The audit's last step, for both pool kinds: the live blocks counted on the free list
 /// against the bitmap's population (with validation) and the counters (with statistics).
@@ -52,7 +52,7 @@ pub(crate) fn check_records(
     blocks: usize,
     live: usize,
     marked: Option<usize>,
-    counts: Option<PoolCounts>,
+    counts: Option<PoolStats>,
 ) -> Result<(), Corruption> {
     if let Some(marked) = marked.filter(|&m| m != live) {
         return Err(Corruption::LiveCount { pool, by_free_list: live, recorded: marked });

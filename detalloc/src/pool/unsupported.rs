@@ -6,8 +6,9 @@
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
+use crate::PoolStats;
 use crate::blocks::{Align, Blocks};
-use crate::stats::{PoolCounts, StatsMode};
+use crate::counters::StatsMode;
 use crate::view::{Geometry, PoolState};
 use crate::{Corruption, FreeError};
 
@@ -67,8 +68,8 @@ impl<const S: usize, const N: usize, const W: usize, M> Geometry<S, N>
 }
 
 impl<const S: usize, const N: usize, const W: usize, M> PoolState for UnsupportedPool<S, N, W, M> {
-    fn counts(&self) -> PoolCounts {
-        PoolCounts::default()
+    fn stats(&self) -> PoolStats {
+        PoolStats { block_size: S, blocks: N, ..PoolStats::default() }
     }
     fn reset(&self) {}
     unsafe fn audit(&self, _: NonNull<u8>, _: usize) -> Result<(), Corruption> {

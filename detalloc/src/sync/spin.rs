@@ -25,10 +25,10 @@ pub struct Spin {
     serving: AtomicU32,
 }
 
-/// Releases the lock when dropped, so the lock is released even on unwind.
-struct Release<'a>(&'a AtomicU32, u32);
+/// Unlocks when dropped (serves the next ticket), so the lock is released even on unwind.
+struct Unlock<'a>(&'a AtomicU32, u32);
 
-impl Drop for Release<'_> {
+impl Drop for Unlock<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         self.0.store(self.1.wrapping_add(1), Ordering::Release);
@@ -52,7 +52,7 @@ unsafe impl Lock for Spin {
         if self.serving.load(Ordering::Acquire) != ticket {
             self.wait(ticket);
         }
-        let _release = Release(&self.serving, ticket);
+        let _unlock = Unlock(&self.serving, ticket);
         f()
     }
 }

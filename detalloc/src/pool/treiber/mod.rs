@@ -27,9 +27,10 @@
 
 use core::ptr::NonNull;
 
+use crate::PoolStats;
 use crate::bitmap;
 use crate::blocks::{Align, Blocks};
-use crate::stats::{PoolCounts, SharedTally, StatsMode};
+use crate::counters::{PoolCounters, StatsMode};
 use crate::sync::shim::Ordering::{Acquire, Relaxed};
 use crate::sync::shim::{AtomicU32, loom_const_fn, zeroed};
 use crate::{Corruption, FreeError};
@@ -46,7 +47,7 @@ pub struct LockFreePool<const S: usize, const N: usize, const W: usize, M: Stats
     fresh: AtomicU32,
     next: [AtomicU32; N],
     live: [AtomicU32; W],
-    tally: M::Shared,
+    tally: M::AtomicCounts,
 }
 
 impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<S, N, W, M> {
@@ -60,7 +61,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
                 fresh: AtomicU32::new(0),
                 next: zeroed(),
                 live: zeroed(),
-                tally: M::Shared::ZERO,
+                tally: M::AtomicCounts::ZERO,
             }
         }
     }
@@ -203,9 +204,9 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         }
     }
 
-    /// The counters (zeros with `stats: false`).
-    pub fn counts(&self) -> PoolCounts {
-        self.tally.read()
+    /// The figures (counters zero with `stats: false`).
+    pub fn stats(&self) -> PoolStats {
+        PoolStats { block_size: S, blocks: N, ..self.tally.read() }
     }
 
     /// Counters to 0, peak to the current use.

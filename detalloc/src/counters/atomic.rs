@@ -1,0 +1,162 @@
+//! The atomic counters of `sync: lock_free` (no lock anywhere): a pool's [`AtomicCounts`] and
+//! the heap's [`AtomicErrors`]. 64-bit counters where the target has 64-bit atomics, else
+//! 32-bit ones that wrap.
+
+use core::sync::atomic::AtomicU32;
+use core::sync::atomic::Ordering::{AcqRel, Relaxed};
+
+use super::{ErrorCounters, PoolCounters, PoolStats};
+
+#[cfg(target_has_atomic = "64")]
+mod width {
+    pub type Word = core::sync::atomic::AtomicU64;
+    pub type Value = u64;
+    pub type Signed = i64;
+}
+#[cfg(not(target_has_atomic = "64"))]
+mod width {
+    pub type Word = core::sync::atomic::AtomicU32;
+    pub type Value = u32;
+    pub type Signed = i32;
+}
+use width::{Signed, Value, Word};
+
+/// One relaxed event count of the target's widest atomic word.
+struct Count(Word);
+
+impl Count {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: Self = Count(Word::new(0));
+
+    #[inline(always)]
+    fn increment(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+
+    #[allow(clippy::useless_conversion)]
+    fn get(&self) -> Value {
+        self.0.load(Relaxed)
+    }
+
+    fn set(&self, value: Value) {
+        self.0.store(value, Relaxed);
+    }
+}
+
+/// Events between two readings of a count (wrapping at its width).
+#[allow(clippy::useless_conversion)]
+fn span(base: Value, now: Value) -> u64 {
+    u64::from(now.wrapping_sub(base))
+}
+
+/// Live blocks from two readings of the raw counts: `allocs - frees`, as 32 bits (a pool
+/// holds fewer than 2^32 blocks). Frees read after allocations may include frees of blocks
+/// allocated after that reading, so a difference below zero reads as 0.
+#[inline(always)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+fn live(allocs: Value, frees: Value) -> u32 {
+    let difference = allocs.wrapping_sub(frees) as Signed;
+    if difference > 0 { difference as u32 } else { 0 }
+}
+
+/// The counters of one `lock_free` pool: one read-modify-write per allocation and one per
+/// free (plus a `fetch_max` only when an allocation reaches a new peak).
+///
+/// `allocs` and `frees` are raw event counts that `reset` never touches (it moves the bases
+/// instead), so `in_use` is always `allocs - frees`. A free is counted before its block goes
+/// back on the stack and an allocation after its block came off it, and the allocation's
+/// increment is acquire-release: each allocation then sees every free whose block it (or an
+/// allocation before it) reused, so the `in_use` it computes for the peak never exceeds the
+/// pool's blocks, and every figure is exact once the pool is quiescent.
+pub struct AtomicCounts {
+    allocs: Count,
+    frees: Count,
+    allocs_base: Count,
+    frees_base: Count,
+    failures: Count,
+    peak: AtomicU32,
+}
+
+impl PoolCounters for AtomicCounts {
+    const ZERO: Self = Self {
+        allocs: Count::ZERO,
+        frees: Count::ZERO,
+        allocs_base: Count::ZERO,
+        frees_base: Count::ZERO,
+        failures: Count::ZERO,
+        peak: AtomicU32::new(0),
+    };
+
+    #[inline(always)]
+    fn on_alloc(&self) {
+        let allocs = self.allocs.0.fetch_add(1, AcqRel).wrapping_add(1);
+        let in_use = live(allocs, self.frees.get());
+        if in_use > self.peak.load(Relaxed) {
+            self.peak.fetch_max(in_use, Relaxed);
+        }
+    }
+
+    #[inline(always)]
+    fn on_free(&self) {
+        self.frees.increment();
+    }
+
+    #[inline(always)]
+    fn on_fail(&self) {
+        self.failures.increment();
+    }
+
+    fn read(&self) -> PoolStats {
+        let (allocs, frees) = (self.allocs.get(), self.frees.get());
+        PoolStats {
+            in_use: live(allocs, frees) as usize,
+            peak: self.peak.load(Relaxed) as usize,
+            allocs: span(self.allocs_base.get(), allocs),
+            frees: span(self.frees_base.get(), frees),
+            failures: span(0, self.failures.get()),
+            ..PoolStats::default()
+        }
+    }
+
+    fn reset(&self) {
+        let (allocs, frees) = (self.allocs.get(), self.frees.get());
+        self.allocs_base.set(allocs);
+        self.frees_base.set(frees);
+        self.failures.set(0);
+        self.peak.store(live(allocs, frees), Relaxed);
+    }
+}
+
+/// The heap's error counters for `lock_free`: relaxed atomics.
+pub struct AtomicErrors {
+    failures: Count,
+    invalid_frees: Count,
+}
+
+impl ErrorCounters for AtomicErrors {
+    #[cfg(not(loom))]
+    const ZERO: Self = Self { failures: Count::ZERO, invalid_frees: Count::ZERO };
+    #[cfg(loom)]
+    fn zero() -> Self {
+        Self { failures: Count::ZERO, invalid_frees: Count::ZERO }
+    }
+
+    #[cold]
+    fn count_failure(&self) {
+        self.failures.increment();
+    }
+
+    #[cold]
+    fn count_invalid_free(&self) {
+        self.invalid_frees.increment();
+    }
+
+    fn read(&self) -> (u64, u64) {
+        (span(0, self.failures.get()), span(0, self.invalid_frees.get()))
+    }
+
+    fn reset(&self) {
+        self.failures.set(0);
+        self.invalid_frees.set(0);
+    }
+}
