@@ -7,7 +7,7 @@ use proc_macro2::Span;
 
 use crate::errors::Errors;
 use crate::model::{
-    Config, Declaration, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value,
+    Config, Declaration, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value, block_align,
 };
 use crate::presets;
 
@@ -226,7 +226,7 @@ fn check_align(align: Spanned<u64>, decls: &[PoolDecl], errors: &mut Errors) {
                     "block size {} is not a multiple of `align: {}`, so its blocks are only {}-aligned",
                     decl.size.value,
                     align.value,
-                    1u64 << decl.size.value.trailing_zeros().min(12)
+                    block_align(decl.size.value)
                 ),
             );
         }

@@ -154,10 +154,16 @@ pub struct PoolDef {
     pub span: Span,
 }
 
+/// The alignment rule (the runtime's `detalloc::PoolSpec` states it too): a block of `size`
+/// bytes is aligned to the largest power of two dividing `size`, at most 4096.
+pub fn block_align(size: u64) -> u64 {
+    1 << size.trailing_zeros().min(12)
+}
+
 impl PoolDef {
-    /// The alignment rule: the largest power of two dividing the size, at most 4096.
+    /// The alignment of this pool's blocks.
     pub fn align(&self) -> u64 {
-        1 << self.size.trailing_zeros().min(12)
+        block_align(self.size)
     }
 
     pub fn bytes(&self) -> u64 {

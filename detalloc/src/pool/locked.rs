@@ -61,9 +61,10 @@ unsafe impl<const S: usize, const N: usize, const W: usize, L: SharedLock, M: St
 
 impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool<S, N, W, L, M> {
     const VALIDATE: bool = W > 0;
+    /// The pool's bytes: below 4 GiB, as `Blocks::GEOMETRY` (the buffer this pool is paired
+    /// with) asserts.
     const BYTES: u32 = {
         assert!(W == 0 || W == bitmap::words_for(N), "bitmap words do not match the block count");
-        assert!((S as u128) * (N as u128) <= u32::MAX as u128, "a pool is limited to 4 GiB");
         (S * N) as u32
     };
 
