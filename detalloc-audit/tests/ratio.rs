@@ -8,9 +8,9 @@
 //!   at 0 instructions statically, as in CI, and its calls' inclusive cost is subtracted from
 //!   each measured count.
 //!
-//! - **thumbv7m (Cortex-M3)**: `tests/fixtures/thumb-measure`, the firmware's `fw_alloc`,
-//!   `fw_free`, `fw_alloc_lean` and `fw_free_lean` (`examples/firmware/examples/measure.rs`)
-//!   driven through every path, run under `qemu-system-arm -machine lm3s6965evb` with one
+//! - **thumbv7m (Cortex-M3)**: the firmware's `fw_alloc`, `fw_free`, `fw_alloc_lean` and
+//!   `fw_free_lean` (`examples/firmware/examples/measure.rs`, the binary CI audits) driven
+//!   through every path, run under `qemu-system-arm -machine lm3s6965evb` with one
 //!   guest instruction per translated block and every executed block logged (`-d
 //!   exec,nochain`). A call's count runs from the wrapper's first instruction to the return to
 //!   its caller (the caller's `bl` not counted), as the static path does.
@@ -146,46 +146,11 @@ fn qemu_calls(
     (calls, stdout)
 }
 
-#[test]
-fn thumbv7m_wrappers() {
-    let dir = common::cargo_build(
-        "thumb-measure/Cargo.toml",
-        "thumb-measure",
-        Some("thumbv7m-none-eabi"),
-    );
-    let elf = dir.join("thumbv7m-none-eabi/release/thumb-measure");
-    let bytes = std::fs::read(&elf).expect("the firmware");
-    let image = Image::parse(&bytes).expect("an ELF file");
-    let audit = audit(&bytes, &default_symbols(&image)).expect("audits");
-    if !ratio::available("qemu-system-arm") {
-        return;
-    }
-    let (calls, stdout) = qemu_calls(&elf, |l| l.starts_with("fw_").then(|| l.to_string()));
-    assert!(stdout.ends_with("done\n"), "the firmware did not finish: {stdout}");
-    assert_eq!(calls.len(), stdout.lines().filter(|l| l.starts_with("fw_")).count());
-    let calls: Vec<(String, String, u64)> = calls
-        .into_iter()
-        .map(|(wrapper, label, n)| {
-            let case = label.strip_prefix(&format!("{wrapper} ")).map(str::to_string);
-            let case = case.unwrap_or_else(|| panic!("{wrapper} called as `{label}`"));
-            (wrapper, case, n)
-        })
-        .collect();
-    let rows = ratio::rows(&audit, &calls);
-    let table = ratio::table("thumbv7m (QEMU), `tests/fixtures/thumb-measure`", &rows);
-    println!("{table}");
-    let _ = std::fs::write(common::scratch("ratio").join("thumbv7m.md"), &table);
-    let failures = ratio::failures(&rows);
-    assert!(failures.is_empty(), "{table}\n{}", failures.join("\n"));
-}
-
 /// The firmware CI audits (`examples/firmware/examples/measure.rs`, built as `.ci/run` does),
-/// measured on the cases it runs: each static bound at least its measured counts, and at most
-/// 1.25x the largest. Ignored until `measure.rs` runs the frees that reach its longest paths
-/// (a block shrunk in place, a block of another pool, a layout no pool fits, refused frees):
-/// `tests/fixtures/thumb-measure` shows what they are.
+/// measured on the cases it runs (every path, the frees that reach the longest ones included:
+/// a block shrunk in place, a block of another pool, a layout no pool fits, refused frees):
+/// each static bound at least its measured counts, and at most 1.25x the largest.
 #[test]
-#[ignore = "needs examples/firmware/examples/measure.rs to run every free path"]
 fn firmware_measure() {
     let firmware = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware");
     // Its `.cargo/config.toml` (target, linker script) applies from its directory.

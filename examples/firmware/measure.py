@@ -147,7 +147,8 @@ def icount(out, level):
         m = re.match(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/", line)
         if m:
             pcs.append(int(m.group(1), 16))
-    labels = [l[5:].strip() for l in open(f"{out}/measure-{level}.out") if l.startswith("case ")]
+    labels = [l.split(" ", 1)[1].strip() for l in open(f"{out}/measure-{level}.out")
+              if l.startswith(("case ", "audit "))]
     calls = []
     i = 0
     while i < len(pcs):

@@ -89,7 +89,7 @@ pub fn failures(rows: &[Row]) -> Vec<String> {
         let (Some(bound), Some((max, case))) = (r.bound, r.max.as_ref()) else {
             out.push(format!(
                 "{}: bounded but never called by the measured program: call it from its \
-                 driver (tests/fixtures/host-heaps or thumb-measure)",
+                 driver (tests/fixtures/host-heaps or examples/firmware/examples/measure.rs)",
                 r.wrapper
             ));
             continue;

@@ -25,6 +25,7 @@ use core::ptr::NonNull;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+use detalloc::allocator_api2::alloc::Allocator;
 use detalloc::clock::Dwt;
 use detalloc::{AllocError, Clock, Corruption, FreeError, Heap, detalloc};
 use panic_semihosting as _;
@@ -115,15 +116,15 @@ fn audits() {
             unsafe { HEAP.deallocate(block, layout) }.expect("a valid free");
         }
     }
-    hprintln!("case checked validate full-free-lists");
+    hprintln!("audit checked validate full-free-lists");
     black_box(fw_validate()).expect("a clean audit");
     for (pool, spec) in FirmwareHeap::POOLS.iter().enumerate() {
-        hprintln!("case checked validate_pool pool{} ({} blocks)", spec.block_size, spec.blocks);
+        hprintln!("audit checked validate_pool pool{} ({} blocks)", spec.block_size, spec.blocks);
         black_box(fw_validate_pool(black_box(pool))).expect("a pool").expect("a clean audit");
     }
 }
 
-/// The measured calls, in order: `measure.sh` pairs the n-th call of a wrapper in the QEMU
+/// The measured calls, in order (`case` lines; the audits print `audit` lines): `measure.sh` pairs the n-th call of a wrapper in the QEMU
 /// trace with the n-th line printed here.
 fn cases<H: Heap>(
     heap: &H,
@@ -131,7 +132,9 @@ fn cases<H: Heap>(
     alloc: fn(Layout) -> Result<NonNull<u8>, AllocError>,
     free: unsafe fn(NonNull<u8>, Layout) -> Result<(), FreeError>,
     checked: bool,
-) {
+) where
+    for<'x> &'x H: Allocator,
+{
     for spec in [16usize, 64, 256] {
         let layout = Layout::from_size_align(spec, 4).expect("layout");
         hprintln!("case {name} alloc pool{spec} bump");
@@ -193,6 +196,75 @@ fn cases<H: Heap>(
         // SAFETY: with validation on, a double free is detected and refused.
         let refused = unsafe { free(black_box(block), black_box(layout)) };
         assert_eq!(refused, Err(FreeError::DoubleFree));
+    }
+
+    // The frees that reach the longest paths (found by address): a live block freed with the
+    // layout of another pool, and with a layout no pool fits.
+    let no_pool = Layout::from_size_align(512, 4).expect("layout");
+    for spec in [16usize, 64, 256] {
+        let layout = Layout::from_size_align(spec, 4).expect("layout");
+        let other = Layout::from_size_align(if spec == 16 { 64 } else { 16 }, 4).expect("layout");
+        for (case, wrong) in [("wrong-pool-layout", other), ("no-pool-layout", no_pool)] {
+            let block = heap.allocate(layout).expect("a block");
+            hprintln!("case {name} free pool{spec} {case}");
+            // SAFETY: `block` is live; a free it refuses touches nothing, and then it is freed
+            // with its own layout.
+            if unsafe { free(black_box(block), black_box(wrong)) }.is_err() {
+                // SAFETY: the refused free touched nothing: `block` is still live.
+                unsafe { heap.deallocate(block, layout) }.expect("a valid free");
+            }
+        }
+    }
+
+    // A block shrunk in place (the 16-byte pool is full, so the shrink cannot move it), freed
+    // with its smaller layout.
+    let small = Layout::from_size_align(16, 4).expect("layout");
+    let mut full: Vec<NonNull<u8>> = Vec::with_capacity(64);
+    while let Ok(block) = heap.allocate(small) {
+        full.push(block);
+    }
+    for spec in [64usize, 256] {
+        let layout = Layout::from_size_align(spec, 4).expect("layout");
+        let block = heap.allocate(layout).expect("a block");
+        // SAFETY: `block` is live with `layout`.
+        let kept = unsafe { heap.shrink(block, layout, small) }.expect("a shrink never fails");
+        assert_eq!(kept.cast::<u8>(), block, "kept in place");
+        hprintln!("case {name} free pool{spec} kept-shrunk");
+        // SAFETY: live, freed once with its current layout.
+        unsafe { free(black_box(block), black_box(small)) }.expect("a valid free");
+    }
+    for block in full {
+        // SAFETY: each block is live and freed once.
+        unsafe { heap.deallocate(block, small) }.expect("a valid free");
+    }
+
+    if checked {
+        // Refused frees: a foreign pointer, an interior pointer (with its layout and with one no
+        // pool fits), a double free with a layout no pool fits.
+        let mut outside = [0u32; 16];
+        let foreign = NonNull::from(&mut outside).cast::<u8>();
+        for spec in [16usize, 64, 256] {
+            let layout = Layout::from_size_align(spec, 4).expect("layout");
+            hprintln!("case {name} free pool{spec} foreign-refused");
+            // SAFETY: refused (validation on).
+            assert!(unsafe { free(black_box(foreign), black_box(layout)) }.is_err());
+            let block = heap.allocate(layout).expect("a block");
+            for (case, at, l) in
+                [("interior-refused", 1, layout), ("interior-no-pool-refused", spec / 2, no_pool)]
+            {
+                hprintln!("case {name} free pool{spec} {case}");
+                // SAFETY: refused (validation on).
+                assert!(unsafe { free(black_box(block.add(at)), black_box(l)) }.is_err());
+            }
+            // SAFETY: live, freed once.
+            unsafe { heap.deallocate(block, layout) }.expect("a valid free");
+            hprintln!("case {name} free pool{spec} double-no-pool-refused");
+            // SAFETY: refused (validation on).
+            assert!(unsafe { free(black_box(block), black_box(no_pool)) }.is_err());
+        }
+        hprintln!("case {name} free foreign-no-pool-refused");
+        // SAFETY: refused (validation on).
+        assert!(unsafe { free(black_box(foreign), black_box(no_pool)) }.is_err());
     }
 }
 
