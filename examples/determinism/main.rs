@@ -1,0 +1,307 @@
+//! The determinism picture: the instructions of every single `allocate` and `deallocate`
+//! (callgrind, one call at a time) while a heap fills from empty to 95 % and drains back,
+//! detalloc in every sync mode beside the allocators users would pick instead, all on the same
+//! request sequence; and the worst call seen beside detalloc's static bound.
+//!
+//! Regenerate (README, "Determinism"): `scripts/determinism.sh`, which builds
+//! `detalloc-audit`, `audit_targets` and this example, then runs
+//!
+//! ```text
+//! determinism --audit-tool <detalloc-audit> --audit-targets <audit_targets> --out docs
+//! ```
+//!
+//! It runs itself under `valgrind --tool=callgrind` (see `callgrind.rs`), audits
+//! `audit_targets` and its own wrappers with `detalloc-audit`, and writes
+//! `docs/determinism.svg`, `docs/determinism.csv` (the plotted bands) and
+//! `docs/determinism-worst.csv` (the worst-call table); every call's count goes to
+//! `target/determinism-calls.csv`. It fails if a detalloc count exceeds its static bound or a
+//! `local` heap's count changes with the fill.
+//!
+//! Heaps: the picture's detalloc heaps are `[16 x 1024, 64 x 1024, 256 x 1024]`, the pools of
+//! `detalloc/benches/instructions.rs` (its `Lean` and `Checked` are this `lean` and
+//! `checked`); the same five modes are also run on `[16 x 64, 64 x 32, 256 x 16]`, the heap
+//! `examples/audit_targets.rs` declares, whose wrappers the README's static-audit table
+//! bounds. The modes are declared as there: `lean` (`local`, stats and validation off),
+//! `checked` (`local`, both on), and `spin`, `lock_free`, `critical_section` with stats and
+//! validation on. The peers (`peers.rs`) get 8 MiB arenas; heapless's pool as many 64-byte
+//! blocks as the sequence has live at most.
+
+#[path = "../peers.rs"]
+mod peers;
+
+mod callgrind;
+mod plot;
+mod report;
+mod workload;
+
+use std::alloc::Layout;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::ptr::NonNull;
+
+use detalloc::{AllocError, FreeError, Heap, detalloc};
+use peers::{Buddy, Heapless, LinkedList, Rlsf, Subject, Sys, Talc};
+use workload::{Op, Step};
+
+macro_rules! heaps {
+    ($pools:tt, $lean:ident, $checked:ident, $spin:ident, $lock_free:ident, $cs:ident) => {
+        detalloc! {
+            /// `local`, stats and validation off.
+            pub struct $lean<pools: $pools, stats: false, validate: false>;
+        }
+        detalloc! {
+            /// `local`, stats and validation on.
+            pub struct $checked<pools: $pools, stats: true, validate: true>;
+        }
+        detalloc! {
+            /// A ticket lock per pool, stats and validation on.
+            pub struct $spin<pools: $pools, sync: spin, validate: true>;
+        }
+        detalloc! {
+            /// A Treiber stack per pool, stats and validation on.
+            pub struct $lock_free<pools: $pools, sync: lock_free, validate: true>;
+        }
+        detalloc! {
+            /// `critical_section::with` around each pool update (the host's: a std mutex).
+            pub struct $cs<pools: $pools, sync: critical_section, validate: true>;
+        }
+    };
+}
+
+heaps!([16 x 1024, 64 x 1024, 256 x 1024], Lean, Checked, Spin, LockFree, Cs);
+heaps!([16 x 64, 64 x 32, 256 x 16], AuditLean, AuditChecked, AuditSpin, AuditLockFree, AuditCs);
+
+/// The exported, never-inlined pair of one detalloc heap type: the same source as
+/// `audit_targets`'s `audit_alloc_*` / `audit_free_*` and the instruction bench's wrappers.
+macro_rules! detalloc_wrappers {
+    ($($heap:ty, $alloc:ident, $free:ident;)*) => {$(
+        /// One measured `allocate`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+            heap.allocate(layout)
+        }
+
+        /// One measured `deallocate`.
+        ///
+        /// # Safety
+        /// As `Heap::deallocate`: `ptr` is a live block of `heap` allocated with `layout`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+            // SAFETY: forwarded to the caller.
+            unsafe { heap.deallocate(ptr, layout) }
+        }
+    )*};
+}
+
+detalloc_wrappers! {
+    Lean, measured_alloc_lean, measured_free_lean;
+    Checked, measured_alloc_checked, measured_free_checked;
+    Spin, measured_alloc_spin, measured_free_spin;
+    LockFree, measured_alloc_lock_free, measured_free_lock_free;
+    Cs, measured_alloc_critical_section, measured_free_critical_section;
+    AuditLean, measured_alloc_lean_audit, measured_free_lean_audit;
+    AuditChecked, measured_alloc_checked_audit, measured_free_checked_audit;
+    AuditSpin, measured_alloc_spin_audit, measured_free_spin_audit;
+    AuditLockFree, measured_alloc_lock_free_audit, measured_free_lock_free_audit;
+    AuditCs, measured_alloc_critical_section_audit, measured_free_critical_section_audit;
+}
+
+/// The exported, never-inlined pair of one peer (its `Subject` methods are `inline(always)`).
+macro_rules! peer_wrappers {
+    ($($peer:ty, $alloc:ident, $free:ident;)*) => {$(
+        /// One measured allocation.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(peer: &mut $peer, layout: Layout) -> Option<<$peer as Subject>::Handle> {
+            peer.alloc(layout)
+        }
+
+        /// One measured free of a handle `peer` gave out.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $free(peer: &mut $peer, handle: <$peer as Subject>::Handle) {
+            peer.free(handle)
+        }
+    )*};
+}
+
+peer_wrappers! {
+    LinkedList, measured_alloc_linked_list, measured_free_linked_list;
+    Buddy, measured_alloc_buddy, measured_free_buddy;
+    Talc, measured_alloc_talc, measured_free_talc;
+    Rlsf, measured_alloc_rlsf, measured_free_rlsf;
+    Heapless, measured_alloc_heapless, measured_free_heapless;
+    Sys, measured_alloc_system, measured_free_system;
+}
+
+/// Every measured call goes through here, and callgrind dumps after each return (so this
+/// function must not end in a tail call: the result goes through `black_box` first).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn probe(call: &mut dyn FnMut() -> bool) -> bool {
+    let ok = call();
+    black_box(ok)
+}
+
+/// The seed of the request sequence.
+const SEED: u64 = 0xDE7A_110C;
+
+/// The layout of a request: align 8.
+fn layout_of(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).expect("sizes up to 256")
+}
+
+/// Runs `steps` on one subject, each call through `probe`; prints one record per call.
+fn run<S, H>(
+    out: &mut impl Write,
+    (heap, key): (&str, &str),
+    subject: &mut S,
+    steps: &[Step],
+    alloc: impl Fn(&mut S, Layout) -> Option<H>,
+    free: impl Fn(&mut S, H, Layout),
+) {
+    let slots = steps.iter().map(|s| s.slot + 1).max().unwrap_or(0);
+    let mut slots: Vec<Option<H>> = (0..slots).map(|_| None).collect();
+    for step in steps {
+        let layout = layout_of(step.size);
+        let ok = match step.op {
+            Op::Alloc => probe(&mut || {
+                slots[step.slot] = alloc(subject, layout);
+                slots[step.slot].is_some()
+            }),
+            Op::Free => {
+                let mut handle = slots[step.slot].take();
+                probe(&mut || handle.take().map(|h| free(subject, h, layout)).is_some())
+            }
+        };
+        let (op, path) = (step.op.name(), step.path.name());
+        let (live, size, class) = (step.live, step.size, step.class);
+        let _ = writeln!(out, "{heap} {key} {op} {live} {size} {class} {path} {ok}");
+    }
+}
+
+/// Runs `steps` on a fresh heap of type `H` through its wrappers.
+fn run_heap<H: Heap>(
+    out: &mut impl Write,
+    names: (&str, &str),
+    steps: &[Step],
+    alloc: fn(&H, Layout) -> Result<NonNull<u8>, AllocError>,
+    free: unsafe fn(&H, NonNull<u8>, Layout) -> Result<(), FreeError>,
+) {
+    // SAFETY: the all-zero bytes of a detalloc heap are its documented empty state.
+    let mut heap: Box<H> = unsafe { Box::<H>::new_zeroed().assume_init() };
+    let free = |heap: &mut Box<H>, block: NonNull<u8>, layout: Layout| {
+        // SAFETY: every handle `run` frees came from this heap's `allocate` with this layout,
+        // and is freed once.
+        let freed = unsafe { free(heap, block, layout) };
+        assert!(freed.is_ok(), "{}: a valid free refused", names.1);
+    };
+    run(out, names, &mut heap, steps, |heap, layout| alloc(heap, layout).ok(), free);
+}
+
+/// Runs `steps` on one peer through its wrappers.
+fn run_peer<S: Subject>(
+    out: &mut impl Write,
+    key: &str,
+    peer: &mut S,
+    steps: &[Step],
+    alloc: fn(&mut S, Layout) -> Option<S::Handle>,
+    free: fn(&mut S, S::Handle),
+) {
+    run(out, ("picture", key), peer, steps, alloc, |peer, handle, _| free(peer, handle));
+}
+
+/// The pools' block counts of a heap type.
+fn blocks_of<H: Heap>() -> [usize; 3] {
+    // SAFETY: as in `run_heap`.
+    let heap: Box<H> = unsafe { Box::<H>::new_zeroed().assume_init() };
+    std::array::from_fn(|k| heap.pool_stats(k).map_or(0, |p| p.blocks))
+}
+
+/// The child under callgrind: every subject, every call through `probe`, one line each.
+fn measure() {
+    let stdout = std::io::stdout();
+    let out = &mut std::io::BufWriter::new(stdout.lock());
+    let picture = workload::fill_and_drain(blocks_of::<Lean>(), SEED);
+    let audit = workload::fill_and_drain(blocks_of::<AuditLean>(), SEED);
+    macro_rules! run_heaps {
+        ($heap:literal, $steps:expr, $($ty:ty, $key:literal, $alloc:ident, $free:ident;)*) => {$(
+            run_heap::<$ty>(out, ($heap, $key), $steps, $alloc, $free);
+        )*};
+    }
+    run_heaps! {
+        "picture", &picture,
+        Lean, "lean", measured_alloc_lean, measured_free_lean;
+        Checked, "checked", measured_alloc_checked, measured_free_checked;
+        Spin, "spin", measured_alloc_spin, measured_free_spin;
+        LockFree, "lock_free", measured_alloc_lock_free, measured_free_lock_free;
+        Cs, "critical_section", measured_alloc_critical_section, measured_free_critical_section;
+    }
+    run_heaps! {
+        "audit", &audit,
+        AuditLean, "lean", measured_alloc_lean_audit, measured_free_lean_audit;
+        AuditChecked, "checked", measured_alloc_checked_audit, measured_free_checked_audit;
+        AuditSpin, "spin", measured_alloc_spin_audit, measured_free_spin_audit;
+        AuditLockFree, "lock_free", measured_alloc_lock_free_audit, measured_free_lock_free_audit;
+        AuditCs, "critical_section", measured_alloc_critical_section_audit,
+            measured_free_critical_section_audit;
+    }
+    let most = workload::most_live(blocks_of::<Lean>());
+    macro_rules! run_peers {
+        ($($key:literal, $peer:expr, $alloc:ident, $free:ident;)*) => {$(
+            run_peer(out, $key, &mut $peer, &picture, $alloc, $free);
+        )*};
+    }
+    run_peers! {
+        "linked_list", LinkedList::new(), measured_alloc_linked_list, measured_free_linked_list;
+        "buddy", Buddy::new(), measured_alloc_buddy, measured_free_buddy;
+        "talc", Talc::new(), measured_alloc_talc, measured_free_talc;
+        "rlsf", Rlsf::new(), measured_alloc_rlsf, measured_free_rlsf;
+        "heapless", Heapless::new(most), measured_alloc_heapless, measured_free_heapless;
+        "system", Sys, measured_alloc_system, measured_free_system;
+    }
+    let _ = out.flush();
+}
+
+/// The driver's options.
+struct Options {
+    audit_tool: PathBuf,
+    audit_targets: PathBuf,
+    out: PathBuf,
+}
+
+fn options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let (mut tool, mut targets, mut out) = (None, None, PathBuf::from("docs"));
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().map(PathBuf::from).ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--audit-tool" => tool = Some(value()?),
+            "--audit-targets" => targets = Some(value()?),
+            "--out" => out = value()?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let usage = "usage: determinism --audit-tool <detalloc-audit> --audit-targets <audit_targets> \
+                 [--out DIR] (or run scripts/determinism.sh)";
+    Ok(Options { audit_tool: tool.ok_or(usage)?, audit_targets: targets.ok_or(usage)?, out })
+}
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("--measure") {
+        measure();
+        return ExitCode::SUCCESS;
+    }
+    match options().and_then(|o| report::drive(&o.audit_tool, &o.audit_targets, &o.out)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("determinism: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
