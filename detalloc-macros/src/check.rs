@@ -7,7 +7,8 @@ use proc_macro2::Span;
 
 use crate::errors::Errors;
 use crate::model::{
-    Config, Declaration, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value, block_align,
+    Config, Declaration, Form, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value,
+    block_align,
 };
 use crate::presets;
 
@@ -19,7 +20,7 @@ const MAX_POOL_BYTES: u64 = u32::MAX as u64;
 const MAX_ALIGN: u64 = 4096;
 
 pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
-    let Declaration { attrs, vis, ident, entries } = declaration;
+    let Declaration { attrs, vis, form, ident, entries } = declaration;
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut pools = None;
     let mut preset = None;
@@ -92,7 +93,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
         (None, None) => (Vec::new(), ident.span()),
     };
 
-    let defs = check_pools(&decls, errors);
+    let defs = check_pools(&decls, &form, errors);
     let total_bytes = total(&defs, errors);
     if let (Some(budget), Some(total)) = (budget, total_bytes)
         && total > budget.value
@@ -113,6 +114,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
     Some(Config {
         attrs,
         vis,
+        form,
         ident,
         pools: defs,
         pools_span,
@@ -128,7 +130,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
 }
 
 /// Per-pool rules; returns the pools that satisfy them.
-fn check_pools(decls: &[PoolDecl], errors: &mut Errors) -> Vec<PoolDef> {
+fn check_pools(decls: &[PoolDecl], form: &Form, errors: &mut Errors) -> Vec<PoolDef> {
     let mut defs = Vec::new();
     let mut previous: Option<u64> = None;
     for decl in decls {
@@ -179,11 +181,47 @@ fn check_pools(decls: &[PoolDecl], errors: &mut Errors) -> Vec<PoolDef> {
             }
             Some(_) => {}
         }
+        ok &= check_sections(decl, form, errors);
         if ok {
-            defs.push(PoolDef { size, count, span: decl.span });
+            let section = decl.sections.first().map(|(_, name)| name.value.clone());
+            defs.push(PoolDef { size, count, span: decl.span, section });
         }
     }
     defs
+}
+
+/// `in "SECTION"`: only in the static form, at most once per pool, a plain non-empty name.
+fn check_sections(decl: &PoolDecl, form: &Form, errors: &mut Errors) -> bool {
+    let mut ok = true;
+    for (i, (at, name)) in decl.sections.iter().enumerate() {
+        if i == 0 && matches!(form, Form::Struct) {
+            errors.at(
+                *at,
+                "`in \"SECTION\"` places a pool's buffer in a linker section, which needs the \
+                 static form (each pool's buffer its own static): \
+                 `detalloc! { pub static HEAP: Name<pools: [64 x 32 in \".dtcm\"]>; }`",
+            );
+            ok = false;
+        }
+        if i == 1 {
+            errors.at(*at, "`in` twice on one pool: a pool's buffer lives in one section");
+            ok = false;
+        }
+        if name.value.is_empty() {
+            errors.at(name.span, "the section name is empty: e.g. `in \".dtcm\"`");
+            ok = false;
+        } else if name.value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') {
+            errors.at(
+                name.span,
+                format!(
+                    "`{}` is not a linker section name: no spaces, quotes or control characters",
+                    name.value.escape_debug()
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// An error on a whole `S x N` item, from its size to its count. (`decl.span` is the joined

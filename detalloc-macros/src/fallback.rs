@@ -1,10 +1,22 @@
-//! After an error: a stub type with the declared name, so uses of the heap elsewhere (its
-//! `static`, `#[global_allocator]`, `Heap` calls) do not each add a secondary error.
+//! After an error: a stub type with the declared name (and, for the static form, the static),
+//! so uses of the heap elsewhere (its `static`, `#[global_allocator]`, `Heap` calls) do not
+//! each add a secondary error.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Ident, Visibility};
+use syn::{Attribute, Ident, Visibility};
 
-pub fn stub(vis: &Visibility, ident: &Ident) -> TokenStream {
-    quote!(::detalloc::__private::fallback_heap!(#vis #ident);)
+use crate::model::Form;
+
+/// The stub of a declaration: `fallback_heap!` for the type; the static form's attributes
+/// (`#[global_allocator]` among them) go on a stub static of that type.
+pub fn stub(attrs: &[Attribute], vis: &Visibility, form: &Form, ident: &Ident) -> Vec<TokenStream> {
+    let mut items = vec![quote!(::detalloc::__private::fallback_heap!(#vis #ident);)];
+    if let Form::Static { value } = form {
+        items.push(quote! {
+            #(#attrs)*
+            #vis static #value: #ident = #ident::new();
+        });
+    }
+    items
 }

@@ -11,13 +11,25 @@ pub struct Spanned<T> {
     pub span: Span,
 }
 
-/// One `S x N` item of a pool list.
-#[derive(Debug, Clone, Copy)]
+/// One `S x N` item of a pool list, with its `in "SECTION"` placements (at most one is
+/// valid; `check` reports the others).
+#[derive(Debug, Clone)]
 pub struct PoolDecl {
     pub size: Spanned<u64>,
     pub count: Spanned<u64>,
     /// The whole item, for errors about the pool as a whole.
     pub span: Span,
+    /// Each `in "SECTION"`: the span of `in`, and the name with its span.
+    pub sections: Vec<(Span, Spanned<String>)>,
+}
+
+/// Which form the declaration has: `struct Type<...>;` (a type; values made with `new()`),
+/// or `static NAME: Type<...>;` (the type and its one value, each pool's buffer its own
+/// static, placeable with `in "SECTION"`).
+#[derive(Debug, Clone)]
+pub enum Form {
+    Struct,
+    Static { value: Ident },
 }
 
 /// The pool list `[S x N, ...]`, with the span of its brackets.
@@ -142,16 +154,21 @@ pub struct Entry {
 pub struct Declaration {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
+    pub form: Form,
+    /// The type's name.
     pub ident: Ident,
     pub entries: Vec<Entry>,
 }
 
-/// A pool known to be valid: `size >= 4`, `count >= 1`, `size * count` within 4 GiB.
-#[derive(Debug, Clone, Copy)]
+/// A pool known to be valid: `size >= 4`, `count >= 1`, `size * count` within 4 GiB, and
+/// (static form only) at most one non-empty section.
+#[derive(Debug, Clone)]
 pub struct PoolDef {
     pub size: u64,
     pub count: u64,
     pub span: Span,
+    /// The linker section of its buffer (`in "SECTION"`), if placed.
+    pub section: Option<String>,
 }
 
 /// The alignment rule (the runtime's `detalloc::PoolSpec` states it too): a block of `size`
@@ -175,6 +192,7 @@ impl PoolDef {
 pub struct Config {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
+    pub form: Form,
     pub ident: Ident,
     pub pools: Vec<PoolDef>,
     /// Span of the `pools`/`preset` value, for errors about the pools as a whole.

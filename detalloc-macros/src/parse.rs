@@ -8,7 +8,7 @@ use syn::{Attribute, Ident, LitBool, LitInt, Token, Type, Visibility};
 
 use crate::errors::Errors;
 use crate::model::{
-    Declaration, Entry, KEYS, PoolDecl, PoolList, Preset, Spanned, SyncMode, Validate, Value,
+    Declaration, Entry, Form, KEYS, PoolDecl, PoolList, Preset, Spanned, SyncMode, Validate, Value,
 };
 
 mod kw {
@@ -35,18 +35,33 @@ fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
     let header = (|| -> syn::Result<_> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        if !input.peek(Token![struct]) {
-            return Err(
-                input.error("expected `struct`: detalloc! { pub struct Name<pools: [16 x 64]>; }")
-            );
-        }
-        input.parse::<Token![struct]>()?;
+        let form = if input.peek(Token![static]) {
+            input.parse::<Token![static]>()?;
+            let value: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "expected the heap static's name"))?;
+            if !input.peek(Token![:]) {
+                return Err(input.error(
+                    "expected `:` and the heap's type: `static HEAP: Name<pools: [16 x 64]>;`",
+                ));
+            }
+            input.parse::<Token![:]>()?;
+            Form::Static { value }
+        } else if input.peek(Token![struct]) {
+            input.parse::<Token![struct]>()?;
+            Form::Struct
+        } else {
+            return Err(input.error(
+                "expected `struct` or `static`: detalloc! { pub struct Name<pools: [16 x 64]>; } \
+                 or detalloc! { pub static HEAP: Name<pools: [16 x 64]>; }",
+            ));
+        };
         let ident: Ident = input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected the heap's type name"))?;
-        Ok((attrs, vis, ident))
+        Ok((attrs, vis, form, ident))
     })();
-    let (attrs, vis, ident) = match header {
+    let (attrs, vis, form, ident) = match header {
         Ok(header) => header,
         Err(error) => {
             errors.push(error);
@@ -79,7 +94,7 @@ fn declaration(input: ParseStream, errors: &mut Errors) -> Option<Declaration> {
         );
         skip_rest(input);
     }
-    Some(Declaration { attrs, vis, ident, entries })
+    Some(Declaration { attrs, vis, form, ident, entries })
 }
 
 /// `< key: value, ... >`, and the span of the closing `>` (`None` when it is missing, which
@@ -236,6 +251,7 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
             size: Spanned { value, span },
             count: Spanned { value: count, span },
             span,
+            sections: sections(input)?,
         });
     }
     let size_value = size
@@ -254,7 +270,24 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
         size: Spanned { value: size_value, span: size.span() },
         count: Spanned { value: count_value, span: count.span() },
         span,
+        sections: sections(input)?,
     })
+}
+
+/// Each `in "SECTION"` after a pool (`check` decides how many may be there).
+fn sections(input: ParseStream) -> syn::Result<Vec<(Span, Spanned<String>)>> {
+    let mut sections = Vec::new();
+    while input.peek(Token![in]) {
+        let at = input.parse::<Token![in]>()?.span;
+        let name: syn::LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the linker section as a string literal after `in`, e.g. `in \".dtcm\"`",
+            )
+        })?;
+        sections.push((at, Spanned { value: name.value(), span: name.span() }));
+    }
+    Ok(sections)
 }
 
 /// A plain integer; `what` names it in the overflow error.

@@ -27,6 +27,7 @@ pub fn pools(preset: Preset, span: Span) -> Vec<PoolDecl> {
             size: Spanned { value: size, span },
             count: Spanned { value: count, span },
             span,
+            sections: Vec::new(),
         })
         .collect()
 }

@@ -32,13 +32,10 @@ pub fn gate(g: &Generator<'_>, items: Vec<TokenStream>) -> TokenStream {
     let mut out = if fit.len() == WIDTHS.len() {
         quote!(#(#items)*)
     } else {
-        let stub = fallback::stub(&cfg.vis, &cfg.ident);
+        let stub = fallback::stub(&cfg.attrs, &cfg.vis, &cfg.form, &cfg.ident);
         let pred = quote!(any(#(target_pointer_width = #fit),*));
         let mut gated = quote!(#(#[cfg(#pred)] #items)*);
-        gated.extend(quote! {
-            #[cfg(not(#pred))]
-            #stub
-        });
+        gated.extend(quote!(#(#[cfg(not(#pred))] #stub)*));
         for (bits, width) in WIDTHS.iter().filter(|(_, w)| !fit.contains(w)) {
             gated.extend(width_errors(g, *bits, width, max(*bits)));
         }

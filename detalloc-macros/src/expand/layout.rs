@@ -5,15 +5,19 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Generator, lit, runtime};
-use crate::model::{Config, PoolDef, SyncMode, Validate};
+use crate::model::{Config, Form, PoolDef, SyncMode, Validate};
 
-/// The struct and its inherent constants: two items.
+/// The struct and its inherent constants (and, for the static form, the buffer statics and the
+/// heap static), one item each.
 pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     let p = runtime();
-    let Config { attrs, vis, ident: name, .. } = g.cfg;
-    let fields: Vec<_> = g.indexed().map(|(i, _)| (g.block_field(i), g.pool_field(i))).collect();
-    let (blocks, pools): (Vec<_>, Vec<_>) = fields.into_iter().unzip();
-    let blocks_types: Vec<_> = g.cfg.pools.iter().map(blocks_type).collect();
+    let name = &g.cfg.ident;
+    let vis = item_vis(g.cfg);
+    let in_struct = g.buffers_in_struct();
+    let blocks: Vec<_> =
+        g.indexed().filter(|_| in_struct).map(|(i, _)| g.block_field(i).clone()).collect();
+    let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
+    let blocks_types: Vec<_> = g.cfg.pools.iter().filter(|_| in_struct).map(blocks_type).collect();
     let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
     let heap_state = heap_state(g.cfg);
     let specs = g.cfg.pools.iter().map(|d| {
@@ -22,42 +26,127 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     });
     let total = Literal::usize_suffixed(g.cfg.total_bytes as usize);
     let summary = summary(g.cfg, &total);
+    let sections = g.cfg.pools.iter().map(|d| match &d.section {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    });
+    let (attrs, docs) = match &g.cfg.form {
+        Form::Struct => (&g.cfg.attrs[..], TokenStream::new()),
+        Form::Static { value } => {
+            let doc = format!(
+                "The heap type of [`{value}`], declared with `detalloc!`'s static form: that \
+                 static is its only value (each pool's buffer is a static of its own, so there \
+                 is no `new()`)."
+            );
+            (&[][..], quote!(#[doc = #doc]))
+        }
+    };
     let strukt = quote! {
         #(#attrs)*
+        #docs
         #vis struct #name {
             #(#blocks: #blocks_types,)*
             #(#pools: #pool_types,)*
             __heap: #heap_state,
         }
     };
+    let init = quote! {
+        Self {
+            #(#blocks: #p::Blocks::new(),)*
+            #(#pools: <#pool_types>::new(),)*
+            __heap: #p::HeapState::new(),
+        }
+    };
+    let constructor = match &g.cfg.form {
+        Form::Struct => quote! {
+            /// The empty heap. Writes nothing: its all-zero state is the empty heap, so a
+            /// `static` lands in `.bss`.
+            #[inline]
+            pub const fn new() -> Self {
+                #init
+            }
+        },
+        // Private: only the heap static (in the same hidden module) is made with it.
+        Form::Static { .. } => quote! {
+            const fn __new() -> Self {
+                #init
+            }
+        },
+    };
     let consts = quote! {
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
         const _: () = {
             impl #name {
-                /// The empty heap. Writes nothing: its all-zero state is the empty heap, so a
-                /// `static` lands in `.bss`.
-                #[inline]
-                pub const fn new() -> Self {
-                    Self {
-                        #(#blocks: #p::Blocks::new(),)*
-                        #(#pools: <#pool_types>::new(),)*
-                        __heap: #p::HeapState::new(),
-                    }
-                }
+                #constructor
 
                 /// The pools in declaration order: block size, block count, block alignment.
                 pub const POOLS: &'static [#p::PoolSpec] = &[#(#specs),*];
 
+                /// The linker section of each pool's buffer (`in "SECTION"` in the static
+                /// form), in declaration order; `None` where Rust places it.
+                pub const SECTIONS: &'static [::core::option::Option<&'static str>] = &[#(#sections),*];
+
                 /// Bytes of blocks in all pools (buffers only, no metadata).
                 pub const TOTAL_BYTES: usize = #total;
 
-                /// One line describing the heap, built at compile time for the target
-                /// (the metadata figure is `size_of::<Self>() - TOTAL_BYTES`).
+                /// One line describing the heap, built at compile time for the target (the
+                /// metadata figure is the size of everything but the pools' buffers).
                 pub const SUMMARY: &'static str = #summary;
             }
         };
     };
-    vec![strukt, consts]
+    let mut items = vec![strukt, consts];
+    if let Form::Static { value } = &g.cfg.form {
+        items.extend(g.indexed().map(|(i, d)| {
+            let (ty, buffer) = (blocks_type(d), g.buffer_static(i));
+            let place = d.section.as_ref().map(|name| quote!(#[unsafe(link_section = #name)]));
+            quote! {
+                #place
+                static #buffer: #ty = #p::Blocks::new();
+            }
+        }));
+        let heap_attrs = &g.cfg.attrs;
+        items.push(quote! {
+            #(#heap_attrs)*
+            #vis static #value: #name = #name::__new();
+        });
+    }
+    items
+}
+
+/// The static form's items inside a hidden module (so nothing but the heap static can make a
+/// value of the type: its fields and constructor are private to that module), and the `use`
+/// that exports the type and the static with the declared visibility.
+pub fn hidden_module(
+    cfg: &Config,
+    value: &syn::Ident,
+    items: Vec<TokenStream>,
+) -> Vec<TokenStream> {
+    let (vis, name) = (&cfg.vis, &cfg.ident);
+    let module = format_ident!("__detalloc_{}", value);
+    vec![
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, unused_imports)]
+            mod #module {
+                use super::*;
+                #(#items)*
+            }
+        },
+        quote! {
+            #[allow(unused_imports)]
+            #vis use self::#module::{#name, #value};
+        },
+    ]
+}
+
+/// The visibility of the type and the heap static: as declared, or inside the static form's
+/// hidden module `pub(super)` for a private declaration (so the `use` beside it can name them).
+fn item_vis(cfg: &Config) -> TokenStream {
+    match (&cfg.form, &cfg.vis) {
+        (Form::Static { .. }, syn::Visibility::Inherited) => quote!(pub(super)),
+        (_, vis) => quote!(#vis),
+    }
 }
 
 fn blocks_type(d: &PoolDef) -> TokenStream {
@@ -139,7 +228,10 @@ fn summary(cfg: &Config, total: &Literal) -> TokenStream {
     let list = cfg
         .pools
         .iter()
-        .map(|d| format!("{} x {}", d.size, d.count))
+        .map(|d| match &d.section {
+            Some(section) => format!("{} x {} in {section}", d.size, d.count),
+            None => format!("{} x {}", d.size, d.count),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let plural = if cfg.pools.len() == 1 { "" } else { "s" };
@@ -165,9 +257,15 @@ fn summary(cfg: &Config, total: &Literal) -> TokenStream {
         tail.push_str(" preset=");
         tail.push_str(preset.name());
     }
+    // The metadata: all of the type but the buffers (in the static form the buffers are
+    // statics of their own, so the type is all metadata).
+    let metadata = match cfg.form {
+        Form::Struct => quote!(::core::mem::size_of::<#name>() - #total),
+        Form::Static { .. } => quote!(::core::mem::size_of::<#name>()),
+    };
     quote! {
         ::detalloc::__private::const_format::concatcp!(
-            #head, #total, " B of blocks + ", ::core::mem::size_of::<#name>() - #total, #tail
+            #head, #total, " B of blocks + ", #metadata, #tail
         )
     }
 }

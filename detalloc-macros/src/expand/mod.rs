@@ -1,6 +1,7 @@
 //! A valid [`Config`] to the heap's code, one file per generated concern:
 //!
-//! * `layout.rs`: the struct, `new`, `POOLS`, `TOTAL_BYTES`, `SUMMARY`;
+//! * `layout.rs`: the struct, `new`, `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`; for the
+//!   static form, one static per pool buffer and the heap static, inside a hidden module;
 //! * `dispatch.rs`: the generated chains, one arm per pool with the sizes as immediates: the
 //!   size-class dispatch of `allocate`/`deallocate`, and the by-address chain of a free the
 //!   selected pool does not hold;
@@ -17,7 +18,7 @@ mod layout;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{Config, PoolDef};
+use crate::model::{Config, Form, PoolDef};
 
 /// The path of every runtime item the expansion names.
 pub fn runtime() -> TokenStream {
@@ -28,6 +29,10 @@ pub fn expand(cfg: &Config) -> TokenStream {
     let g = Generator::new(cfg);
     let mut items = layout::items(&g);
     items.push(impls::items(&g));
+    let items = match &cfg.form {
+        Form::Struct => items,
+        Form::Static { value } => layout::hidden_module(cfg, value, items),
+    };
     guards::gate(&g, items)
 }
 
@@ -53,10 +58,27 @@ impl<'a> Generator<'a> {
         self.cfg.pools.iter().enumerate()
     }
 
-    /// Pool `i`'s buffer, as a place: `self.__blocks_i`.
+    /// Pool `i`'s buffer, as a place: the field `self.__blocks_i` (struct form) or the static
+    /// `__blocks_i` (static form: its address is a link-time constant).
     pub fn blocks(&self, i: usize) -> TokenStream {
         let b = &self.blocks[i];
-        quote!(self.#b)
+        match self.cfg.form {
+            Form::Struct => quote!(self.#b),
+            Form::Static { .. } => {
+                let s = self.buffer_static(i);
+                quote!(#s)
+            }
+        }
+    }
+
+    /// The static form's static holding pool `i`'s buffer.
+    pub fn buffer_static(&self, i: usize) -> Ident {
+        format_ident!("__BLOCKS_{}", i)
+    }
+
+    /// Whether the struct holds the buffers (struct form) or they are statics (static form).
+    pub fn buffers_in_struct(&self) -> bool {
+        matches!(self.cfg.form, Form::Struct)
     }
 
     /// Pool `i`'s state, as a place: `self.__pool_i`.
