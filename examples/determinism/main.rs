@@ -14,8 +14,9 @@
 //! `audit_targets` and its own wrappers with `detalloc-audit`, and writes
 //! `docs/determinism.svg`, `docs/determinism.csv` (the plotted bands) and
 //! `docs/determinism-worst.csv` (the worst-call table); every call's count goes to
-//! `target/determinism-calls.csv`. It fails if a detalloc count exceeds its static bound or a
-//! `local` heap's count changes with the fill.
+//! `target/determinism-calls.csv`. It fails if a detalloc count changes with the fill (for one
+//! pool and path), if any call exceeds the static bound of its wrapper, if an allocation
+//! fails, or if this binary's audit-heap wrappers are not bounded as `audit_targets`'s are.
 //!
 //! Heaps: the picture's detalloc heaps are `[16 x 1024, 64 x 1024, 256 x 1024]`, the pools of
 //! `detalloc/benches/instructions.rs` (its `Lean` and `Checked` are this `lean` and
@@ -194,13 +195,14 @@ fn run_heap<H: Heap>(
 ) {
     // SAFETY: the all-zero bytes of a detalloc heap are its documented empty state.
     let mut heap: Box<H> = unsafe { Box::<H>::new_zeroed().assume_init() };
-    let free = |heap: &mut Box<H>, block: NonNull<u8>, layout: Layout| {
-        // SAFETY: every handle `run` frees came from this heap's `allocate` with this layout,
-        // and is freed once.
+    let give_back = |heap: &mut Box<H>, block: NonNull<u8>, layout: Layout| {
+        // SAFETY: `run` passes only blocks it took from a slot, which it filled with this
+        // heap's `allocate` for the step's layout; a step frees a slot once, with the size it
+        // was allocated with (`workload::Step::size`), so `layout` is that layout.
         let freed = unsafe { free(heap, block, layout) };
         assert!(freed.is_ok(), "{}: a valid free refused", names.1);
     };
-    run(out, names, &mut heap, steps, |heap, layout| alloc(heap, layout).ok(), free);
+    run(out, names, &mut heap, steps, |heap, layout| alloc(heap, layout).ok(), give_back);
 }
 
 /// Runs `steps` on one peer through its wrappers.
