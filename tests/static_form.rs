@@ -77,6 +77,7 @@ fn blocks_come_from_their_pools_and_go_back() {
 
 /// The 16 MiB pool is in a `.bss.*` section: zero-initialised, no bytes in the file.
 #[test]
+#[cfg_attr(miri, ignore = "reads the test's own executable")]
 fn a_16_mib_pool_adds_nothing_to_the_file() {
     const { assert!(PlacedHeap::TOTAL_BYTES > 16 << 20) };
     let exe = std::env::current_exe().unwrap();
