@@ -32,6 +32,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
     let mut budget = None;
     let mut align = None;
     let mut spill = false;
+    let mut waiters: Option<Spanned<u64>> = None;
 
     for entry in entries {
         let name = entry.key.to_string();
@@ -73,6 +74,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
             Value::Budget(b) => budget = Some(b),
             Value::Align(a) => align = Some(a),
             Value::Spill(s) => spill = s.value,
+            Value::Waiters(w) => waiters = Some(w),
             Value::Invalid => {}
         }
     }
@@ -106,6 +108,9 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
     if let Some(align) = align {
         check_align(align, &decls, errors);
     }
+    if let Some(w) = waiters {
+        check_waiters(w, sync, errors);
+    }
 
     let total_bytes = total_bytes?;
     if !errors.is_empty() || defs.len() != decls.len() || defs.is_empty() {
@@ -125,6 +130,7 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
         wcet,
         hooks,
         spill,
+        waiters: waiters.map_or(0, |w| w.value),
         total_bytes,
     })
 }
@@ -246,6 +252,30 @@ fn total(defs: &[PoolDef], errors: &mut Errors) -> Option<u64> {
         }
     }
     Some(total)
+}
+
+/// Most waiting allocations one pool queues (its queue's slots are bits of a `u32`).
+const MAX_WAITERS: u64 = 32;
+
+/// `waiters: K`: at most 32, and a mode whose pools have a lock to hand a block over under.
+fn check_waiters(waiters: Spanned<u64>, sync: Spanned<SyncMode>, errors: &mut Errors) {
+    if waiters.value > MAX_WAITERS {
+        errors.at(
+            waiters.span,
+            format!(
+                "`waiters: {}`: a pool queues at most {MAX_WAITERS} waiting allocations",
+                waiters.value
+            ),
+        );
+    }
+    if waiters.value > 0 && sync.value == SyncMode::LockFree {
+        errors.at(
+            sync.span,
+            "`waiters` hands a freed block to the oldest waiter in the same step as the free, \
+             under the pool's lock, and `sync: lock_free` pools have no lock: use `sync: spin` \
+             (threads) or `sync: critical_section` (interrupts on one core) with `waiters`",
+        );
+    }
 }
 
 fn check_align(align: Spanned<u64>, decls: &[PoolDecl], errors: &mut Errors) {

@@ -134,13 +134,16 @@ pub enum Value {
     Budget(Spanned<u64>),
     Align(Spanned<u64>),
     Spill(Spanned<bool>),
+    Waiters(Spanned<u64>),
     /// The value had an error (already reported); the key still counts as given.
     Invalid,
 }
 
 /// The keys the macro knows, in the order the docs list them.
-pub const KEYS: &[&str] =
-    &["pools", "preset", "sync", "stats", "validate", "wcet", "hooks", "budget", "align", "spill"];
+pub const KEYS: &[&str] = &[
+    "pools", "preset", "sync", "stats", "validate", "wcet", "hooks", "budget", "align", "spill",
+    "waiters",
+];
 
 /// `key: value`.
 #[derive(Clone)]
@@ -204,5 +207,7 @@ pub struct Config {
     pub wcet: Option<Box<Type>>,
     pub hooks: Option<Box<Type>>,
     pub spill: bool,
+    /// `waiters: K`: each pool's queue of waiting allocations (0: none).
+    pub waiters: u64,
     pub total_bytes: u64,
 }

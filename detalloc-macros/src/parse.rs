@@ -174,6 +174,7 @@ fn entry(input: ParseStream, errors: &mut Errors) -> Option<Entry> {
             .map(Value::Hooks),
         "budget" => budget(input).map(Value::Budget),
         "align" => plain_integer(input, "align").map(Value::Align),
+        "waiters" => plain_integer(input, "waiters").map(Value::Waiters),
         _ => Err(syn::Error::new(
             key.span(),
             format!("unknown key `{name}`: expected one of {}", known_keys()),

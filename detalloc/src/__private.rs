@@ -2,6 +2,7 @@
 //! nothing here is covered by semver. Only `pub use` lines: every item lives in the module of
 //! its concept.
 
+pub use crate::__allocate_timeout_impl as allocate_timeout_impl;
 pub use crate::__allocator_api2_impl as allocator_api2_impl;
 pub use crate::__critical_section_available as require_critical_section;
 pub use crate::__fallback_heap as fallback_heap;
@@ -25,6 +26,9 @@ pub use crate::resize::realloc;
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
 pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timer, Timing};
 pub use crate::view::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};
+#[cfg(feature = "std")]
+pub use crate::wait::allocate_timeout;
+pub use crate::wait::{AllocateWait, WaitStart, WaitStats, Waiters, Waiting, Wake};
 pub use crate::{
     AllocError, Corruption, FreeError, Heap, Hooks, NoHooks, PoolSpec, PoolStats, Report, Stats,
 };

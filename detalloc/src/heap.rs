@@ -4,6 +4,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
+use crate::wait::WaitStats;
 use crate::{AllocError, Corruption, FreeError, PoolStats, Report, Stats, Timing};
 
 /// A heap declared with [`detalloc!`](macro@crate::detalloc). Dyn-compatible: `&dyn Heap` works.
@@ -76,6 +77,14 @@ pub trait Heap {
     /// The WCET figures (maximum, total, count per operation) of a heap declared with
     /// `wcet: SomeClock`; `None` without. Reset by [`reset_stats`](Heap::reset_stats).
     fn timing(&self) -> Option<Timing> {
+        None
+    }
+
+    /// The waits of pool `pool` of a heap declared with `waiters: K` (how many allocations
+    /// waited, were handed a block, gave up; the longest queue); `None` without waiters or
+    /// past the last pool. Reset by [`reset_stats`](Heap::reset_stats).
+    fn wait_stats(&self, pool: usize) -> Option<WaitStats> {
+        let _ = pool;
         None
     }
 }

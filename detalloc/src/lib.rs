@@ -68,6 +68,7 @@ mod resize;
 mod sync;
 mod timing;
 mod view;
+pub mod wait;
 
 #[doc(hidden)]
 pub mod __private;

@@ -16,7 +16,7 @@ use crate::{Heap, PoolSpec};
 /// ```
 ///
 /// With `wcet` configured a line after the totals gives the longest and the mean measured
-/// alloc and free, in clock ticks.
+/// alloc and free, in clock ticks; with `waiters` a second table gives each pool's waits.
 pub struct Report<'a> {
     heap: &'a dyn Heap,
     summary: &'static str,
@@ -73,6 +73,17 @@ impl fmt::Display for Report<'_> {
                 p.frees,
                 p.failures
             )?;
+        }
+        if self.heap.wait_stats(0).is_some() {
+            writeln!(f, "pool  waited  handed  cancelled  longest queue")?;
+            for index in 0..self.pools.len() {
+                let w = self.heap.wait_stats(index).unwrap_or_default();
+                writeln!(
+                    f,
+                    "{index:>4}  {:>6}  {:>6}  {:>9}  {:>13}",
+                    w.waited, w.handed_off, w.cancelled, w.longest_queue
+                )?;
+            }
         }
         Ok(())
     }

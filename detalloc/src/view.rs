@@ -10,6 +10,7 @@ use crate::heap_state::HeapState;
 use crate::pool::Pool;
 use crate::sync::Lock;
 use crate::timing::Timer;
+use crate::wait::WaitQueue;
 use crate::{Corruption, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
@@ -28,13 +29,13 @@ pub trait PoolState {
 /// Ties a pool state to the geometry of its blocks, so a [`PoolView`] pairs matching halves.
 pub trait Geometry<const S: usize, const N: usize> {}
 
-impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Geometry<S, N>
-    for Pool<S, N, W, L, M>
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: WaitQueue>
+    Geometry<S, N> for Pool<S, N, W, L, M, Q>
 {
 }
 
-impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> PoolState
-    for Pool<S, N, W, L, M>
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: WaitQueue> PoolState
+    for Pool<S, N, W, L, M, Q>
 {
     fn stats(&self) -> PoolStats {
         Pool::stats(self)

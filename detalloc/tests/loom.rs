@@ -154,3 +154,91 @@ mod loom_critical_section {
         }
     }
 }
+
+/// Waiting (`waiters: K`) against a concurrent free: one block, held by the main thread. A
+/// thread frees it while another waits for a block and then either takes it or gives up
+/// (cancels), in every interleaving. Afterwards nothing is lost (the pool hands out its one
+/// block again, its audit is clean) and no block was held twice.
+mod waiting {
+    use std::task::Waker;
+
+    use detalloc::__private::{Align16, Blocks, Pool, Spin, StatsOn, WaitStart, Waiters};
+    use loom::sync::Arc;
+
+    type WaitPool = Pool<16, 1, 1, Spin, StatsOn, Waiters<2>>;
+
+    struct Shared {
+        pool: WaitPool,
+        blocks: Blocks<16, 1, Align16>,
+    }
+
+    fn model(cancel: bool) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(move || {
+            let shared = Arc::new(Shared { pool: WaitPool::new(), blocks: Blocks::new() });
+            // SAFETY (each call below): the pool is only ever given its own `blocks`.
+            let held = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the one block");
+            let freer = {
+                let s = Arc::clone(&shared);
+                let held = held.as_ptr().addr();
+                loom::thread::spawn(move || {
+                    let block =
+                        s.blocks.base().with_addr(core::num::NonZeroUsize::new(held).unwrap());
+                    // SAFETY: the main thread's live block, handed to this thread to free.
+                    unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake();
+                })
+            };
+            let waiter = {
+                let s = Arc::clone(&shared);
+                loom::thread::spawn(move || {
+                    let waker = Waker::noop();
+                    // SAFETY: as above.
+                    match unsafe { s.pool.wait_start(&s.blocks, waker, true) } {
+                        WaitStart::Ready(block) => {
+                            unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake()
+                        }
+                        WaitStart::Queued(slot) if cancel => {
+                            unsafe { s.pool.wait_cancel(&s.blocks, slot) }.wake()
+                        }
+                        WaitStart::Queued(slot) => loop {
+                            if let Some(block) = unsafe { s.pool.wait_take(&s.blocks, slot, waker) }
+                            {
+                                unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake();
+                                break;
+                            }
+                            loom::thread::yield_now();
+                        },
+                        WaitStart::Full => panic!("one waiter in a 2-waiter queue"),
+                    }
+                })
+            };
+            freer.join().unwrap();
+            waiter.join().unwrap();
+            // SAFETY: the pool's own buffer.
+            unsafe { shared.pool.audit(shared.blocks.base(), 0) }.unwrap();
+            let again = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the block is back");
+            assert_eq!(again, held);
+            assert!(unsafe { shared.pool.alloc(&shared.blocks) }.is_none(), "one block, once");
+        });
+    }
+
+    trait WakeExt {
+        fn wake(self);
+    }
+    impl WakeExt for Option<Waker> {
+        fn wake(self) {
+            detalloc::__private::Wake::wake(self);
+        }
+    }
+
+    #[test]
+    fn hand_off_against_a_concurrent_free() {
+        model(false);
+    }
+
+    #[test]
+    fn cancellation_against_a_concurrent_free() {
+        model(true);
+    }
+}

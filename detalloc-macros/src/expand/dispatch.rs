@@ -96,7 +96,10 @@ impl Generator<'_> {
         let found = self.free_found_call();
         quote! {
             match unsafe { #pool.free(&#blocks, ptr) } {
-                ::core::result::Result::Ok(()) => ::core::result::Result::Ok(#idx),
+                ::core::result::Result::Ok(wake) => {
+                    #p::Wake::wake(wake);
+                    ::core::result::Result::Ok(#idx)
+                }
                 ::core::result::Result::Err(#p::FreeError::Foreign) => return #found,
                 ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
             }
@@ -125,7 +128,10 @@ impl Generator<'_> {
                     if offset % #s != 0 {
                         ::core::result::Result::Err(#p::FreeError::Misaligned)
                     } else if { let key = if size > align { size } else { align }; #fits } {
-                        unsafe { #pool.free_found(&#blocks, offset, #spill) }.map(|()| #idx)
+                        unsafe { #pool.free_found(&#blocks, offset, #spill) }.map(|wake| {
+                            #p::Wake::wake(wake);
+                            #idx
+                        })
                     } else {
                         ::core::result::Result::Err(#p::FreeError::WrongPool)
                     }

@@ -10,7 +10,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Generator, layout, lit, runtime};
+use super::{Generator, layout, lit, runtime, waiting};
 
 pub fn items(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
@@ -23,6 +23,8 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
     let found = g.free_found_call();
     let free_chain = g.by_layout(|i| g.free_arm(i), quote!(return #found));
     let timer = layout::timer(g.cfg);
+    let wait_methods = waiting::heap_methods(g);
+    let reset_waits = waiting::reset(g);
     let found_free = g.found_free();
     let keep = g.keep();
     let select = g.by_layout(
@@ -159,8 +161,11 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                 }
 
                 fn reset_stats(&self) {
-                    #p::reset_stats(&self.__views(), &self.__heap)
+                    #p::reset_stats(&self.__views(), &self.__heap);
+                    #reset_waits
                 }
+
+                #wait_methods
 
                 fn validate(&self) -> ::core::result::Result<(), #p::Corruption> {
                     #p::validate(&self.__views())

@@ -160,8 +160,12 @@ fn pool_type(cfg: &Config, d: &PoolDef) -> TokenStream {
     let p = runtime();
     let (s, n, w) = (lit(d.size), lit(d.count), words(d, cfg.validate));
     let stats = stats_mode(cfg);
+    let waiters = (cfg.waiters > 0).then(|| {
+        let k = lit(cfg.waiters);
+        quote!(, #p::Waiters<#k>)
+    });
     match lock(cfg.sync.value) {
-        Some(lock) => quote!(#p::Pool<#s, #n, #w, #lock, #stats>),
+        Some(lock) => quote!(#p::Pool<#s, #n, #w, #lock, #stats #waiters>),
         None => quote!(#p::LockFreePool<#s, #n, #w, #stats>),
     }
 }

@@ -14,6 +14,7 @@ mod dispatch;
 mod guards;
 mod impls;
 mod layout;
+mod waiting;
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -29,6 +30,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
     let g = Generator::new(cfg);
     let mut items = layout::items(&g);
     items.push(impls::items(&g));
+    items.push(waiting::items(&g));
     let items = match &cfg.form {
         Form::Struct => items,
         Form::Static { value } => layout::hidden_module(cfg, value, items),
@@ -93,6 +95,17 @@ impl<'a> Generator<'a> {
 
     pub fn pool_field(&self, i: usize) -> &Ident {
         &self.pools[i]
+    }
+
+    /// `if pool == 0 { arm(0) } else if pool == 1 { arm(1) } ... else { None }`: one arm per
+    /// pool on a runtime index `pool` (`usize`).
+    pub fn by_index(&self, arm: impl Fn(usize) -> TokenStream) -> TokenStream {
+        let mut chain = quote!({ ::core::option::Option::None });
+        for i in (0..self.cfg.pools.len()).rev() {
+            let (idx, body) = (Literal::usize_unsuffixed(i), arm(i));
+            chain = quote!(if pool == #idx { #body } else #chain);
+        }
+        chain
     }
 
     /// The hooks type (`NoHooks` without `hooks:`).

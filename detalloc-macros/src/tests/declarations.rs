@@ -141,6 +141,8 @@ fn declaration(rng: &mut Rng, all_valid: bool) -> (String, Verdict, Option<u64>)
     let mut pools: Option<Option<Vec<(u64, u64)>>> = None;
     let mut budget: Option<Option<u64>> = None;
     let mut align: Option<Option<u64>> = None;
+    let mut sync_name: Option<&str> = None;
+    let mut waiters: Option<u64> = None;
 
     let mut keys: Vec<&str> = Vec::new();
     if all_valid {
@@ -199,6 +201,9 @@ fn declaration(rng: &mut Rng, all_valid: bool) -> (String, Verdict, Option<u64>)
                 let name = *rng.pick(names);
                 if matches!(name, "mutex" | "true") {
                     verdict.fail();
+                }
+                if sync_name.is_none() {
+                    sync_name = Some(name);
                 }
                 name.to_owned()
             }
@@ -259,12 +264,25 @@ fn declaration(rng: &mut Rng, all_valid: bool) -> (String, Verdict, Option<u64>)
                 }
                 value.to_string()
             }
+            "waiters" => {
+                let value = *rng.pick(&[0u64, 1, 4, 32, 33, 1000]);
+                if value > 32 {
+                    verdict.fail();
+                }
+                if waiters.is_none() {
+                    waiters = Some(value);
+                }
+                value.to_string()
+            }
             _ => "blue".to_owned(),
         };
         entries.push(format!("{key}: {value}"));
     }
 
     // The rules on the declaration as a whole.
+    if waiters.is_some_and(|w| w > 0) && sync_name == Some("lock_free") {
+        verdict.fail();
+    }
     let has_pools = seen.contains(&"pools");
     let has_preset = seen.contains(&"preset");
     if has_pools == has_preset {

@@ -22,44 +22,119 @@ use crate::blocks::{Align, Blocks};
 use crate::counters::{PoolCounters, StatsMode};
 use crate::sync::shim::{StateCell, loom_const_fn};
 use crate::sync::{Lock, SharedLock, new_lock};
+use crate::wait::{NoWaiters, WaitQueue};
 use crate::{Corruption, FreeError};
 
-struct State<const W: usize, T> {
+pub(super) struct State<const W: usize, T, Q> {
     head: u32,
     fresh: u32,
-    tally: T,
-    live: [u32; W],
+    pub(super) tally: T,
+    pub(super) live: [u32; W],
+    /// The waiting allocations (`waiters: K`); `NoWaiters` stores nothing.
+    pub(super) queue: Q,
 }
 
-impl<const W: usize, T: PoolCounters> State<W, T> {
-    /// Links the block at `offset` in front of the free list and counts the free.
+impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
+    /// Takes a block: the head of the free list, else the next never-used block; its offset.
+    /// Counts the allocation (and sets its live bit); `None` when the pool is exhausted (the
+    /// caller counts that, or not).
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's own `S * N`-byte buffer.
+    #[inline(always)]
+    pub(super) unsafe fn take<const S: usize, const N: usize>(
+        &mut self,
+        base: NonNull<u8>,
+    ) -> Option<(NonNull<u8>, usize)> {
+        // Each path computes its block's address itself, from the widened offset, so
+        // `base + head - S` is one address computation.
+        let (block, offset) = if self.head != 0 {
+            let offset = self.head as usize - S;
+            // SAFETY: `head` is only ever written by `push`, with `offset + S` of a block start
+            // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
+            // writing into a freed block is a use after free, already UB.)
+            let block = unsafe { base.add(offset) };
+            // SAFETY: the block is on the free list, so `push` wrote its link, and nobody owns
+            // it while the lock is held.
+            self.head = unsafe { read_link::<S>(block) };
+            (block, offset)
+        } else if (self.fresh as usize) < S * N {
+            let offset = self.fresh as usize;
+            self.fresh += S as u32;
+            // SAFETY: `offset < S * N`: a never-used block inside the buffer.
+            (unsafe { base.add(offset) }, offset)
+        } else {
+            return None;
+        };
+        if W > 0 {
+            bitmap::set(&mut self.live, offset / S);
+        }
+        self.tally.on_alloc();
+        Some((block, offset))
+    }
+
+    /// Returns the block at `offset`, freed (its live bit already cleared): to the oldest
+    /// waiter if any (it stays allocated, handed over; the waker to wake is returned), else
+    /// onto the free list. Counts the free (and the waiter's allocation).
     ///
     /// # Safety
     /// `offset` is a block start of the `S`-byte-block buffer at `base`, and nobody owns that
     /// block.
     #[inline(always)]
-    unsafe fn push<const S: usize>(&mut self, base: NonNull<u8>, offset: usize) {
+    pub(super) unsafe fn release<const S: usize>(
+        &mut self,
+        base: NonNull<u8>,
+        offset: usize,
+    ) -> Q::Wake {
+        self.tally.on_free();
+        let link = offset as u32 + S as u32;
+        if Q::ENABLED
+            && let Some(wake) = self.queue.hand_off(link)
+        {
+            if W > 0 {
+                bitmap::set(&mut self.live, offset / S);
+            }
+            self.tally.on_alloc();
+            return wake;
+        }
         // SAFETY: the caller's promise: the block's first bytes may hold the link.
         unsafe { write_link::<S>(base.add(offset), self.head) };
-        self.head = offset as u32 + S as u32;
-        self.tally.on_free();
+        self.head = link;
+        Q::Wake::default()
     }
 }
 
-/// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`).
-pub struct Pool<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> {
+/// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`),
+/// with its queue of waiting allocations `Q` (none by default).
+pub struct Pool<
+    const S: usize,
+    const N: usize,
+    const W: usize,
+    L: Lock,
+    M: StatsMode,
+    Q: WaitQueue = NoWaiters,
+> {
     lock: L,
-    state: StateCell<State<W, M::Counts>>,
+    state: StateCell<State<W, M::Counts, Q>>,
 }
 
 // SAFETY: the state is only reached inside `L::with`, which excludes other threads for a
-// `SharedLock`; links are read and written in freed blocks only under that same lock.
-unsafe impl<const S: usize, const N: usize, const W: usize, L: SharedLock, M: StatsMode> Sync
-    for Pool<S, N, W, L, M>
+// `SharedLock`; links are read and written in freed blocks only under that same lock. A
+// queue's wakers are `Send + Sync`.
+unsafe impl<
+    const S: usize,
+    const N: usize,
+    const W: usize,
+    L: SharedLock,
+    M: StatsMode,
+    Q: WaitQueue,
+> Sync for Pool<S, N, W, L, M, Q>
 {
 }
 
-impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool<S, N, W, L, M> {
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: WaitQueue>
+    Pool<S, N, W, L, M, Q>
+{
     const VALIDATE: bool = W > 0;
     /// The pool's bytes: below 4 GiB, as `Blocks::GEOMETRY` (the buffer this pool is paired
     /// with) asserts.
@@ -75,14 +150,20 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
             let _ = Self::BYTES;
             Self {
                 lock: new_lock::<L>(),
-                state: StateCell::new(State { head: 0, fresh: 0, tally: M::Counts::ZERO, live: [0; W] }),
+                state: StateCell::new(State {
+                    head: 0,
+                    fresh: 0,
+                    tally: M::Counts::ZERO,
+                    live: [0; W],
+                    queue: Q::EMPTY,
+                }),
             }
         }
     }
 
     /// Runs `f` on the state under the lock.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Counts>) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Counts, Q>) -> R) -> R {
         self.lock.with(|| {
             // SAFETY: `Lock::with` gives exclusive access to the state for the duration of
             // the closure, and no reference to it outlives the closure.
@@ -101,32 +182,12 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
     pub unsafe fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
         let base = blocks.base();
         self.with(|st| {
-            // Each path computes its block's address itself, from the widened offset, so
-            // `base + head - S` is one address computation.
-            let (block, offset) = if st.head != 0 {
-                let offset = st.head as usize - S;
-                // SAFETY: `head` is only ever written by `free`, with `offset + S` of a block
-                // start of this buffer (the caller's pairing promise), so `offset < S * N`.
-                // (A program writing into a freed block is a use after free, already UB.)
-                let block = unsafe { base.add(offset) };
-                // SAFETY: the block is on the free list, so `free` wrote its link, and nobody
-                // owns it while the lock is held.
-                st.head = unsafe { read_link::<S>(block) };
-                (block, offset)
-            } else if st.fresh < Self::BYTES {
-                let offset = st.fresh as usize;
-                st.fresh += S as u32;
-                // SAFETY: `offset < S * N`: a never-used block inside the buffer.
-                (unsafe { base.add(offset) }, offset)
-            } else {
+            // SAFETY: `base` is this pool's buffer (the caller's promise).
+            let taken = unsafe { st.take::<S, N>(base) };
+            if taken.is_none() {
                 st.tally.on_fail();
-                return None;
-            };
-            if Self::VALIDATE {
-                bitmap::set(&mut st.live, offset / S);
             }
-            st.tally.on_alloc();
-            Some(block)
+            taken.map(|(block, _)| block)
         })
     }
 
@@ -144,7 +205,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         &self,
         blocks: &Blocks<S, N, A>,
         ptr: NonNull<u8>,
-    ) -> Result<(), FreeError> {
+    ) -> Result<Q::Wake, FreeError> {
         let offset = if Self::VALIDATE {
             blocks.block_offset(ptr)?
         } else {
@@ -156,8 +217,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
             }
             // SAFETY: `offset` is a block start of this pool (checked above with validation,
             // the caller's promise without) and nobody owns the block any more.
-            unsafe { st.push::<S>(blocks.base(), offset) };
-            Ok(())
+            Ok(unsafe { st.release::<S>(blocks.base(), offset) })
         })
     }
 
@@ -175,7 +235,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
         blocks: &Blocks<S, N, A>,
         offset: usize,
         spill: bool,
-    ) -> Result<(), FreeError> {
+    ) -> Result<Q::Wake, FreeError> {
         self.with(|st| {
             if Self::VALIDATE {
                 let (_, kept) = bitmap::state(&st.live, offset / S);
@@ -187,8 +247,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode> Pool
                 }
             }
             // SAFETY: the caller's promise: a block start of this buffer, owned by nobody now.
-            unsafe { st.push::<S>(blocks.base(), offset) };
-            Ok(())
+            Ok(unsafe { st.release::<S>(blocks.base(), offset) })
         })
     }
 

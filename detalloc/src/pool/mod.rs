@@ -13,6 +13,7 @@ mod locked;
 pub mod treiber;
 #[cfg(not(detalloc_lock_free))]
 mod unsupported;
+mod waiting;
 
 pub use locked::Pool;
 #[cfg(not(detalloc_lock_free))]

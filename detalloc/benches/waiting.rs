@@ -1,0 +1,145 @@
+//! What waiting (`waiters: K`) costs, in instructions per call (callgrind, one call at a
+//! time, as `instructions.rs` measures): a `spin` heap with validation and statistics, with
+//! `waiters: 4` and without.
+//!
+//! - `allocate` and `deallocate` with an empty queue, against the same heap without waiters
+//!   (the free checks the queue: one test);
+//! - `deallocate` with a waiter present: the block is handed to it (its waker, a no-op one
+//!   here, is woken after the lock: the executor's cost is not counted);
+//! - the first poll of `allocate_wait` when a block is free (ready at once).
+//!
+//! `cargo bench -p detalloc --bench waiting` prints the counts (it checks nothing: the
+//! determinism of `waiters: 0` is `instructions.rs`'s).
+
+use std::alloc::Layout;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::process::{Command, ExitCode};
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use detalloc::{AllocError, FreeError, Heap, detalloc};
+
+detalloc! {
+    /// With a queue of 4 waiters per pool.
+    pub struct WaitHeap<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, validate: true, waiters: 4>;
+}
+detalloc! {
+    /// The same heap without waiters.
+    pub struct PlainHeap<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, validate: true>;
+}
+
+const LAYOUT: Layout = Layout::new::<[u64; 8]>();
+
+macro_rules! measured {
+    ($($alloc:ident, $free:ident: $heap:ty;)*) => {$(
+        /// One measured `allocate`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+            heap.allocate(layout)
+        }
+
+        /// One measured `deallocate`.
+        ///
+        /// # Safety
+        /// `ptr` is a live block of `heap` for `layout`.
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+            // SAFETY: forwarded.
+            unsafe { heap.deallocate(ptr, layout) }
+        }
+    )*};
+}
+
+measured! {
+    measured_alloc_waiting, measured_free_waiting: WaitHeap;
+    measured_alloc_plain, measured_free_plain: PlainHeap;
+}
+
+/// One measured first poll of `allocate_wait`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measured_poll_waiting(
+    wait: &mut detalloc::wait::AllocateWait<'_, WaitHeap>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<NonNull<u8>, AllocError>> {
+    Pin::new(wait).poll(cx)
+}
+
+fn measure() -> Vec<&'static str> {
+    let mut labels = Vec::new();
+    let cx = &mut Context::from_waker(Waker::noop());
+    let (waiting, plain) = (Box::new(WaitHeap::new()), Box::new(PlainHeap::new()));
+    labels.push("waiters: 4  allocate");
+    let block = measured_alloc_waiting(&waiting, black_box(LAYOUT)).unwrap();
+    labels.push("waiters: 4  deallocate, nobody waiting");
+    // SAFETY: allocated just above.
+    unsafe { measured_free_waiting(&waiting, black_box(block), LAYOUT) }.unwrap();
+    labels.push("waiters: 0  allocate");
+    let block = measured_alloc_plain(&plain, black_box(LAYOUT)).unwrap();
+    labels.push("waiters: 0  deallocate");
+    // SAFETY: allocated just above.
+    unsafe { measured_free_plain(&plain, black_box(block), LAYOUT) }.unwrap();
+    labels.push("waiters: 4  allocate_wait, first poll, a block free (ready)");
+    let mut ready = waiting.allocate_wait(LAYOUT);
+    let Poll::Ready(Ok(block)) = measured_poll_waiting(&mut ready, cx) else { panic!("ready") };
+    drop(ready);
+    // Exhaust the 64-byte pool, queue one waiter, then free a block into it.
+    let mut held = vec![block];
+    while let Ok(b) = waiting.allocate(LAYOUT) {
+        held.push(b);
+    }
+    let mut queued = waiting.allocate_wait(LAYOUT);
+    assert!(Pin::new(&mut queued).poll(cx).is_pending());
+    labels.push("waiters: 4  deallocate, a waiter present (handed over)");
+    // SAFETY: a live block of `waiting`.
+    unsafe { measured_free_waiting(&waiting, black_box(held[0]), LAYOUT) }.unwrap();
+    let Poll::Ready(Ok(_)) = Pin::new(&mut queued).poll(cx) else { panic!("handed over") };
+    labels
+}
+
+fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "--measure") {
+        for label in measure() {
+            println!("{label}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return ExitCode::SUCCESS;
+    }
+    let exe = std::env::current_exe().expect("the bench's path");
+    let dir = std::env::temp_dir().join(format!("detalloc-waiting-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let out = dir.join("cg.out");
+    let dumps = ["alloc_waiting", "free_waiting", "alloc_plain", "free_plain", "poll_waiting"]
+        .map(|f| format!("--dump-after=measured_{f}"));
+    let run = Command::new("valgrind")
+        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
+        .args(dumps)
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .arg("--measure")
+        .output()
+        .expect("valgrind runs (apt-get install valgrind)");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let labels =
+        String::from_utf8_lossy(&run.stdout).lines().map(str::to_owned).collect::<Vec<_>>();
+    println!(
+        "instructions per call (callgrind), `[16 x 1024, 64 x 1024, 256 x 1024]`, spin, stats + validation, 64 B:"
+    );
+    for (n, label) in labels.iter().enumerate() {
+        let dump = std::fs::read_to_string(format!("{}.{}", out.display(), n + 1)).expect("a dump");
+        let total = dump
+            .lines()
+            .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .expect("a total");
+        println!("  {label:<62} {total:>4}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,207 @@
+//! Waiting for a block (`waiters: K`) on a real executor (tokio's current-thread runtime, with
+//! its timer): FIFO hand-off, the `K + 1`-th waiter refused at once, cancellation at every
+//! step, a timeout, and the blocking `allocate_timeout` across threads.
+
+use std::alloc::Layout;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use detalloc::{AllocError, Heap, detalloc};
+
+detalloc! { struct Waiting<pools: [16 x 2, 64 x 1], sync: spin, validate: true, waiters: 3>; }
+detalloc! { struct Spilling<pools: [16 x 1, 64 x 1], sync: spin, validate: true, spill: true, waiters: 2>; }
+detalloc! { static SHARED: SharedWaiting<pools: [16 x 1], sync: spin, validate: true, waiters: 4>; }
+
+const SMALL: Layout = Layout::new::<u64>();
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+}
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct Counting(Mutex<usize>);
+impl Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+fn poll<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(waker))
+}
+
+/// Frees `block` (a live `SMALL` block of `heap`).
+fn free(heap: &dyn Heap, block: NonNull<u8>) {
+    // SAFETY: every block freed here came from `heap.allocate(SMALL)` or a wait for `SMALL`,
+    // and is freed once.
+    unsafe { heap.deallocate(block, SMALL) }.unwrap();
+}
+
+#[test]
+fn a_free_block_is_ready_at_once() {
+    let heap = Waiting::new();
+    let waker = Waker::from(Arc::new(Counting::default()));
+    let mut wait = heap.allocate_wait(SMALL);
+    let Poll::Ready(Ok(block)) = poll(&mut wait, &waker) else { panic!("a free block") };
+    drop(wait);
+    assert_eq!(heap.pool_stats(0).unwrap().in_use, 1);
+    assert_eq!(heap.wait_stats(0).unwrap().waited, 0);
+    free(&heap, block);
+    heap.validate().unwrap();
+}
+
+#[test]
+fn waiters_are_served_in_order_and_the_extra_one_fails_at_once() {
+    let heap = Waiting::new();
+    let held = [heap.allocate(SMALL).unwrap(), heap.allocate(SMALL).unwrap()];
+    let wakers: Vec<Arc<Counting>> = (0..3).map(|_| Arc::new(Counting::default())).collect();
+    let mut waits: Vec<_> = (0..3).map(|_| heap.allocate_wait(SMALL)).collect();
+    for (wait, counter) in waits.iter_mut().zip(&wakers) {
+        assert!(poll(wait, &Waker::from(counter.clone())).is_pending());
+    }
+    // The fourth waiter of a 3-waiter pool is refused at once, and counted.
+    let failures = heap.stats().failures;
+    let refused = poll(&mut heap.allocate_wait(SMALL), &Waker::noop().clone());
+    assert_eq!(refused, Poll::Ready(Err(AllocError)));
+    assert_eq!(heap.stats().failures, failures + 1);
+    // A plain allocate cannot barge past the waiters.
+    free(&heap, held[0]);
+    assert!(heap.allocate(SMALL).is_err(), "the freed block went to the oldest waiter");
+    assert_eq!(*wakers[0].0.lock().unwrap(), 1, "the oldest waiter was woken");
+    assert_eq!(*wakers[1].0.lock().unwrap(), 0);
+    let Poll::Ready(Ok(first)) = poll(&mut waits[0], &Waker::from(wakers[0].clone())) else {
+        panic!("the oldest waiter has its block")
+    };
+    assert_eq!(first, held[0]);
+    assert!(poll(&mut waits[1], &Waker::from(wakers[1].clone())).is_pending());
+    free(&heap, held[1]);
+    let Poll::Ready(Ok(second)) = poll(&mut waits[1], &Waker::from(wakers[1].clone())) else {
+        panic!("the second waiter is served next")
+    };
+    assert_eq!(second, held[1]);
+    free(&heap, first);
+    let Poll::Ready(Ok(third)) = poll(&mut waits[2], &Waker::from(wakers[2].clone())) else {
+        panic!("the third waiter is served last")
+    };
+    drop(waits);
+    free(&heap, second);
+    free(&heap, third);
+    let w = heap.wait_stats(0).unwrap();
+    assert_eq!((w.waited, w.handed_off, w.cancelled, w.longest_queue), (3, 3, 0, 3));
+    heap.validate().unwrap();
+    let s = heap.pool_stats(0).unwrap();
+    assert_eq!((s.in_use, s.allocs, s.frees), (0, 5, 5));
+}
+
+/// Cancellation at each step: before any block comes (the place is given up and the next
+/// waiter moves up), and after a block was handed over but not taken (it goes to the next
+/// waiter, or back to the pool). Nothing is lost, nothing handed out twice.
+#[test]
+fn cancellation_at_every_step_loses_nothing() {
+    let heap = Waiting::new();
+    let held = [heap.allocate(SMALL).unwrap(), heap.allocate(SMALL).unwrap()];
+    let waker = Waker::noop().clone();
+    let mut a = heap.allocate_wait(SMALL);
+    let mut b = heap.allocate_wait(SMALL);
+    let mut c = heap.allocate_wait(SMALL);
+    for wait in [&mut a, &mut b, &mut c] {
+        assert!(poll(wait, &waker).is_pending());
+    }
+    // `b` gives up while waiting: `a` and then `c` are next.
+    drop(b);
+    free(&heap, held[0]); // handed to `a`
+    // `a` is dropped with its block handed over but not taken: the block goes on to `c`.
+    drop(a);
+    let Poll::Ready(Ok(got)) = poll(&mut c, &waker) else { panic!("c gets a's block") };
+    assert_eq!(got, held[0]);
+    drop(c);
+    // A block handed to a waiter that is then dropped, with nobody behind it, goes back.
+    let mut d = heap.allocate_wait(SMALL);
+    assert!(poll(&mut d, &waker).is_pending());
+    free(&heap, held[1]);
+    drop(d);
+    assert_eq!(heap.pool_stats(0).unwrap().in_use, 1, "only c's block is live");
+    let again = heap.allocate(SMALL).unwrap();
+    assert_eq!(again, held[1], "the untaken block is back in the pool");
+    free(&heap, got);
+    free(&heap, again);
+    heap.validate().unwrap();
+    let w = heap.wait_stats(0).unwrap();
+    assert_eq!((w.waited, w.handed_off, w.cancelled), (4, 3, 1));
+    let s = heap.pool_stats(0).unwrap();
+    assert_eq!((s.in_use, s.allocs, s.frees), (0, s.frees, s.allocs));
+}
+
+#[test]
+fn spill_is_tried_before_waiting() {
+    let heap = Spilling::new();
+    let small = heap.allocate(SMALL).unwrap();
+    let waker = Waker::noop().clone();
+    let Poll::Ready(Ok(spilled)) = poll(&mut heap.allocate_wait(SMALL), &waker) else {
+        panic!("the larger pool serves it")
+    };
+    assert_eq!(heap.pool_stats(1).unwrap().in_use, 1);
+    let mut wait = heap.allocate_wait(SMALL);
+    assert!(poll(&mut wait, &waker).is_pending(), "both pools are full: it waits on pool 0");
+    free(&heap, small);
+    let Poll::Ready(Ok(got)) = poll(&mut wait, &waker) else { panic!("handed over") };
+    assert_eq!(got, small);
+    free(&heap, got);
+    free(&heap, spilled);
+    heap.validate().unwrap();
+}
+
+#[test]
+fn tasks_wait_on_the_executor_and_time_out_through_its_timer() {
+    let heap = Waiting::new();
+    let held = [heap.allocate(SMALL).unwrap(), heap.allocate(SMALL).unwrap()];
+    let order = Mutex::new(Vec::new());
+    runtime().block_on(async {
+        let timed_out =
+            tokio::time::timeout(Duration::from_millis(20), heap.allocate_wait(SMALL)).await;
+        assert!(timed_out.is_err(), "nothing was freed: the wait times out");
+        let waiter = |n: usize| {
+            let (heap, order) = (&heap, &order);
+            async move {
+                let block = heap.allocate_wait(SMALL).await.unwrap();
+                order.lock().unwrap().push(n);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                free(heap, block);
+            }
+        };
+        let freer = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            free(&heap, held[0]);
+            free(&heap, held[1]);
+        };
+        tokio::join!(waiter(0), waiter(1), waiter(2), freer);
+    });
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2], "served in the order they waited");
+    heap.validate().unwrap();
+    assert_eq!(heap.stats().in_use_bytes, 0);
+    assert_eq!(heap.wait_stats(0).unwrap().cancelled, 1, "the timed-out wait");
+}
+
+#[test]
+fn allocate_timeout_blocks_across_threads() {
+    let first = SHARED.allocate(SMALL).unwrap();
+    assert_eq!(SHARED.allocate_timeout(SMALL, Duration::from_millis(10)), Err(AllocError));
+    let got = std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            SHARED.allocate_timeout(SMALL, Duration::from_secs(20)).map(|b| b.as_ptr().addr())
+        });
+        while SHARED.wait_stats(0).unwrap().waited < 2 {
+            std::thread::yield_now();
+        }
+        free(&SHARED, first);
+        waiter.join().unwrap()
+    });
+    assert_eq!(got, Ok(first.as_ptr().addr()), "the parked thread was handed the block");
+    free(&SHARED, first);
+    SHARED.validate().unwrap();
+}
