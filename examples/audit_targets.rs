@@ -20,7 +20,7 @@ use std::alloc::Layout;
 use std::hint::black_box;
 use std::ptr::NonNull;
 
-use detalloc::{AllocError, FreeError, Heap, detalloc};
+use detalloc::{AllocError, FreeError, Heap, audit_wrappers, detalloc};
 
 detalloc! {
     /// `local`, stats and validation off.
@@ -51,38 +51,11 @@ detalloc! {
     >;
 }
 
-/// Declares the exported wrapper pair of one heap type.
-macro_rules! wrappers {
-    ($heap:ty, $alloc:ident, $free:ident) => {
-        /// One `allocate` of this heap type, as the audit reads it.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-            heap.allocate(layout)
-        }
-
-        /// One `deallocate` of this heap type, as the audit reads it.
-        ///
-        /// # Safety
-        /// As `Heap::deallocate`: `ptr` is a live block of `heap` allocated with `layout`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub unsafe fn $free(
-            heap: &$heap,
-            ptr: NonNull<u8>,
-            layout: Layout,
-        ) -> Result<(), FreeError> {
-            // SAFETY: forwarded to the caller.
-            unsafe { heap.deallocate(ptr, layout) }
-        }
-    };
-}
-
-wrappers!(LeanHeap, audit_alloc_lean, audit_free_lean);
-wrappers!(CheckedHeap, audit_alloc_checked, audit_free_checked);
-wrappers!(SpinHeap, audit_alloc_spin, audit_free_spin);
-wrappers!(LockFreeHeap, audit_alloc_lock_free, audit_free_lock_free);
-wrappers!(CsHeap, audit_alloc_critical_section, audit_free_critical_section);
+audit_wrappers!(LeanHeap, audit_alloc_lean, audit_free_lean);
+audit_wrappers!(CheckedHeap, audit_alloc_checked, audit_free_checked);
+audit_wrappers!(SpinHeap, audit_alloc_spin, audit_free_spin);
+audit_wrappers!(LockFreeHeap, audit_alloc_lock_free, audit_free_lock_free);
+audit_wrappers!(CsHeap, audit_alloc_critical_section, audit_free_critical_section);
 
 /// One allocator-api2 `Allocator::allocate` of the checked heap: the block with its length,
 /// which must come from the generated dispatch as an immediate (the audit's

@@ -19,37 +19,13 @@ use std::ptr::NonNull;
 
 use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanHooked, LeanLarge};
 use detalloc::__private::{Align64, Blocks, Local, Pool, StatsOff, StatsOn};
-use detalloc::{AllocError, FreeError, Heap};
+use detalloc::{AllocError, FreeError, Heap, audit_wrappers};
 
-macro_rules! measured {
-    ($($alloc:ident, $free:ident: $heap:ty;)*) => {$(
-        /// One measured `allocate` (a symbol callgrind can toggle on).
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-            heap.allocate(layout)
-        }
-
-        /// One measured `deallocate`.
-        ///
-        /// # Safety
-        /// `ptr` is a live block of `heap` for `layout`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
-            // SAFETY: forwarded.
-            unsafe { heap.deallocate(ptr, layout) }
-        }
-    )*};
-}
-
-measured! {
-    measured_alloc_lean, measured_free_lean: Lean;
-    measured_alloc_lean_hooked, measured_free_lean_hooked: LeanHooked;
-    measured_alloc_checked, measured_free_checked: Checked;
-    measured_alloc_lean_large, measured_free_lean_large: LeanLarge;
-    measured_alloc_checked_large, measured_free_checked_large: CheckedLarge;
-}
+audit_wrappers!(Lean, measured_alloc_lean, measured_free_lean);
+audit_wrappers!(LeanHooked, measured_alloc_lean_hooked, measured_free_lean_hooked);
+audit_wrappers!(Checked, measured_alloc_checked, measured_free_checked);
+audit_wrappers!(LeanLarge, measured_alloc_lean_large, measured_free_lean_large);
+audit_wrappers!(CheckedLarge, measured_alloc_checked_large, measured_free_checked_large);
 
 /// One measured alloc+free pair of 64 bytes with the layout a constant, as `Box::new` has it:
 /// the size-class dispatch folds away.

@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
-use detalloc::{AllocError, FreeError, Heap, detalloc};
+use detalloc::{AllocError, Heap, audit_wrappers, detalloc};
 
 detalloc! {
     /// With a queue of 4 waiters per pool.
@@ -32,32 +32,8 @@ detalloc! {
 
 const LAYOUT: Layout = Layout::new::<[u64; 8]>();
 
-macro_rules! measured {
-    ($($alloc:ident, $free:ident: $heap:ty;)*) => {$(
-        /// One measured `allocate`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-            heap.allocate(layout)
-        }
-
-        /// One measured `deallocate`.
-        ///
-        /// # Safety
-        /// `ptr` is a live block of `heap` for `layout`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
-            // SAFETY: forwarded.
-            unsafe { heap.deallocate(ptr, layout) }
-        }
-    )*};
-}
-
-measured! {
-    measured_alloc_waiting, measured_free_waiting: WaitHeap;
-    measured_alloc_plain, measured_free_plain: PlainHeap;
-}
+audit_wrappers!(WaitHeap, measured_alloc_waiting, measured_free_waiting);
+audit_wrappers!(PlainHeap, measured_alloc_plain, measured_free_plain);
 
 /// One measured first poll of `allocate_wait`.
 #[unsafe(no_mangle)]

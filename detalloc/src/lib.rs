@@ -52,6 +52,7 @@ extern crate self as detalloc;
 
 mod api2;
 mod arch;
+mod audit;
 mod bitmap;
 mod blocks;
 pub mod clock;

@@ -42,7 +42,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::ptr::NonNull;
 
-use detalloc::{AllocError, FreeError, Heap, detalloc};
+use detalloc::{AllocError, FreeError, Heap, audit_wrappers, detalloc};
 use peers::{Buddy, Heapless, LinkedList, Rlsf, Subject, Sys, Talc};
 use workload::{Op, Step};
 
@@ -74,42 +74,20 @@ macro_rules! heaps {
 heaps!([16 x 1024, 64 x 1024, 256 x 1024], Lean, Checked, Spin, LockFree, Cs);
 heaps!([16 x 64, 64 x 32, 256 x 16], AuditLean, AuditChecked, AuditSpin, AuditLockFree, AuditCs);
 
-/// The exported, never-inlined pair of one detalloc heap type: the same source as
-/// `audit_targets`'s `audit_alloc_*` / `audit_free_*` and the instruction bench's wrappers.
-macro_rules! detalloc_wrappers {
-    ($($heap:ty, $alloc:ident, $free:ident;)*) => {$(
-        /// One measured `allocate`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub fn $alloc(heap: &$heap, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-            heap.allocate(layout)
-        }
-
-        /// One measured `deallocate`.
-        ///
-        /// # Safety
-        /// As `Heap::deallocate`: `ptr` is a live block of `heap` allocated with `layout`.
-        #[unsafe(no_mangle)]
-        #[inline(never)]
-        pub unsafe fn $free(heap: &$heap, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
-            // SAFETY: forwarded to the caller.
-            unsafe { heap.deallocate(ptr, layout) }
-        }
-    )*};
-}
-
-detalloc_wrappers! {
-    Lean, measured_alloc_lean, measured_free_lean;
-    Checked, measured_alloc_checked, measured_free_checked;
-    Spin, measured_alloc_spin, measured_free_spin;
-    LockFree, measured_alloc_lock_free, measured_free_lock_free;
-    Cs, measured_alloc_critical_section, measured_free_critical_section;
-    AuditLean, measured_alloc_lean_audit, measured_free_lean_audit;
-    AuditChecked, measured_alloc_checked_audit, measured_free_checked_audit;
-    AuditSpin, measured_alloc_spin_audit, measured_free_spin_audit;
-    AuditLockFree, measured_alloc_lock_free_audit, measured_free_lock_free_audit;
-    AuditCs, measured_alloc_critical_section_audit, measured_free_critical_section_audit;
-}
+audit_wrappers!(Lean, measured_alloc_lean, measured_free_lean);
+audit_wrappers!(Checked, measured_alloc_checked, measured_free_checked);
+audit_wrappers!(Spin, measured_alloc_spin, measured_free_spin);
+audit_wrappers!(LockFree, measured_alloc_lock_free, measured_free_lock_free);
+audit_wrappers!(Cs, measured_alloc_critical_section, measured_free_critical_section);
+audit_wrappers!(AuditLean, measured_alloc_lean_audit, measured_free_lean_audit);
+audit_wrappers!(AuditChecked, measured_alloc_checked_audit, measured_free_checked_audit);
+audit_wrappers!(AuditSpin, measured_alloc_spin_audit, measured_free_spin_audit);
+audit_wrappers!(AuditLockFree, measured_alloc_lock_free_audit, measured_free_lock_free_audit);
+audit_wrappers!(
+    AuditCs,
+    measured_alloc_critical_section_audit,
+    measured_free_critical_section_audit
+);
 
 /// The exported, never-inlined pair of one peer (its `Subject` methods are `inline(always)`).
 macro_rules! peer_wrappers {
