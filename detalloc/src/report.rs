@@ -7,7 +7,7 @@ use crate::{Heap, PoolSpec};
 /// A snapshot-on-print report of a heap, from [`Heap::report`]. Its `Display` output:
 ///
 /// ```text
-/// AudioHeap: 3 pools [16 x 64, 64 x 32, 256 x 8], 5120 B of blocks + 136 B metadata, sync=spin stats=on validate=debug
+/// AudioHeap: 3 pools [16 x 64, 64 x 32, 256 x 8], 5120 B of blocks + 256 B metadata, sync=spin stats=on validate=debug
 /// in use 144 of 5120 B (peak 400 B); 9 allocs, 6 frees, 1 failures, 0 invalid frees
 /// pool  block  align  blocks  in use  peak  allocs  frees  failures
 ///    0     16     16      64       2     4       5      3         0
