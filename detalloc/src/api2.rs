@@ -54,7 +54,7 @@ mod imp {
     }
 
     /// `Allocator::shrink`: never fails when the block already holds `new` (see
-    /// [`resize`](crate::resize)).
+    /// `resize`).
     ///
     /// # Safety
     /// As `Allocator::shrink`: `ptr` is a live block of `heap` for `old`, `new.size() <= old.size()`.

@@ -56,7 +56,7 @@ pub unsafe fn resize<H: Dispatch>(
     Ok(moved)
 }
 
-/// `GlobalAlloc::realloc`: [`resize`], null (and the old block untouched) on `Err`.
+/// `GlobalAlloc::realloc`: `resize`, null (and the old block untouched) on `Err`.
 ///
 /// # Safety
 /// As `GlobalAlloc::realloc`: `ptr` is a live block of `heap` allocated with `layout`.
