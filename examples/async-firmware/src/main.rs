@@ -12,7 +12,7 @@
 //!    are woken before the executor polls either). While tasks wait, the free hands the block
 //!    to the oldest one and wakes it; a plain `allocate` right after finds nothing (nobody
 //!    barges past a waiter). A served task writes its mark into its block and gives it back to
-//!    the schedule (task `i`'s block is freed `3 + i`-th): it holds it for a tick or more. The
+//!    the schedule (task `i`'s block is freed `3 + i`-th): it holds it for at least two ticks. The
 //!    last three frees find nobody waiting and return the blocks to the pool.
 //! 4. After the seventh free, the fifth task checks everything (each task got the block of its
 //!    place in the queue, the frees and hand-offs, every counter, a clean `validate()`),
@@ -66,7 +66,7 @@ const FREES: usize = BLOCKS + WAITERS;
 /// SysTick reload value: a tick every 1 200 core cycles (about 0.1 ms at the LM3S6965's clock).
 const RELOAD: u32 = 1_200 - 1;
 /// A run that needs more ticks than this has lost a waiter: SysTick panics.
-const MAX_TICKS: u32 = 200_000;
+const MAX_TICKS: u32 = 20_000;
 
 mod block {
     use core::ptr::NonNull;
@@ -121,14 +121,21 @@ mod block {
 
 use block::Block;
 
-/// What the tasks and the SysTick handler share, under one critical section. Blocks are
-/// recorded by address (`Block::addr`) once given up.
+/// What the tasks and the SysTick handler share, under one critical section.
 struct Shared {
-    /// `main`'s blocks: A, B, C.
-    main_blocks: [usize; BLOCKS],
     /// The blocks SysTick frees, in this order: `main`'s three, then the block of the task at
     /// place `i` of the queue at `3 + i`. Each is marked with its index + 1.
     schedule: [Option<Block>; FREES],
+    /// The fifth task's waker, while it waits for the last free.
+    done_waker: Option<Waker>,
+    log: Log,
+}
+
+/// What happened, with blocks by address (`Block::addr`).
+#[derive(Clone, Copy)]
+struct Log {
+    /// `main`'s blocks: A, B, C.
+    main_blocks: [usize; BLOCKS],
     /// The frees made so far: the block, and whether the free handed it to a waiter.
     frees: [Option<(usize, bool)>; FREES],
     freed: usize,
@@ -150,29 +157,30 @@ struct Shared {
     /// Ticks so far, and those that found the next scheduled block not yet given back.
     ticks: u32,
     idle_ticks: u32,
-    /// Set by the last free; the fifth task waits for it.
+    /// Set by the last free.
     done: bool,
-    done_waker: Option<Waker>,
 }
 
 static SHARED: Mutex<RefCell<Shared>> = Mutex::new(RefCell::new(Shared {
-    main_blocks: [0; BLOCKS],
     schedule: [const { None }; FREES],
-    frees: [None; FREES],
-    freed: 0,
-    handoffs: [None; WAITERS],
-    handed: 0,
-    arrivals: [None; WAITERS],
-    arrived: 0,
-    got: [None; WAITERS],
-    polled: [None; WAITERS],
-    served: 0,
-    most_unpolled: 0,
-    barge_attempts: 0,
-    ticks: 0,
-    idle_ticks: 0,
-    done: false,
     done_waker: None,
+    log: Log {
+        main_blocks: [0; BLOCKS],
+        frees: [None; FREES],
+        freed: 0,
+        handoffs: [None; WAITERS],
+        handed: 0,
+        arrivals: [None; WAITERS],
+        arrived: 0,
+        got: [None; WAITERS],
+        polled: [None; WAITERS],
+        served: 0,
+        most_unpolled: 0,
+        barge_attempts: 0,
+        ticks: 0,
+        idle_ticks: 0,
+        done: false,
+    },
 }));
 
 fn shared<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
@@ -192,9 +200,9 @@ async fn waiter(spawner: Spawner, id: usize) {
     // The first poll finds the pool empty and takes a place in its queue.
     assert!(poll_once(wait.as_mut()).await.is_pending(), "task {id}: the pool is empty");
     let place = shared(|s| {
-        let place = s.arrived;
-        s.arrivals[place] = Some(id);
-        s.arrived += 1;
+        let place = s.log.arrived;
+        s.log.arrivals[place] = Some(id);
+        s.log.arrived += 1;
         place
     });
     if id + 1 < WAITERS {
@@ -212,11 +220,11 @@ async fn waiter(spawner: Spawner, id: usize) {
         // FIFO: the task at `place` in the queue has the block of the `place`-th hand-off.
         // (A block can be handed off twice, A here, but a task served out of turn would
         // already fail here, or leave its schedule slot empty, which stalls SysTick.)
-        let handoff = s.handoffs[place];
-        assert_eq!(handoff, Some(block.addr()), "task {id}, {place}th in the queue");
-        s.got[id] = Some(block.addr());
-        s.polled[s.served] = Some(id);
-        s.served += 1;
+        let handoff = s.log.handoffs[place];
+        assert_eq!(handoff, Some(block.addr()), "task {id}, at place {place} of the queue");
+        s.log.got[id] = Some(block.addr());
+        s.log.polled[s.log.served] = Some(id);
+        s.log.served += 1;
         s.schedule[slot] = Some(block);
     });
 }
@@ -238,7 +246,7 @@ async fn latecomer() {
 
     poll_fn(|cx| {
         shared(|s| {
-            if s.done {
+            if s.log.done {
                 Poll::Ready(())
             } else {
                 s.done_waker = Some(cx.waker().clone());
@@ -261,15 +269,9 @@ fn name(main_blocks: &[usize; BLOCKS], addr: usize) -> char {
 const ORDINALS: [&str; WAITERS] = ["1st", "2nd", "3rd", "4th"];
 
 fn check_and_print() {
-    let done = critical_section::with(|cs| {
-        let s = SHARED.borrow_ref(cs);
-        (s.main_blocks, s.arrivals, s.got, s.frees, s.polled, s.barge_attempts, s.most_unpolled)
-    });
-    let (main_blocks, arrivals, got, frees, polled, barge_attempts, most_unpolled) = done;
-    let (ticks, idle_ticks) = critical_section::with(|cs| {
-        let s = SHARED.borrow_ref(cs);
-        (s.ticks, s.idle_ticks)
-    });
+    let log = critical_section::with(|cs| SHARED.borrow_ref(cs).log);
+    let Log { main_blocks, arrivals, got, frees, polled, barge_attempts, most_unpolled, .. } = log;
+    let (ticks, idle_ticks) = (log.ticks, log.idle_ticks);
 
     // The tasks queued in spawn order (each spawned the next once it waited).
     assert_eq!(arrivals, [Some(0), Some(1), Some(2), Some(3)]);
@@ -355,18 +357,18 @@ fn check_and_print() {
 fn SysTick() {
     // The first tick frees two blocks (two waiters woken in one handler); the others one.
     let burst = shared(|s| {
-        s.ticks += 1;
-        assert!(s.ticks <= MAX_TICKS, "{MAX_TICKS} ticks and a waiter still waits");
-        if s.freed == 0 { 2 } else { 1 }
+        s.log.ticks += 1;
+        assert!(s.log.ticks <= MAX_TICKS, "{MAX_TICKS} ticks and a waiter still waits");
+        if s.log.freed == 0 { 2 } else { 1 }
     });
     for tick_free in 0..burst {
         let next = shared(|s| {
-            let index = s.freed;
+            let index = s.log.freed;
             s.schedule.get_mut(index).and_then(Option::take).map(|block| (index, block))
         });
         let Some((index, block)) = next else {
             if tick_free == 0 {
-                shared(|s| s.idle_ticks += 1);
+                shared(|s| s.log.idle_ticks += 1);
             }
             return;
         };
@@ -386,16 +388,16 @@ fn SysTick() {
         assert!(!barged, "a plain allocate took the block handed to a waiter");
 
         let done = shared(|s| {
-            s.frees[index] = Some((addr, handed));
-            s.freed += 1;
+            s.log.frees[index] = Some((addr, handed));
+            s.log.freed += 1;
             if handed {
-                s.handoffs[s.handed] = Some(addr);
-                s.handed += 1;
-                s.barge_attempts += 1;
-                s.most_unpolled = s.most_unpolled.max(s.handed - s.served);
+                s.log.handoffs[s.log.handed] = Some(addr);
+                s.log.handed += 1;
+                s.log.barge_attempts += 1;
+                s.log.most_unpolled = s.log.most_unpolled.max(s.log.handed - s.log.served);
             }
-            s.done = s.freed == FREES;
-            s.done.then(|| s.done_waker.take())
+            s.log.done = s.log.freed == FREES;
+            s.log.done.then(|| s.done_waker.take())
         });
         if let Some(waker) = done {
             stop_systick();
@@ -438,7 +440,7 @@ fn main() -> ! {
         // gives it up to the `Block`, which goes to the schedule.
         let block = unsafe { Block::new(block, index as u8 + 1) };
         shared(|s| {
-            s.main_blocks[index] = block.addr();
+            s.log.main_blocks[index] = block.addr();
             s.schedule[index] = Some(block);
         });
     }
