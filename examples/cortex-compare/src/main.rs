@@ -1,0 +1,676 @@
+//! detalloc's sync modes against the allocators a Cortex-M firmware would use instead, on
+//! QEMU's LM3S6965 (Cortex-M3, thumbv7m). `compare.sh` builds this image, runs it under QEMU
+//! with an exec trace (one instruction per translation block) and `compare.py` turns the trace
+//! into the README's table.
+//!
+//! - Every allocator sits behind a pair of `#[no_mangle]`, `#[inline(never)]` wrappers
+//!   (`fw_alloc_<name>` / `fw_free_<name>`) taking the allocator and the `Layout` as arguments:
+//!   the code a count measures, a code-size figure adds up and `detalloc-audit` reads is the same
+//!   function. The detalloc heaps get theirs from `detalloc::audit_wrappers!`.
+//! - Every allocator runs the same request sequence (a seeded xorshift; the choices depend on
+//!   indices only, never on addresses, so each allocator sees the same requests as long as none
+//!   fails, and a failure is printed as a `note`). Requests are of three classes, the pools of
+//!   the detalloc heaps: 1-16, 17-64 and 65-256 bytes, align 8, sizes uniform in the class.
+//! - Fill levels count live requests per class against the detalloc heap's blocks
+//!   `[16 x 64, 64 x 32, 256 x 16]`: empty `[0, 0, 0]`, half `[32, 16, 8]`, nearly full
+//!   `[60, 30, 15]` (94 %), and fragmented: `[32, 16, 8]` again, reached from nearly full by
+//!   freeing down to a quarter in random order and 300 random allocations and frees.
+//! - At each fill level, 12 measured rounds (4 per class, classes in turn): allocate one
+//!   request of the class, then free a random live request of the class other than the new
+//!   one (the new one when it is the only one), so the fill level stays put. Before each
+//!   measured call `measure_next` prints its label: `compare.py` pairs the n-th `measure_next`
+//!   in the trace with the n-th `call` line and measures the first wrapper call after it.
+//!   Calls between labels (the filling) go through the same wrappers and are counted too, as
+//!   "every call".
+//! - The general-purpose peers get an 8 KiB arena each (the detalloc heap's blocks are 7 KiB);
+//!   heapless's pool has one block size and gets 112 blocks of 64 B (the detalloc heap's block
+//!   count), and serves every request with one block (its cost does not depend on the request;
+//!   the harness never writes to a block).
+//! - The allocators run one after another, each inside its own never-inlined function with its
+//!   heap and arena on that function's stack, so the LM3S6965's 64 KiB of RAM holds one at a
+//!   time (heapless's blocks are a static: its pool only takes `&'static mut` blocks).
+#![no_std]
+#![no_main]
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::hint::black_box;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use detalloc::{audit_wrappers, detalloc};
+use heapless::pool::boxed::{Box as PoolBox, BoxBlock};
+use panic_semihosting as _;
+
+// ------------------------------------------------------------------------------------------
+// detalloc, one heap type per mode, each with its exported wrapper pair.
+
+detalloc! {
+    /// `local`, statistics and validation off.
+    pub struct LocalLean<pools: [16 x 64, 64 x 32, 256 x 16], stats: false, validate: false>;
+}
+detalloc! {
+    /// `local`, statistics and validation on.
+    pub struct LocalChecked<pools: [16 x 64, 64 x 32, 256 x 16], validate: true>;
+}
+detalloc! {
+    /// `critical_section`, statistics and validation off.
+    pub struct CsLean<pools: [16 x 64, 64 x 32, 256 x 16], sync: critical_section, stats: false, validate: false>;
+}
+detalloc! {
+    /// `critical_section`, statistics and validation on (the heap of `examples/firmware`).
+    pub struct CsChecked<pools: [16 x 64, 64 x 32, 256 x 16], sync: critical_section, validate: true>;
+}
+detalloc! {
+    /// `lock_free`, statistics on, validation off.
+    pub struct LockFree<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, validate: false>;
+}
+detalloc! {
+    /// `lock_free`, statistics and validation off.
+    pub struct LockFreeLean<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, stats: false, validate: false>;
+}
+detalloc! {
+    /// `spin` (a ticket lock per pool), statistics on, validation off.
+    pub struct Spin<pools: [16 x 64, 64 x 32, 256 x 16], sync: spin, validate: false>;
+}
+
+audit_wrappers!(LocalLean, fw_alloc_local_lean, fw_free_local_lean);
+audit_wrappers!(LocalChecked, fw_alloc_local_checked, fw_free_local_checked);
+audit_wrappers!(CsLean, fw_alloc_cs_lean, fw_free_cs_lean);
+audit_wrappers!(CsChecked, fw_alloc_cs_checked, fw_free_cs_checked);
+audit_wrappers!(LockFree, fw_alloc_lock_free, fw_free_lock_free);
+audit_wrappers!(LockFreeLean, fw_alloc_lock_free_lean, fw_free_lock_free_lean);
+audit_wrappers!(Spin, fw_alloc_spin, fw_free_spin);
+
+// ------------------------------------------------------------------------------------------
+// The peers, each behind the same kind of wrapper pair.
+
+/// Bytes of arena each general-purpose peer gets.
+const ARENA: usize = 8192;
+
+/// An arena, 8-aligned (the largest alignment requested).
+#[repr(C, align(8))]
+struct Arena([MaybeUninit<u8>; ARENA]);
+
+impl Arena {
+    const fn new() -> Self {
+        Self([MaybeUninit::uninit(); ARENA])
+    }
+}
+
+/// rlsf's TLSF with the configuration of its README (blocks up to 32 KiB).
+pub type Rlsf<'a> = rlsf::Tlsf<'a, u16, u16, 12, 16>;
+
+/// One `Tlsf::allocate`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc_rlsf(tlsf: &mut Rlsf<'_>, layout: Layout) -> Option<NonNull<u8>> {
+    tlsf.allocate(layout)
+}
+
+/// One `Tlsf::deallocate`.
+///
+/// # Safety
+/// `ptr` is a live allocation of `tlsf` made with `layout`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_rlsf(tlsf: &mut Rlsf<'_>, ptr: NonNull<u8>, layout: Layout) {
+    // SAFETY: the caller's contract is `Tlsf::deallocate`'s: `ptr` was allocated by `tlsf`
+    // with this alignment and is not freed yet.
+    unsafe { tlsf.deallocate(ptr, layout.align()) }
+}
+
+/// talc's allocator core, no lock (the arena is claimed by hand).
+pub type Talc = talc::base::Talc<talc::source::Manual, talc::DefaultBinning>;
+
+/// One `Talc::allocate`.
+///
+/// # Safety
+/// `layout` has a non-zero size.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_alloc_talc(talc: &mut Talc, layout: Layout) -> Option<NonNull<u8>> {
+    // SAFETY: the caller guarantees a non-zero size, `Talc::allocate`'s one requirement.
+    unsafe { talc.allocate(layout) }
+}
+
+/// One `Talc::deallocate`.
+///
+/// # Safety
+/// `ptr` is a live allocation of `talc` made with `layout`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_talc(talc: &mut Talc, ptr: NonNull<u8>, layout: Layout) {
+    // SAFETY: forwarded: `ptr` was allocated by `talc` with `layout` and is not freed yet.
+    unsafe { talc.deallocate(ptr.as_ptr(), layout) }
+}
+
+/// One `linked_list_allocator::Heap::allocate_first_fit`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc_lla(heap: &mut linked_list_allocator::Heap, layout: Layout) -> Option<NonNull<u8>> {
+    heap.allocate_first_fit(layout).ok()
+}
+
+/// One `linked_list_allocator::Heap::deallocate`.
+///
+/// # Safety
+/// `ptr` is a live allocation of `heap` made with `layout`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_lla(heap: &mut linked_list_allocator::Heap, ptr: NonNull<u8>, layout: Layout) {
+    // SAFETY: forwarded: `ptr` was allocated by `heap` with `layout` and is not freed yet.
+    unsafe { heap.deallocate(ptr, layout) }
+}
+
+/// One `GlobalAlloc::alloc` of embedded-alloc's TLSF heap (rlsf inside a critical section).
+///
+/// # Safety
+/// `layout` has a non-zero size.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_alloc_emb_tlsf(heap: &embedded_alloc::TlsfHeap, layout: Layout) -> *mut u8 {
+    // SAFETY: the caller guarantees a non-zero size, `GlobalAlloc::alloc`'s requirement.
+    unsafe { heap.alloc(layout) }
+}
+
+/// One `GlobalAlloc::dealloc` of embedded-alloc's TLSF heap.
+///
+/// # Safety
+/// `ptr` is a live allocation of `heap` made with `layout`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_emb_tlsf(heap: &embedded_alloc::TlsfHeap, ptr: *mut u8, layout: Layout) {
+    // SAFETY: forwarded: `ptr` was allocated by `heap` with `layout` and is not freed yet.
+    unsafe { heap.dealloc(ptr, layout) }
+}
+
+/// One `GlobalAlloc::alloc` of embedded-alloc's LLFF heap (linked_list_allocator inside a
+/// critical section).
+///
+/// # Safety
+/// `layout` has a non-zero size.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_alloc_emb_llff(heap: &embedded_alloc::LlffHeap, layout: Layout) -> *mut u8 {
+    // SAFETY: the caller guarantees a non-zero size, `GlobalAlloc::alloc`'s requirement.
+    unsafe { heap.alloc(layout) }
+}
+
+/// One `GlobalAlloc::dealloc` of embedded-alloc's LLFF heap.
+///
+/// # Safety
+/// `ptr` is a live allocation of `heap` made with `layout`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_emb_llff(heap: &embedded_alloc::LlffHeap, ptr: *mut u8, layout: Layout) {
+    // SAFETY: forwarded: `ptr` was allocated by `heap` with `layout` and is not freed yet.
+    unsafe { heap.dealloc(ptr, layout) }
+}
+
+/// heapless's pool block: 64 bytes.
+type Block64 = MaybeUninit<[u8; 64]>;
+
+heapless::box_pool!(Pool64: Block64);
+
+/// Blocks given to heapless's pool: as many as the detalloc heap has.
+const POOL_BLOCKS: usize = 64 + 32 + 16;
+
+/// One allocation from heapless's box pool (LL/SC Treiber stack on thumbv7m). The pool has one
+/// block size: every request gets a 64-byte block, the layout is not looked at (the harness
+/// never writes to a block).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc_heapless(_layout: Layout) -> Option<NonNull<u8>> {
+    let block = Pool64.alloc(MaybeUninit::uninit()).ok()?;
+    NonNull::new(PoolBox::into_raw(block).cast::<u8>())
+}
+
+/// Returns a block to heapless's box pool.
+///
+/// # Safety
+/// `ptr` came from `fw_alloc_heapless` and is not freed yet.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_heapless(ptr: NonNull<u8>, _layout: Layout) {
+    // SAFETY: `ptr` is `Box::into_raw` of a live box of this pool (the caller's contract):
+    // rebuilding the box and dropping it returns the block once.
+    drop(unsafe { PoolBox::<Pool64>::from_raw(ptr.as_ptr().cast::<Block64>()) });
+}
+
+// ------------------------------------------------------------------------------------------
+// The driver.
+
+/// The global allocator nothing uses: talc links the `alloc` crate (through allocator-api2),
+/// which needs one. Every request fails.
+struct NoGlobalAlloc;
+
+// SAFETY: `alloc` always reports failure (null), which `GlobalAlloc` allows; `dealloc` is only
+// ever given a pointer `alloc` returned, and it never returned one.
+unsafe impl GlobalAlloc for NoGlobalAlloc {
+    unsafe fn alloc(&self, _layout: Layout) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+}
+
+#[global_allocator]
+static NO_GLOBAL_ALLOC: NoGlobalAlloc = NoGlobalAlloc;
+
+/// One allocator under test: a live request is `(pointer, layout)`.
+trait Subject {
+    /// Allocates through the wrapper; `None` when out of memory.
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>>;
+    /// Frees through the wrapper.
+    ///
+    /// # Safety
+    /// `ptr` came from `alloc` on this subject with `layout` and is not freed yet.
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout);
+}
+
+/// A detalloc heap and its wrapper pair.
+macro_rules! detalloc_subject {
+    ($heap:ty, $alloc:ident, $free:ident) => {
+        impl Subject for &$heap {
+            fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+                black_box($alloc(self, black_box(layout))).ok()
+            }
+            unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+                // SAFETY: the trait's contract is `deallocate`'s.
+                let freed = unsafe { $free(self, black_box(ptr), black_box(layout)) };
+                black_box(freed).expect("a valid free");
+            }
+        }
+    };
+}
+
+detalloc_subject!(LocalLean, fw_alloc_local_lean, fw_free_local_lean);
+detalloc_subject!(LocalChecked, fw_alloc_local_checked, fw_free_local_checked);
+detalloc_subject!(CsLean, fw_alloc_cs_lean, fw_free_cs_lean);
+detalloc_subject!(CsChecked, fw_alloc_cs_checked, fw_free_cs_checked);
+detalloc_subject!(LockFree, fw_alloc_lock_free, fw_free_lock_free);
+detalloc_subject!(LockFreeLean, fw_alloc_lock_free_lean, fw_free_lock_free_lean);
+detalloc_subject!(Spin, fw_alloc_spin, fw_free_spin);
+
+impl Subject for Rlsf<'_> {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        black_box(fw_alloc_rlsf(self, black_box(layout)))
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_rlsf(self, black_box(ptr), black_box(layout)) };
+        black_box(());
+    }
+}
+
+impl Subject for Talc {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: every request of the workload has a size of at least 1.
+        black_box(unsafe { fw_alloc_talc(self, black_box(layout)) })
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_talc(self, black_box(ptr), black_box(layout)) };
+        black_box(());
+    }
+}
+
+impl Subject for linked_list_allocator::Heap {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        black_box(fw_alloc_lla(self, black_box(layout)))
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_lla(self, black_box(ptr), black_box(layout)) };
+        black_box(());
+    }
+}
+
+impl Subject for &embedded_alloc::TlsfHeap {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: every request of the workload has a size of at least 1.
+        NonNull::new(black_box(unsafe { fw_alloc_emb_tlsf(self, black_box(layout)) }))
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_emb_tlsf(self, black_box(ptr.as_ptr()), black_box(layout)) };
+        black_box(());
+    }
+}
+
+impl Subject for &embedded_alloc::LlffHeap {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: every request of the workload has a size of at least 1.
+        NonNull::new(black_box(unsafe { fw_alloc_emb_llff(self, black_box(layout)) }))
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_emb_llff(self, black_box(ptr.as_ptr()), black_box(layout)) };
+        black_box(());
+    }
+}
+
+/// heapless's pool (a singleton: the subject is a token).
+struct Heapless;
+
+impl Subject for Heapless {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        black_box(fw_alloc_heapless(black_box(layout)))
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the trait's contract is the wrapper's.
+        unsafe { fw_free_heapless(black_box(ptr), black_box(layout)) };
+        black_box(());
+    }
+}
+
+/// Labels the next measured call: `compare.py` measures the first wrapper call after each call
+/// of this function and pairs it with the `call` line printed here.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measure_next(subject: &str, case: &str, op: &str, size: usize) {
+    hprintln!("call {} {} {} {}", subject, case, op, size);
+}
+
+/// The request classes: the detalloc heap's pools.
+const CLASSES: [(usize, usize); 3] = [(1, 16), (17, 64), (65, 256)];
+/// Live requests per class at each fill level.
+const EMPTY: [usize; 3] = [0, 0, 0];
+const HALF: [usize; 3] = [32, 16, 8];
+const NEARLY_FULL: [usize; 3] = [60, 30, 15];
+const QUARTER: [usize; 3] = [16, 8, 4];
+/// Random allocations and frees between the quarter and the fragmented measurement.
+const CHURN: usize = 300;
+/// Measured rounds per class at each fill level.
+const ROUNDS: usize = 4;
+/// The workload's seed (the same for every allocator).
+const SEED: u32 = 0x2545_f491;
+/// At most this many live requests (nearly full, plus one during a round).
+const MAX_LIVE: usize = 60 + 30 + 15 + 1;
+
+/// xorshift32.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform in `0..n` (`n > 0`; the modulo bias is irrelevant here).
+    fn below(&mut self, n: usize) -> usize {
+        self.next() as usize % n
+    }
+}
+
+/// A live request.
+#[derive(Clone, Copy)]
+struct Live {
+    ptr: NonNull<u8>,
+    layout: Layout,
+    class: usize,
+}
+
+/// The driver's state: the requests live in the subject, in allocation order.
+struct Run<'n> {
+    name: &'n str,
+    rng: Rng,
+    live: [Option<Live>; MAX_LIVE],
+    len: usize,
+    counts: [usize; 3],
+    failures: usize,
+}
+
+impl<'n> Run<'n> {
+    fn new(name: &'n str) -> Self {
+        Self { name, rng: Rng(SEED), live: [None; MAX_LIVE], len: 0, counts: [0; 3], failures: 0 }
+    }
+
+    /// A request of `class`: size uniform in the class, align 8.
+    fn request(&mut self, class: usize) -> Layout {
+        let (lo, hi) = CLASSES[class];
+        let size = lo + self.rng.below(hi - lo + 1);
+        Layout::from_size_align(size, 8).expect("a valid layout")
+    }
+
+    /// Allocates a request of `class`, labelled with `case` when `case` is `Some`.
+    fn alloc<S: Subject>(&mut self, s: &mut S, class: usize, case: Option<&str>) -> bool {
+        let layout = self.request(class);
+        if let Some(case) = case {
+            measure_next(self.name, case, "alloc", layout.size());
+        }
+        match s.alloc(layout) {
+            Some(ptr) => {
+                assert!(self.len < MAX_LIVE, "more live requests than planned");
+                self.live[self.len] = Some(Live { ptr, layout, class });
+                self.len += 1;
+                self.counts[class] += 1;
+                true
+            }
+            None => {
+                self.failures += 1;
+                hprintln!(
+                    "note {} {}: an allocation of {} B failed",
+                    self.name,
+                    case.unwrap_or("filling"),
+                    layout.size()
+                );
+                false
+            }
+        }
+    }
+
+    /// Frees the live request at `index` (labelled with `case` when `case` is `Some`).
+    fn free_at<S: Subject>(&mut self, s: &mut S, index: usize, case: Option<&str>) {
+        let live = self.live[index].expect("a live request");
+        // Keep allocation order: shift the later ones down (the order decides nothing but
+        // which request a random index names, the same for every subject).
+        self.live.copy_within(index + 1..self.len, index);
+        self.len -= 1;
+        self.live[self.len] = None;
+        self.counts[live.class] -= 1;
+        if let Some(case) = case {
+            measure_next(self.name, case, "free", live.layout.size());
+        }
+        // SAFETY: `live` was allocated by `s` with this layout, and it has just left the live
+        // list, so it is freed once.
+        unsafe { s.free(live.ptr, live.layout) };
+    }
+
+    /// The index of the `k`-th live request of `class`.
+    fn nth_of_class(&self, class: usize, k: usize) -> usize {
+        (0..self.len)
+            .filter(|&i| self.live[i].is_some_and(|l| l.class == class))
+            .nth(k)
+            .expect("enough live requests of the class")
+    }
+
+    /// Frees a random live request of `class`.
+    fn free_random<S: Subject>(&mut self, s: &mut S, class: usize) {
+        let k = self.rng.below(self.counts[class]);
+        let index = self.nth_of_class(class, k);
+        self.free_at(s, index, None);
+    }
+
+    /// Allocates and frees requests of random classes (random requests of each) until the live
+    /// counts are `target`.
+    fn settle<S: Subject>(&mut self, s: &mut S, target: [usize; 3]) {
+        while self.counts != target {
+            let class = self.rng.below(3);
+            if self.counts[class] < target[class] {
+                if !self.alloc(s, class, None) {
+                    return; // out of memory: noted; the measurement goes on from here
+                }
+            } else if self.counts[class] > target[class] {
+                self.free_random(s, class);
+            }
+        }
+    }
+
+    /// `CHURN` random steps, each an allocation or a free of a random class, keeping each
+    /// class between a quarter and nearly full.
+    fn churn<S: Subject>(&mut self, s: &mut S) {
+        for _ in 0..CHURN {
+            let class = self.rng.below(3);
+            let grow = self.rng.below(2) == 0;
+            if grow && self.counts[class] < NEARLY_FULL[class] {
+                self.alloc(s, class, None);
+            } else if !grow && self.counts[class] > QUARTER[class] {
+                self.free_random(s, class);
+            }
+        }
+    }
+
+    /// The measured rounds at the current fill level: per class in turn, allocate one request,
+    /// then free a random live request of that class other than the new one.
+    fn measure<S: Subject>(&mut self, s: &mut S, case: &str) {
+        for _ in 0..ROUNDS {
+            for class in 0..3 {
+                if !self.alloc(s, class, Some(case)) {
+                    continue;
+                }
+                let index = if self.counts[class] > 1 {
+                    let k = self.rng.below(self.counts[class] - 1);
+                    self.nth_of_class(class, k) // the new request is the last of its class
+                } else {
+                    self.len - 1
+                };
+                self.free_at(s, index, Some(case));
+            }
+        }
+    }
+
+    /// Frees everything, in random order.
+    fn drain<S: Subject>(&mut self, s: &mut S) {
+        while self.len > 0 {
+            let index = self.rng.below(self.len);
+            self.free_at(s, index, None);
+        }
+    }
+}
+
+/// The whole sequence on one allocator.
+fn workload<S: Subject>(s: &mut S, name: &str) {
+    let mut run = Run::new(name);
+    hprintln!("subject {}", name);
+    run.settle(s, EMPTY);
+    run.measure(s, "empty");
+    run.settle(s, HALF);
+    run.measure(s, "half");
+    run.settle(s, NEARLY_FULL);
+    run.measure(s, "nearly-full");
+    run.settle(s, QUARTER);
+    run.churn(s);
+    run.settle(s, HALF);
+    run.measure(s, "fragmented");
+    run.drain(s);
+    if run.failures > 0 {
+        hprintln!("note {}: {} failed allocations", name, run.failures);
+    }
+}
+
+/// Runs the workload on a fresh detalloc heap of type `$heap` (on this function's stack).
+macro_rules! run_detalloc {
+    ($fn:ident, $heap:ty, $name:literal) => {
+        #[inline(never)]
+        fn $fn() {
+            let heap = <$heap>::new();
+            hprintln!("summary {}", <$heap>::SUMMARY);
+            workload(&mut &heap, $name);
+        }
+    };
+}
+
+run_detalloc!(run_local_lean, LocalLean, "local_lean");
+run_detalloc!(run_local_checked, LocalChecked, "local_checked");
+run_detalloc!(run_cs_lean, CsLean, "cs_lean");
+run_detalloc!(run_cs_checked, CsChecked, "cs_checked");
+run_detalloc!(run_lock_free, LockFree, "lock_free");
+run_detalloc!(run_lock_free_lean, LockFreeLean, "lock_free_lean");
+run_detalloc!(run_spin, Spin, "spin");
+
+#[inline(never)]
+fn run_heapless() {
+    let blocks = cortex_m::singleton!(: [BoxBlock<Block64>; POOL_BLOCKS] =
+        [const { BoxBlock::new() }; POOL_BLOCKS])
+    .expect("run once");
+    for block in blocks {
+        Pool64.manage(block);
+    }
+    workload(&mut Heapless, "heapless");
+}
+
+#[inline(never)]
+fn run_rlsf() {
+    let mut arena = Arena::new();
+    let mut tlsf = Rlsf::new();
+    tlsf.insert_free_block(&mut arena.0);
+    workload(&mut tlsf, "rlsf");
+}
+
+#[inline(never)]
+fn run_talc() {
+    let mut arena = Arena::new();
+    let mut talc = Talc::new(talc::source::Manual);
+    // SAFETY: the arena is this function's, outlives `talc` (declared before it) and is used
+    // by nothing else.
+    unsafe { talc.claim(arena.0.as_mut_ptr().cast::<u8>(), ARENA) }.expect("a claimable arena");
+    workload(&mut talc, "talc");
+}
+
+#[inline(never)]
+fn run_lla() {
+    let mut arena = Arena::new();
+    let mut heap = linked_list_allocator::Heap::empty();
+    // SAFETY: the arena is this function's, outlives `heap` (declared before it) and is used by
+    // nothing else.
+    unsafe { heap.init(arena.0.as_mut_ptr().cast::<u8>(), ARENA) };
+    workload(&mut heap, "lla");
+}
+
+#[inline(never)]
+fn run_emb_tlsf() {
+    let mut arena = Arena::new();
+    let heap = embedded_alloc::TlsfHeap::empty();
+    // SAFETY: the arena is this function's, valid for `ARENA` bytes, outlives `heap` (declared
+    // before it) and is used by nothing else; `init` is called once.
+    unsafe { heap.init(arena.0.as_mut_ptr() as usize, ARENA) };
+    workload(&mut &heap, "emb_tlsf");
+}
+
+#[inline(never)]
+fn run_emb_llff() {
+    let mut arena = Arena::new();
+    let heap = embedded_alloc::LlffHeap::empty();
+    // SAFETY: the arena is this function's, valid for `ARENA` bytes, outlives `heap` (declared
+    // before it) and is used by nothing else; `init` is called once.
+    unsafe { heap.init(arena.0.as_mut_ptr() as usize, ARENA) };
+    workload(&mut &heap, "emb_llff");
+}
+
+#[entry]
+fn main() -> ! {
+    run_local_lean();
+    run_local_checked();
+    run_cs_lean();
+    run_cs_checked();
+    run_lock_free();
+    run_lock_free_lean();
+    run_spin();
+    run_heapless();
+    run_rlsf();
+    run_talc();
+    run_lla();
+    run_emb_tlsf();
+    run_emb_llff();
+    hprintln!("done");
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
