@@ -23,9 +23,9 @@
 //!   Calls between labels (the filling) go through the same wrappers and are counted too, as
 //!   "every call".
 //! - The general-purpose peers get an 8 KiB arena each (the detalloc heap's blocks are 7 KiB);
-//!   heapless's pool has one block size and gets 112 blocks of 64 B (the detalloc heap's block
-//!   count), and serves every request with one block (its cost does not depend on the request;
-//!   the harness never writes to a block).
+//!   heapless's object pool has one block size and gets 112 blocks of 64 B (the detalloc
+//!   heap's block count), and serves every request with one block (its cost does not depend on
+//!   the request; the harness never writes to a block).
 //! - The allocators run one after another, each inside its own never-inlined function with its
 //!   heap and arena on that function's stack, so the LM3S6965's 64 KiB of RAM holds one at a
 //!   time (heapless's blocks are a static: its pool only takes `&'static mut` blocks).
@@ -40,7 +40,7 @@ use core::ptr::NonNull;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use detalloc::{audit_wrappers, detalloc};
-use heapless::pool::boxed::{Box as PoolBox, BoxBlock};
+use heapless::pool::object::{Object, ObjectBlock};
 use panic_semihosting as _;
 
 // ------------------------------------------------------------------------------------------
@@ -212,31 +212,27 @@ pub unsafe fn fw_free_emb_llff(heap: &embedded_alloc::LlffHeap, ptr: *mut u8, la
 /// heapless's pool block: 64 bytes.
 type Block64 = MaybeUninit<[u8; 64]>;
 
-heapless::box_pool!(Pool64: Block64);
+heapless::object_pool!(Pool64: Block64);
 
 /// Blocks given to heapless's pool: as many as the detalloc heap has.
 const POOL_BLOCKS: usize = 64 + 32 + 16;
 
-/// One allocation from heapless's box pool (LL/SC Treiber stack on thumbv7m). The pool has one
-/// block size: every request gets a 64-byte block, the layout is not looked at (the harness
-/// never writes to a block).
+/// One request from heapless's object pool (an LL/SC Treiber stack on thumbv7m). The pool has
+/// one block size: every request gets a 64-byte block, the layout is not looked at (the
+/// harness never writes to a block). The object pool, not the box pool: `box_pool`'s `alloc`
+/// also moves an initial value into the block (for a `MaybeUninit<[u8; 64]>` a `memcpy` that
+/// makes the call about 126 instructions).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn fw_alloc_heapless(_layout: Layout) -> Option<NonNull<u8>> {
-    let block = Pool64.alloc(MaybeUninit::uninit()).ok()?;
-    NonNull::new(PoolBox::into_raw(block).cast::<u8>())
+pub fn fw_alloc_heapless(_layout: Layout) -> Option<Object<Pool64>> {
+    Pool64.request()
 }
 
-/// Returns a block to heapless's box pool.
-///
-/// # Safety
-/// `ptr` came from `fw_alloc_heapless` and is not freed yet.
+/// Returns an object to heapless's pool (its `Drop`).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub unsafe fn fw_free_heapless(ptr: NonNull<u8>, _layout: Layout) {
-    // SAFETY: `ptr` is `Box::into_raw` of a live box of this pool (the caller's contract):
-    // rebuilding the box and dropping it returns the block once.
-    drop(unsafe { PoolBox::<Pool64>::from_raw(ptr.as_ptr().cast::<Block64>()) });
+pub fn fw_free_heapless(object: Object<Pool64>, _layout: Layout) {
+    drop(object);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -351,16 +347,28 @@ impl Subject for &embedded_alloc::LlffHeap {
     }
 }
 
-/// heapless's pool (a singleton: the subject is a token).
-struct Heapless;
+/// heapless's pool: the objects live here, found by address when freed (outside the
+/// wrappers: the driver's bookkeeping, not measured).
+struct Heapless {
+    objects: [Option<Object<Pool64>>; POOL_BLOCKS],
+}
 
 impl Subject for Heapless {
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        black_box(fw_alloc_heapless(black_box(layout)))
+        let object = black_box(fw_alloc_heapless(black_box(layout)))?;
+        let ptr = NonNull::from(&*object).cast::<u8>();
+        let slot = self.objects.iter_mut().find(|slot| slot.is_none()).expect("a free slot");
+        *slot = Some(object);
+        Some(ptr)
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
-        unsafe { fw_free_heapless(black_box(ptr), black_box(layout)) };
+        let object = self
+            .objects
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(|o| NonNull::from(&**o).cast::<u8>() == ptr))
+            .and_then(Option::take)
+            .expect("a live object");
+        fw_free_heapless(black_box(object), black_box(layout));
         black_box(());
     }
 }
@@ -386,8 +394,8 @@ const CHURN: usize = 300;
 const ROUNDS: usize = 4;
 /// The workload's seed (the same for every allocator).
 const SEED: u32 = 0x2545_f491;
-/// At most this many live requests (nearly full, plus one during a round).
-const MAX_LIVE: usize = 60 + 30 + 15 + 1;
+/// At most this many live requests of one class (nearly full, plus one during a round).
+const MAX_LIVE: usize = 60 + 1;
 
 /// xorshift32.
 struct Rng(u32);
@@ -408,48 +416,49 @@ impl Rng {
     }
 }
 
-/// A live request.
-#[derive(Clone, Copy)]
-struct Live {
-    ptr: NonNull<u8>,
-    layout: Layout,
-    class: usize,
+/// The live requests of one class.
+struct Class {
+    live: [(*mut u8, Layout); MAX_LIVE],
+    len: usize,
 }
 
-/// The driver's state: the requests live in the subject, in allocation order.
+/// The driver's state. Which request a random index names depends on the order of the lists,
+/// which depends only on the sequence of operations, never on addresses: every subject frees
+/// the same requests as long as no allocation fails.
 struct Run<'n> {
     name: &'n str,
     rng: Rng,
-    live: [Option<Live>; MAX_LIVE],
-    len: usize,
-    counts: [usize; 3],
+    classes: [Class; 3],
     failures: usize,
 }
 
 impl<'n> Run<'n> {
     fn new(name: &'n str) -> Self {
-        Self { name, rng: Rng(SEED), live: [None; MAX_LIVE], len: 0, counts: [0; 3], failures: 0 }
+        const EMPTY_CLASS: Class =
+            Class { live: [(core::ptr::null_mut(), Layout::new::<u8>()); MAX_LIVE], len: 0 };
+        Self { name, rng: Rng(SEED), classes: [EMPTY_CLASS; 3], failures: 0 }
     }
 
-    /// A request of `class`: size uniform in the class, align 8.
-    fn request(&mut self, class: usize) -> Layout {
+    /// Whether the live counts per class are `target`.
+    fn at(&self, target: [usize; 3]) -> bool {
+        self.classes.iter().zip(target).all(|(class, n)| class.len == n)
+    }
+
+    /// Allocates a request of `class` (size uniform in the class, align 8), labelled with
+    /// `case` when `case` is `Some`. Appends it to the class's list.
+    fn alloc<S: Subject>(&mut self, s: &mut S, class: usize, case: Option<&str>) -> bool {
         let (lo, hi) = CLASSES[class];
         let size = lo + self.rng.below(hi - lo + 1);
-        Layout::from_size_align(size, 8).expect("a valid layout")
-    }
-
-    /// Allocates a request of `class`, labelled with `case` when `case` is `Some`.
-    fn alloc<S: Subject>(&mut self, s: &mut S, class: usize, case: Option<&str>) -> bool {
-        let layout = self.request(class);
+        let layout = Layout::from_size_align(size, 8).expect("a valid layout");
         if let Some(case) = case {
-            measure_next(self.name, case, "alloc", layout.size());
+            measure_next(self.name, case, "alloc", size);
         }
         match s.alloc(layout) {
             Some(ptr) => {
-                assert!(self.len < MAX_LIVE, "more live requests than planned");
-                self.live[self.len] = Some(Live { ptr, layout, class });
-                self.len += 1;
-                self.counts[class] += 1;
+                let list = &mut self.classes[class];
+                assert!(list.len < MAX_LIVE, "more live requests than planned");
+                list.live[list.len] = (ptr.as_ptr(), layout);
+                list.len += 1;
                 true
             }
             None => {
@@ -458,55 +467,45 @@ impl<'n> Run<'n> {
                     "note {} {}: an allocation of {} B failed",
                     self.name,
                     case.unwrap_or("filling"),
-                    layout.size()
+                    size
                 );
                 false
             }
         }
     }
 
-    /// Frees the live request at `index` (labelled with `case` when `case` is `Some`).
-    fn free_at<S: Subject>(&mut self, s: &mut S, index: usize, case: Option<&str>) {
-        let live = self.live[index].expect("a live request");
-        // Keep allocation order: shift the later ones down (the order decides nothing but
-        // which request a random index names, the same for every subject).
-        self.live.copy_within(index + 1..self.len, index);
-        self.len -= 1;
-        self.live[self.len] = None;
-        self.counts[live.class] -= 1;
+    /// Frees the `index`-th live request of `class` (labelled with `case` when `case` is
+    /// `Some`); the last one of the list takes its place.
+    fn free<S: Subject>(&mut self, s: &mut S, class: usize, index: usize, case: Option<&str>) {
+        let list = &mut self.classes[class];
+        let (ptr, layout) = list.live[index];
+        list.len -= 1;
+        list.live[index] = list.live[list.len];
         if let Some(case) = case {
-            measure_next(self.name, case, "free", live.layout.size());
+            measure_next(self.name, case, "free", layout.size());
         }
-        // SAFETY: `live` was allocated by `s` with this layout, and it has just left the live
-        // list, so it is freed once.
-        unsafe { s.free(live.ptr, live.layout) };
-    }
-
-    /// The index of the `k`-th live request of `class`.
-    fn nth_of_class(&self, class: usize, k: usize) -> usize {
-        (0..self.len)
-            .filter(|&i| self.live[i].is_some_and(|l| l.class == class))
-            .nth(k)
-            .expect("enough live requests of the class")
+        let ptr = NonNull::new(ptr).expect("a live request");
+        // SAFETY: `ptr` was allocated by `s` with `layout`, and it has just left the live list,
+        // so it is freed once.
+        unsafe { s.free(ptr, layout) };
     }
 
     /// Frees a random live request of `class`.
     fn free_random<S: Subject>(&mut self, s: &mut S, class: usize) {
-        let k = self.rng.below(self.counts[class]);
-        let index = self.nth_of_class(class, k);
-        self.free_at(s, index, None);
+        let index = self.rng.below(self.classes[class].len);
+        self.free(s, class, index, None);
     }
 
-    /// Allocates and frees requests of random classes (random requests of each) until the live
-    /// counts are `target`.
+    /// Allocates and frees requests of random classes until the live counts are `target`.
     fn settle<S: Subject>(&mut self, s: &mut S, target: [usize; 3]) {
-        while self.counts != target {
+        while !self.at(target) {
             let class = self.rng.below(3);
-            if self.counts[class] < target[class] {
+            let len = self.classes[class].len;
+            if len < target[class] {
                 if !self.alloc(s, class, None) {
                     return; // out of memory: noted; the measurement goes on from here
                 }
-            } else if self.counts[class] > target[class] {
+            } else if len > target[class] {
                 self.free_random(s, class);
             }
         }
@@ -518,38 +517,38 @@ impl<'n> Run<'n> {
         for _ in 0..CHURN {
             let class = self.rng.below(3);
             let grow = self.rng.below(2) == 0;
-            if grow && self.counts[class] < NEARLY_FULL[class] {
+            let len = self.classes[class].len;
+            if grow && len < NEARLY_FULL[class] {
                 self.alloc(s, class, None);
-            } else if !grow && self.counts[class] > QUARTER[class] {
+            } else if !grow && len > QUARTER[class] {
                 self.free_random(s, class);
             }
         }
     }
 
     /// The measured rounds at the current fill level: per class in turn, allocate one request,
-    /// then free a random live request of that class other than the new one.
+    /// then free a random live request of that class other than the new one (the new one when
+    /// it is the only one).
     fn measure<S: Subject>(&mut self, s: &mut S, case: &str) {
         for _ in 0..ROUNDS {
             for class in 0..3 {
                 if !self.alloc(s, class, Some(case)) {
                     continue;
                 }
-                let index = if self.counts[class] > 1 {
-                    let k = self.rng.below(self.counts[class] - 1);
-                    self.nth_of_class(class, k) // the new request is the last of its class
-                } else {
-                    self.len - 1
-                };
-                self.free_at(s, index, Some(case));
+                let older = self.classes[class].len - 1; // the new request is the last
+                let index = if older > 0 { self.rng.below(older) } else { 0 };
+                self.free(s, class, index, Some(case));
             }
         }
     }
 
     /// Frees everything, in random order.
     fn drain<S: Subject>(&mut self, s: &mut S) {
-        while self.len > 0 {
-            let index = self.rng.below(self.len);
-            self.free_at(s, index, None);
+        while !self.at(EMPTY) {
+            let class = self.rng.below(3);
+            if self.classes[class].len > 0 {
+                self.free_random(s, class);
+            }
         }
     }
 }
@@ -596,13 +595,13 @@ run_detalloc!(run_spin, Spin, "spin");
 
 #[inline(never)]
 fn run_heapless() {
-    let blocks = cortex_m::singleton!(: [BoxBlock<Block64>; POOL_BLOCKS] =
-        [const { BoxBlock::new() }; POOL_BLOCKS])
+    let blocks = cortex_m::singleton!(: [ObjectBlock<Block64>; POOL_BLOCKS] =
+        [const { ObjectBlock::new(MaybeUninit::uninit()) }; POOL_BLOCKS])
     .expect("run once");
     for block in blocks {
         Pool64.manage(block);
     }
-    workload(&mut Heapless, "heapless");
+    workload(&mut Heapless { objects: [const { None }; POOL_BLOCKS] }, "heapless");
 }
 
 #[inline(never)]

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The Cortex-M comparison table of the README ("Measured figures"): detalloc's sync modes
+# against heapless's pool, rlsf, talc, linked_list_allocator and embedded-alloc's two heaps, on
+# QEMU's LM3S6965 (Cortex-M3, thumbv7m), one command:
+#
+#     examples/cortex-compare/compare.sh          # prints the Markdown tables
+#
+# For each configuration (thumbv7m at opt-level 3 and "s", thumbv7em at opt-level 3; fat LTO,
+# one codegen unit): builds src/main.rs, runs it under QEMU with one guest instruction per
+# translation block and every executed block logged (`-d exec,nochain`, streamed through a
+# FIFO into `compare.py scan`, so no trace file is written), audits the 26 wrappers with
+# detalloc-audit (built for the host from the main workspace), then `compare.py report` prints
+# the tables (also written to target/compare/table.md). Fails when a label does not pair with
+# its call or a call exceeds its wrapper's static bound.
+#
+# Needs qemu-system-arm (Debian: qemu-system-arm), llvm-nm / llvm-objdump (Debian: llvm;
+# override with NM=, OBJDUMP=), python3, and the targets thumbv7m-none-eabi and
+# thumbv7em-none-eabihf of the pinned toolchain. About a minute once the dependencies are built
+# (three firmware builds and the audit tool's: a few minutes more from nothing).
+set -euo pipefail
+cd "$(dirname "$0")"
+HERE=$PWD
+ROOT=$(cd ../.. && pwd)
+OUT=target/compare
+mkdir -p "$OUT"
+
+for tool in qemu-system-arm "${NM:-llvm-nm}" "${OBJDUMP:-llvm-objdump}" python3; do
+    command -v "$tool" >/dev/null || { echo "compare.sh: $tool not found" >&2; exit 1; }
+done
+# One instruction per block: `-singlestep` until QEMU 8.0, `one-insn-per-tb` from 8.1.
+qemu_version=$(qemu-system-arm --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+read -r qemu_major qemu_minor <<<"$qemu_version"
+if [ "$qemu_major" -gt 8 ] || { [ "$qemu_major" -eq 8 ] && [ "$qemu_minor" -ge 1 ]; }; then
+    one_insn=(-accel tcg,one-insn-per-tb=on)
+else
+    one_insn=(-singlestep)
+fi
+
+# The audit tool runs on the host: built from the main workspace's directory, whose
+# configuration does not cross-compile (this crate's .cargo/config.toml would).
+(cd "$ROOT" && cargo build -q --release -p detalloc-audit)
+audit=$ROOT/target/release/detalloc-audit
+symbols=()
+for name in $(python3 -c 'import compare; print(" ".join(compare.wrappers()))'); do
+    symbols+=(--symbol "$name")
+done
+
+# key, target, QEMU core, opt-level
+configs=(
+    "v7m-3 thumbv7m-none-eabi cortex-m3 3"
+    "v7m-s thumbv7m-none-eabi cortex-m3 s"
+    "v7em-3 thumbv7em-none-eabihf cortex-m4 3"
+)
+keys=()
+for config in "${configs[@]}"; do
+    read -r key target cpu level <<<"$config"
+    keys+=("$key")
+    # opt-level 3 on thumbv7m is the release profile itself (target/, as `cargo build
+    # --release`); the others build in their own target directories.
+    dir=target
+    [ "$key" != v7m-3 ] && dir=target/opt-$level
+    CARGO_TARGET_DIR=$dir CARGO_PROFILE_RELEASE_OPT_LEVEL=$level \
+        cargo build -q --release --target "$target"
+    cp "$dir/$target/release/detalloc-cortex-compare" "$OUT/image-$key"
+
+    fifo=$OUT/trace-$key.fifo
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    python3 compare.py scan "$OUT/image-$key" "$fifo" "$OUT/calls-$key.tsv" &
+    scan=$!
+    status=0
+    timeout 300 qemu-system-arm -cpu "$cpu" -machine lm3s6965evb -nographic \
+        -semihosting-config enable=on,target=native "${one_insn[@]}" -d exec,nochain \
+        -D "$fifo" -kernel "$OUT/image-$key" >"$OUT/run-$key.txt" 2>"$OUT/qemu-$key.err" || status=$?
+    wait "$scan" || { echo "compare.sh: $key: the trace scan failed" >&2; exit 1; }
+    rm -f "$fifo"
+    if [ "$status" -ne 0 ] || [ "$(tail -n 1 "$OUT/run-$key.txt")" != done ]; then
+        echo "compare.sh: $key: the image failed (QEMU status $status):" >&2
+        tail -n 5 "$OUT/run-$key.txt" "$OUT/qemu-$key.err" >&2
+        exit 1
+    fi
+    "$audit" "$HERE/$OUT/image-$key" --summary "${symbols[@]}" >"$OUT/audit-$key.md"
+done
+
+python3 compare.py report "$OUT" "${keys[@]}" | tee "$OUT/table.md"
