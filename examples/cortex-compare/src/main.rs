@@ -159,7 +159,11 @@ pub fn fw_alloc_lla(heap: &mut linked_list_allocator::Heap, layout: Layout) -> O
 /// `ptr` is a live allocation of `heap` made with `layout`.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub unsafe fn fw_free_lla(heap: &mut linked_list_allocator::Heap, ptr: NonNull<u8>, layout: Layout) {
+pub unsafe fn fw_free_lla(
+    heap: &mut linked_list_allocator::Heap,
+    ptr: NonNull<u8>,
+    layout: Layout,
+) {
     // SAFETY: forwarded: `ptr` was allocated by `heap` with `layout` and is not freed yet.
     unsafe { heap.deallocate(ptr, layout) }
 }
