@@ -59,6 +59,9 @@ SUBJECTS = [
 CASES = [("empty", "empty"), ("half", "half full"), ("nearly-full", "nearly full"),
          ("fragmented", "fragmented")]
 MARKER = "measure_next"
+POOLS = [16, 64, 256]  # the detalloc heaps' block sizes: a request's pool
+DETALLOC = [s for s, _, _ in SUBJECTS if s not in
+            ("heapless", "rlsf", "talc", "lla", "emb_tlsf", "emb_llff")]
 LEFT_OUT = re.compile(r"(core::panicking|panic|unwrap_failed|expect_failed|_fail$|"
                       r"compiler_builtins|__aeabi|^mem(cpy|move|set|cmp)$)")
 BRANCHES = {"b", "bl", "beq", "bne", "bhs", "blo", "bhi", "bls", "bge", "blt", "bgt", "ble",
@@ -246,10 +249,13 @@ def level_data(out, level):
     if len(measured) != len(labels):
         raise SystemExit(f"{level}: {len(measured)} measured calls, {len(labels)} labels")
     per_case = defaultdict(list)  # (suffix, op, case) -> counts
-    for (name, count, _, _, _), (subject, case, op, _size) in zip(measured, labels):
+    per_pool = defaultdict(set)  # (suffix, op, pool, fragmented) -> counts
+    for (name, count, _, _, _), (subject, case, op, size) in zip(measured, labels):
         if name != f"fw_{op}_{subject}":
             raise SystemExit(f"{level}: label {subject} {case} {op} paired with {name}")
         per_case[(subject, op, case)].append(count)
+        pool = next(i for i, top in enumerate(POOLS) if int(size) <= top)
+        per_pool[(subject, op, pool, case == "fragmented")].add(count)
     every = defaultdict(list)
     masked = defaultdict(int)
     masks = defaultdict(bool)
@@ -259,6 +265,25 @@ def level_data(out, level):
         masks[name] |= bool(mk)
     bounds = audit(f"{out}/audit-{level}.md")
     failures = []
+    # detalloc: per pool, a free takes one count and an allocation one per path (a freed block,
+    # a never-used one) at every fill level. In the fragmented case every pool's free list holds
+    # blocks (its high-water mark is above what is live), so each allocation takes a freed one.
+    pools = {}
+    for suffix in DETALLOC:
+        row = {"reuse": [], "bump": [], "free": []}
+        for pool in range(len(POOLS)):
+            free = per_pool[(suffix, "free", pool, False)] | per_pool[(suffix, "free", pool, True)]
+            reuse = per_pool[(suffix, "alloc", pool, True)]
+            bump = per_pool[(suffix, "alloc", pool, False)] - reuse
+            if len(free) != 1 or len(reuse) != 1 or len(bump) > 1:
+                failures.append(f"{level}: {suffix} pool {POOLS[pool]}: free {sorted(free)}, "
+                                f"alloc of a freed block {sorted(reuse)}, of a never-used block "
+                                f"{sorted(bump)}: the count depends on more than pool and path")
+                continue
+            row["free"].append(min(free))
+            row["reuse"].append(min(reuse))
+            row["bump"].append(min(bump) if bump else min(reuse))
+        pools[suffix] = row
     for name, counts in every.items():
         bound = bounds[name][0]
         if bound is not None and max(counts) > bound:
@@ -280,7 +305,7 @@ def level_data(out, level):
             for size, name in sorted(left_out, reverse=True):
                 detail.write(f"    ({size:4}  {name}: not counted)\n")
     notes = [line.strip() for line in open(f"{out}/run-{level}.txt") if line.startswith("note ")]
-    return dict(per_case=per_case, every=every, masked=masked, masks=masks, bounds=bounds,
+    return dict(per_case=per_case, pools=pools, every=every, masked=masked, masks=masks, bounds=bounds,
                 code=code, failures=failures, notes=notes)
 
 
@@ -349,6 +374,15 @@ def report(out, keys):
             cells.append(spread(first["every"][f"fw_{op}_{suffix}"]))
             print(f"| {names[suffix]} | {' | '.join(cells)} |")
         print()
+    print(f"| detalloc per pool ({title(keys[0])}), pools 16 / 64 / 256 B | "
+          "alloc, a freed block | alloc, a never-used block | free |")
+    print("|---|---:|---:|---:|")
+    for suffix in DETALLOC:
+        row = first["pools"].get(suffix)
+        if row and len(row["free"]) == len(POOLS):
+            print(f"| {names[suffix]} | " + " | ".join(
+                " / ".join(str(x) for x in row[k]) for k in ("reuse", "bump", "free")) + " |")
+    print()
     print(f"| {title(keys[0])} | code B, alloc + free | masked, alloc / free | "
           "static bound alloc / free (instructions) | loops the audit found | "
           "worst measured alloc / free |")

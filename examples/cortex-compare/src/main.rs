@@ -277,7 +277,8 @@ macro_rules! detalloc_subject {
                 black_box($alloc(self, black_box(layout))).ok()
             }
             unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-                // SAFETY: the trait's contract is `deallocate`'s.
+                // SAFETY: `ptr` came from this heap's `allocate` (through `alloc`) with
+                // `layout` and is not freed yet (the trait's contract): `deallocate`'s.
                 let freed = unsafe { $free(self, black_box(ptr), black_box(layout)) };
                 black_box(freed).expect("a valid free");
             }
@@ -298,7 +299,8 @@ impl Subject for Rlsf<'_> {
         black_box(fw_alloc_rlsf(self, black_box(layout)))
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from this allocator's
+        // wrapper, with `layout`, and is not freed yet (the trait's contract): the wrapper's.
         unsafe { fw_free_rlsf(self, black_box(ptr), black_box(layout)) };
         black_box(());
     }
@@ -306,11 +308,13 @@ impl Subject for Rlsf<'_> {
 
 impl Subject for Talc {
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: every request of the workload has a size of at least 1.
+        assert_ne!(layout.size(), 0, "the wrappers' contract");
+        // SAFETY: the size is not zero (asserted just above), the wrapper's one requirement.
         black_box(unsafe { fw_alloc_talc(self, black_box(layout)) })
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from this allocator's
+        // wrapper, with `layout`, and is not freed yet (the trait's contract): the wrapper's.
         unsafe { fw_free_talc(self, black_box(ptr), black_box(layout)) };
         black_box(());
     }
@@ -321,7 +325,8 @@ impl Subject for linked_list_allocator::Heap {
         black_box(fw_alloc_lla(self, black_box(layout)))
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from this allocator's
+        // wrapper, with `layout`, and is not freed yet (the trait's contract): the wrapper's.
         unsafe { fw_free_lla(self, black_box(ptr), black_box(layout)) };
         black_box(());
     }
@@ -329,11 +334,13 @@ impl Subject for linked_list_allocator::Heap {
 
 impl Subject for &embedded_alloc::TlsfHeap {
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: every request of the workload has a size of at least 1.
+        assert_ne!(layout.size(), 0, "the wrappers' contract");
+        // SAFETY: the size is not zero (asserted just above), the wrapper's one requirement.
         NonNull::new(black_box(unsafe { fw_alloc_emb_tlsf(self, black_box(layout)) }))
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from this allocator's
+        // wrapper, with `layout`, and is not freed yet (the trait's contract): the wrapper's.
         unsafe { fw_free_emb_tlsf(self, black_box(ptr.as_ptr()), black_box(layout)) };
         black_box(());
     }
@@ -341,11 +348,13 @@ impl Subject for &embedded_alloc::TlsfHeap {
 
 impl Subject for &embedded_alloc::LlffHeap {
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: every request of the workload has a size of at least 1.
+        assert_ne!(layout.size(), 0, "the wrappers' contract");
+        // SAFETY: the size is not zero (asserted just above), the wrapper's one requirement.
         NonNull::new(black_box(unsafe { fw_alloc_emb_llff(self, black_box(layout)) }))
     }
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the trait's contract is the wrapper's.
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from this allocator's
+        // wrapper, with `layout`, and is not freed yet (the trait's contract): the wrapper's.
         unsafe { fw_free_emb_llff(self, black_box(ptr.as_ptr()), black_box(layout)) };
         black_box(());
     }
