@@ -22,11 +22,13 @@ paired with the n-th `call SUBJECT CASE OP SIZE` line of the image's output. Eve
 
 Code bytes: the functions reachable by direct calls and branches from the two wrappers of an
 allocator, each counted once; panic paths and compiler builtins (memcpy) left out and listed in
-OUT/codesize-LEVEL.txt. The parsing helpers are `examples/firmware/measure.py`'s.
+OUT/codesize-KEY.txt. The parsing helpers are `examples/firmware/measure.py`'s.
 
 Fails (exit 1) when the labels and the measured calls do not pair up, when a label names
-another allocator or operation than the wrapper it is paired with, or when a call of a wrapper
-the audit calls bounded takes more instructions than its bound.
+another allocator or operation than the wrapper it is paired with, when a call of a wrapper
+the audit calls bounded takes more instructions than its bound, or when a detalloc count
+depends on more than the pool and the path: per pool, every free must take one count and every
+allocation one count per path (a freed block, a never-used block) at every fill level.
 """
 
 import os
@@ -305,8 +307,8 @@ def level_data(out, level):
             for size, name in sorted(left_out, reverse=True):
                 detail.write(f"    ({size:4}  {name}: not counted)\n")
     notes = [line.strip() for line in open(f"{out}/run-{level}.txt") if line.startswith("note ")]
-    return dict(per_case=per_case, pools=pools, every=every, masked=masked, masks=masks, bounds=bounds,
-                code=code, failures=failures, notes=notes)
+    return dict(per_case=per_case, pools=pools, every=every, masked=masked, masks=masks,
+                bounds=bounds, code=code, failures=failures, notes=notes)
 
 
 def static_cell(bounds, suffix):
