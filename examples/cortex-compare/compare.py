@@ -50,7 +50,7 @@ SUBJECTS = [
     ("lock_free", "detalloc `lock_free`, stats on", None),
     ("lock_free_lean", "detalloc `lock_free`, stats off", None),
     ("spin", "detalloc `spin`, stats on", None),
-    ("heapless", "heapless {} pool (one size: 64 B blocks)", "heapless"),
+    ("heapless", "heapless {} object pool (one size: 64 B blocks)", "heapless"),
     ("rlsf", "rlsf {} (TLSF)", "rlsf"),
     ("talc", "talc {}", "talc"),
     ("lla", "linked_list_allocator {}", "linked_list_allocator"),
