@@ -36,10 +36,9 @@ else
     one_insn=(-singlestep)
 fi
 
-# The audit tool runs on the host: built from the main workspace's directory, whose
+# The audit tool runs on the host: run from the main workspace's directory, whose
 # configuration does not cross-compile (this crate's .cargo/config.toml would).
-(cd "$ROOT" && cargo build -q --release -p detalloc-audit)
-audit=$ROOT/target/release/detalloc-audit
+audit() { (cd "$ROOT" && cargo run -q --release -p detalloc-audit -- "$@"); }
 symbols=()
 for name in $(python3 -c 'import compare; print(" ".join(compare.wrappers()))'); do
     symbols+=(--symbol "$name")
@@ -72,14 +71,16 @@ for config in "${configs[@]}"; do
     timeout 300 qemu-system-arm -cpu "$cpu" -machine lm3s6965evb -nographic \
         -semihosting-config enable=on,target=native "${one_insn[@]}" -d exec,nochain \
         -D "$fifo" -kernel "$OUT/image-$key" >"$OUT/run-$key.txt" 2>"$OUT/qemu-$key.err" || status=$?
-    wait "$scan" || { echo "compare.sh: $key: the trace scan failed" >&2; exit 1; }
-    rm -f "$fifo"
     if [ "$status" -ne 0 ] || [ "$(tail -n 1 "$OUT/run-$key.txt")" != done ]; then
+        # (A QEMU that never opened the FIFO leaves the scan waiting for a writer.)
+        kill "$scan" 2>/dev/null || true
         echo "compare.sh: $key: the image failed (QEMU status $status):" >&2
         tail -n 5 "$OUT/run-$key.txt" "$OUT/qemu-$key.err" >&2
         exit 1
     fi
-    "$audit" "$HERE/$OUT/image-$key" --summary "${symbols[@]}" >"$OUT/audit-$key.md"
+    wait "$scan" || { echo "compare.sh: $key: the trace scan failed" >&2; exit 1; }
+    rm -f "$fifo"
+    audit "$HERE/$OUT/image-$key" --summary "${symbols[@]}" >"$OUT/audit-$key.md"
 done
 
 python3 compare.py report "$OUT" "${keys[@]}" | tee "$OUT/table.md"
