@@ -4,6 +4,9 @@
 # QEMU's LM3S6965 (Cortex-M3, thumbv7m), one command:
 #
 #     examples/cortex-compare/compare.sh          # prints the Markdown tables
+#     examples/cortex-compare/compare.sh --check README.md
+#                                                 # and fails unless every line of them is in
+#                                                 # README.md (the pasted table is current)
 #
 # For each configuration (thumbv7m at opt-level 3 and "s", thumbv7em at opt-level 3; fat LTO,
 # one codegen unit): builds src/main.rs, runs it under QEMU with one guest instruction per
@@ -18,6 +21,13 @@
 # thumbv7em-none-eabihf of the pinned toolchain. About a minute once the dependencies are built
 # (three firmware builds and the audit tool's: a few minutes more from nothing).
 set -euo pipefail
+check=
+if [ "${1:-}" = --check ]; then
+    check=$(realpath "${2:?--check needs a file}")
+elif [ $# -gt 0 ]; then
+    echo "usage: $0 [--check FILE]" >&2
+    exit 2
+fi
 cd "$(dirname "$0")"
 HERE=$PWD
 ROOT=$(cd ../.. && pwd)
@@ -84,3 +94,17 @@ for config in "${configs[@]}"; do
 done
 
 python3 compare.py report "$OUT" "${keys[@]}" | tee "$OUT/table.md"
+
+if [ -n "$check" ]; then
+    stale=0
+    while IFS= read -r line; do
+        [ -z "$line" ] && continue
+        if ! grep -qxF -- "$line" "$check"; then
+            [ "$stale" -eq 0 ] && echo "compare.sh: not in $check (paste $OUT/table.md):" >&2
+            echo "    $line" >&2
+            stale=1
+        fi
+    done <"$OUT/table.md"
+    [ "$stale" -eq 0 ] || exit 1
+    echo "compare.sh: every line of the table is in $check"
+fi
