@@ -13,13 +13,15 @@
 # translation block and every executed block logged (`-d exec,nochain`, streamed through a
 # FIFO into `compare.py scan`, so no trace file is written), audits the 26 wrappers with
 # detalloc-audit (built for the host from the main workspace), then `compare.py report` prints
-# the tables (also written to target/compare/table.md). Fails when a label does not pair with
-# its call or a call exceeds its wrapper's static bound.
+# the tables (also written to target/compare/table.md). Fails when the image fails, a label
+# does not pair with its call, a call exceeds its wrapper's static bound, or a detalloc count
+# depends on more than the pool and the path (compare.py's docstring).
 #
 # Needs qemu-system-arm (Debian: qemu-system-arm), llvm-nm / llvm-objdump (Debian: llvm;
 # override with NM=, OBJDUMP=), python3, and the targets thumbv7m-none-eabi and
-# thumbv7em-none-eabihf of the pinned toolchain. About a minute once the dependencies are built
-# (three firmware builds and the audit tool's: a few minutes more from nothing).
+# thumbv7em-none-eabihf of the pinned toolchain. About 25 s once built; under two minutes with
+# this crate's target directory empty (three firmware builds), plus the audit tool's build if
+# the main workspace has none.
 set -euo pipefail
 check=
 if [ "${1:-}" = --check ]; then
