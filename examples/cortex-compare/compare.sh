@@ -39,14 +39,7 @@ mkdir -p "$OUT"
 for tool in qemu-system-arm "${NM:-llvm-nm}" "${OBJDUMP:-llvm-objdump}" python3; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool not found" >&2; exit 1; }
 done
-# One instruction per block: `-singlestep` until QEMU 8.0, `one-insn-per-tb` from 8.1.
-qemu_version=$(qemu-system-arm --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
-read -r qemu_major qemu_minor <<<"$qemu_version"
-if [ "$qemu_major" -gt 8 ] || { [ "$qemu_major" -eq 8 ] && [ "$qemu_minor" -ge 1 ]; }; then
-    one_insn=(-accel tcg,one-insn-per-tb=on)
-else
-    one_insn=(-singlestep)
-fi
+source "$ROOT/scripts/qemu.sh" # one_insn: the flag for one instruction per block
 
 # The audit tool runs on the host: run from the main workspace's directory, whose
 # configuration does not cross-compile (this crate's .cargo/config.toml would).

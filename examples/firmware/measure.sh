@@ -22,14 +22,7 @@ TARGET=thumbv7m-none-eabi
 OUT=target/measure
 mkdir -p "$OUT"
 
-# One instruction per block: `-singlestep` until QEMU 8.0, `one-insn-per-tb` from 8.1.
-qemu_version=$(qemu-system-arm --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
-read -r qemu_major qemu_minor <<<"$qemu_version"
-if [ "$qemu_major" -gt 8 ] || { [ "$qemu_major" -eq 8 ] && [ "$qemu_minor" -ge 1 ]; }; then
-    one_insn=(-accel tcg,one-insn-per-tb=on)
-else
-    one_insn=(-singlestep)
-fi
+source ../../scripts/qemu.sh # one_insn: the flag for one instruction per block
 
 for level in 3 s z; do
     # opt-level 3 is the release profile itself; the others build in their own target dirs.

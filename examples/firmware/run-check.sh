@@ -17,39 +17,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v qemu-system-arm >/dev/null; then
-    echo "qemu-system-arm not found: apt-get install -y qemu-system-arm" >&2
-    exit 1
-fi
-# One instruction per block: `-singlestep` until QEMU 8.0, `one-insn-per-tb` from 8.1.
-qemu_version=$(qemu-system-arm --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
-read -r qemu_major qemu_minor <<<"$qemu_version"
-if [ "$qemu_major" -gt 8 ] || { [ "$qemu_major" -eq 8 ] && [ "$qemu_minor" -ge 1 ]; }; then
-    one_insn=(-accel tcg,one-insn-per-tb=on)
-else
-    one_insn=(-singlestep)
-fi
+# The QEMU flag for one instruction per block, and check_run (time limit, exit status, stdout
+# against expected.txt); the tick-count figures on stderr are shown, not compared.
+CHECK_RUN_STDERR='^ticks during'
+source ../../scripts/qemu.sh
 
 step() { printf '\n--> firmware: %s\n' "$*"; }
 
-# Runs a command (with a time limit: a hung firmware keeps QEMU running), then checks its
-# exit status and compares its stdout with expected.txt. Prints the stderr line that counts
-# the ticks that hit main's rounds (host-speed dependent, not compared).
-check_run() { # name, command...
-    local name=$1; shift
-    local out=target/check/$name.stdout err=target/check/$name.stderr status=0
-    timeout 120 "$@" >"$out" 2>"$err" || status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "$name: the firmware exited with status $status" >&2
-        cat "$out" "$err" >&2
-        exit 1
-    fi
-    if ! diff -u expected.txt "$out"; then
-        echo "$name: the output differs from expected.txt (above)" >&2
-        exit 1
-    fi
-    printf '%s: %s\n' "$name" "$(grep -h '^ticks during' "$err" || echo 'no tick count on stderr')"
-}
 
 step "format, clippy"
 cargo fmt --check
@@ -62,12 +36,12 @@ for target_cpu in thumbv7m-none-eabi:cortex-m3 thumbv6m-none-eabi:cortex-m0 \
     cargo build -q --release --target "$target" # outside the time limit of the runs
     if [ "$target" = thumbv7m-none-eabi ]; then
         step "cargo run --release (QEMU $cpu)"
-        check_run "$target" cargo run -q --release
+        check_run 120 "$target" cargo run -q --release
     else
         step "cargo run --release --target $target (QEMU $cpu)"
-        check_run "$target" cargo run -q --release --target "$target"
+        check_run 120 "$target" cargo run -q --release --target "$target"
     fi
-    check_run "$target-one-insn-per-block" qemu-system-arm -cpu "$cpu" -machine lm3s6965evb \
+    check_run 120 "$target-one-insn-per-block" qemu-system-arm -cpu "$cpu" -machine lm3s6965evb \
         -nographic -semihosting-config enable=on,target=native "${one_insn[@]}" \
         -kernel "target/$target/release/detalloc-firmware"
 done

@@ -1,0 +1,39 @@
+# Shell helpers for the QEMU firmware checks (sourced, not run): `source scripts/qemu.sh`.
+#
+# - `one_insn`: the QEMU flags for one guest instruction per translation block (`-singlestep`
+#   until QEMU 8.0, `-accel tcg,one-insn-per-tb=on` from 8.1): QEMU takes interrupts only
+#   between blocks, so only there can an interrupt land between any two instructions.
+# - `check_run LIMIT NAME COMMAND...`: runs COMMAND with a time limit of LIMIT seconds (a hung
+#   firmware keeps QEMU running), fails unless it exits with status 0 and its stdout equals
+#   `expected.txt`, and prints the stderr lines starting with `CHECK_RUN_STDERR` (a regex,
+#   default: none) next to NAME: the host-speed-dependent figures that are not compared.
+
+if ! command -v qemu-system-arm >/dev/null; then
+    echo "qemu-system-arm not found: apt-get install -y qemu-system-arm" >&2
+    exit 1
+fi
+
+qemu_version=$(qemu-system-arm --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+read -r qemu_major qemu_minor <<<"$qemu_version"
+if [ "$qemu_major" -gt 8 ] || { [ "$qemu_major" -eq 8 ] && [ "$qemu_minor" -ge 1 ]; }; then
+    one_insn=(-accel tcg,one-insn-per-tb=on)
+else
+    one_insn=(-singlestep)
+fi
+
+check_run() { # limit, name, command...
+    local limit=$1 name=$2; shift 2
+    mkdir -p target/check
+    local out=target/check/$name.stdout err=target/check/$name.stderr status=0
+    timeout "$limit" "$@" >"$out" 2>"$err" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "$name: the firmware exited with status $status" >&2
+        cat "$out" "$err" >&2
+        exit 1
+    fi
+    if ! diff -u expected.txt "$out"; then
+        echo "$name: the output differs from expected.txt (above)" >&2
+        exit 1
+    fi
+    printf '%s: %s\n' "$name" "$(grep -hE "${CHECK_RUN_STDERR:-^$^}" "$err" || echo 'ok')"
+}
