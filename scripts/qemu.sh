@@ -37,3 +37,20 @@ check_run() { # limit, name, command...
     fi
     printf '%s: %s\n' "$name" "$(grep -hE "${CHECK_RUN_STDERR:-^$^}" "$err" || echo 'ok')"
 }
+
+# `check_cores LIMIT BINARY`: the crate's binary on QEMU's LM3S6965 with a Cortex-M3
+# (thumbv7m, `cargo run`), a Cortex-M0 (thumbv6m) and a Cortex-M4 (thumbv7em), each run as it
+# is and with one instruction per block, each checked by `check_run`.
+check_cores() { # limit, binary
+    local limit=$1 binary=$2 target cpu
+    for target_cpu in thumbv7m-none-eabi:cortex-m3 thumbv6m-none-eabi:cortex-m0 \
+        thumbv7em-none-eabihf:cortex-m4; do
+        target=${target_cpu%%:*} cpu=${target_cpu##*:}
+        cargo build -q --release --target "$target" # outside the time limit of the runs
+        printf '\n--> %s on QEMU %s\n' "$target" "$cpu"
+        check_run "$limit" "$target" cargo run -q --release --target "$target"
+        check_run "$limit" "$target-one-insn-per-block" qemu-system-arm -cpu "$cpu" \
+            -machine lm3s6965evb -nographic -semihosting-config enable=on,target=native \
+            "${one_insn[@]}" -kernel "target/$target/release/$binary"
+    done
+}

@@ -28,21 +28,6 @@ step "format, clippy"
 cargo fmt --check
 cargo clippy -q --release -- -D warnings
 
-mkdir -p target/check
-for target_cpu in thumbv7m-none-eabi:cortex-m3 thumbv6m-none-eabi:cortex-m0 \
-    thumbv7em-none-eabihf:cortex-m4; do
-    target=${target_cpu%%:*} cpu=${target_cpu##*:}
-    cargo build -q --release --target "$target" # outside the time limit of the runs
-    if [ "$target" = thumbv7m-none-eabi ]; then
-        step "cargo run --release (QEMU $cpu)"
-        check_run 60 "$target" cargo run -q --release
-    else
-        step "cargo run --release --target $target (QEMU $cpu)"
-        check_run 60 "$target" cargo run -q --release --target "$target"
-    fi
-    check_run 60 "$target-one-insn-per-block" qemu-system-arm -cpu "$cpu" -machine lm3s6965evb \
-        -nographic -semihosting-config enable=on,target=native "${one_insn[@]}" \
-        -kernel "target/$target/release/detalloc-async-firmware"
-done
+check_cores 60 detalloc-async-firmware
 
 step "ok"
