@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Loop freedom at every opt-level: builds the 3-class heap's audit wrappers at opt-levels 1, 2,
-# 3, "s" and "z", for x86_64 (examples/audit_targets.rs) and for thumbv6m and thumbv7m (the
-# fixture detalloc-audit/tests/fixtures/thumb-heaps), and runs `detalloc-audit --deny-loops` on
-# the lean, checked and critical_section wrappers of each (on Cortex-M also a critical_section
-# heap with `waiters: 4`, whose free hands its block to the oldest waiter). Fails on the first loop (or unknown
-# callee). Run by .ci/run; takes a few minutes (each build is small).
+# Loop freedom and no table reads at every opt-level: builds the 3-class heap's audit wrappers
+# at opt-levels 1, 2, 3, "s" and "z", for x86_64 (examples/audit_targets.rs) and for thumbv6m
+# and thumbv7m (the fixture detalloc-audit/tests/fixtures/thumb-heaps), and runs
+# `detalloc-audit --deny-loops --deny-table-reads` on the lean, checked and critical_section
+# wrappers of each (on Cortex-M also a critical_section heap with `waiters: 4`, whose free
+# hands its block to the oldest waiter). Fails on the first loop, unknown callee or table read
+# (a jump table or a lookup in read-only data). Run by .ci/run; takes a few minutes (each
+# build is small).
 #
 # On the host, critical_section is the `critical-section` crate's std mutex (futex loops and a
 # system call): assumed, not analysed. On Cortex-M it is cortex-m's PRIMASK save/restore,
@@ -23,7 +25,7 @@ for level in 1 2 3 s z; do
     CARGO_PROFILE_RELEASE_OPT_LEVEL=$level CARGO_TARGET_DIR=target/audit-opt \
         cargo build -q --release -p detalloc-examples --example audit_targets
     # shellcheck disable=SC2046
-    "${audit[@]}" target/audit-opt/release/examples/audit_targets --summary --deny-loops \
+    "${audit[@]}" target/audit-opt/release/examples/audit_targets --summary --deny-loops --deny-table-reads \
         $(symbols "${modes[@]}") \
         --assume _critical_section_1_0_acquire=0 --assume _critical_section_1_0_release=0
     for target in thumbv6m-none-eabi thumbv7m-none-eabi; do
@@ -31,9 +33,9 @@ for level in 1 2 3 s z; do
             cargo build -q --release --target "$target" \
             --manifest-path detalloc-audit/tests/fixtures/thumb-heaps/Cargo.toml
         # shellcheck disable=SC2046
-        "${audit[@]}" "target/audit-opt-thumb/$target/release/thumb-heaps" --summary --deny-loops \
+        "${audit[@]}" "target/audit-opt-thumb/$target/release/thumb-heaps" --summary --deny-loops --deny-table-reads \
             $(symbols "${modes[@]}" critical_section_lean critical_section_waiting) \
             --assume detalloc::wait::queue::wake_waiter=0
     done
 done
-echo "every lean, checked and critical_section alloc/free is loop-free at opt-levels 1, 2, 3, s, z"
+echo "every lean, checked and critical_section alloc/free is loop-free and reads no table at opt-levels 1, 2, 3, s, z"

@@ -9,12 +9,13 @@
 //! the product's promise. The counts include the call into the measured function and its
 //! return (the layout is an argument, so the size-class dispatch is measured too).
 
+mod callgrind;
 mod common;
 
 use std::alloc::Layout;
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::ptr::NonNull;
 
 use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanHooked, LeanLarge};
@@ -275,13 +276,7 @@ fn main() -> ExitCode {
 
 /// Runs this binary under callgrind and checks the counts.
 fn drive() -> Result<ExitCode, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("detalloc-callgrind-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let out = dir.join("cg.out");
-    // `--dump-after` takes exact names (no wildcard): one per measured function.
-    let pairs = ["--dump-after=measured_pair_bare", "--dump-after=measured_pair_lean_const"];
-    let dumps = [
+    let kinds = [
         "lean",
         "lean_hooked",
         "checked",
@@ -290,37 +285,14 @@ fn drive() -> Result<ExitCode, String> {
         "section_checked",
         "section_lean",
         "bare",
-    ]
-    .iter()
-    .flat_map(|k| {
-        [format!("--dump-after=measured_alloc_{k}"), format!("--dump-after=measured_free_{k}")]
-    });
-    let run = Command::new("valgrind")
-        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
-        .args(dumps)
-        .args(pairs)
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(&exe)
-        .arg("--measure")
-        .output()
-        .map_err(|e| format!("cannot run valgrind (install it: apt-get install valgrind): {e}"))?;
-    if !run.status.success() {
-        return Err(format!("callgrind run failed: {}", String::from_utf8_lossy(&run.stderr)));
-    }
-    let labels: Vec<String> =
-        String::from_utf8_lossy(&run.stdout).lines().map(str::to_owned).collect();
-    let mut counts = Vec::new();
-    for n in 1..=labels.len() {
-        let dump = std::fs::read_to_string(format!("{}.{n}", out.display()))
-            .map_err(|e| format!("dump {n}: {e}"))?;
-        let total = dump
-            .lines()
-            .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .ok_or(format!("dump {n} has no total"))?;
-        counts.push(total);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    ];
+    let mut dump_after: Vec<String> = kinds
+        .iter()
+        .flat_map(|k| [format!("measured_alloc_{k}"), format!("measured_free_{k}")])
+        .collect();
+    dump_after.extend(["measured_pair_bare".into(), "measured_pair_lean_const".into()]);
+    let (labels, counts): (Vec<String>, Vec<u64>) =
+        callgrind::measure_self(&dump_after)?.into_iter().unzip();
     Ok(report(&labels, &counts))
 }
 

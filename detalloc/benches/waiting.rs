@@ -15,11 +15,13 @@ use std::alloc::Layout;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use detalloc::{AllocError, Heap, audit_wrappers, detalloc};
+
+mod callgrind;
 
 detalloc! {
     /// With a queue of 4 waiters per pool.
@@ -87,35 +89,20 @@ fn main() -> ExitCode {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return ExitCode::SUCCESS;
     }
-    let exe = std::env::current_exe().expect("the bench's path");
-    let dir = std::env::temp_dir().join(format!("detalloc-waiting-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let out = dir.join("cg.out");
-    let dumps = ["alloc_waiting", "free_waiting", "alloc_plain", "free_plain", "poll_waiting"]
-        .map(|f| format!("--dump-after=measured_{f}"));
-    let run = Command::new("valgrind")
-        .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
-        .args(dumps)
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(&exe)
-        .arg("--measure")
-        .output()
-        .expect("valgrind runs (apt-get install valgrind)");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let labels =
-        String::from_utf8_lossy(&run.stdout).lines().map(str::to_owned).collect::<Vec<_>>();
+    let dump_after = ["alloc_waiting", "free_waiting", "alloc_plain", "free_plain", "poll_waiting"]
+        .map(|f| format!("measured_{f}"));
+    let counts = match callgrind::measure_self(&dump_after) {
+        Ok(counts) => counts,
+        Err(e) => {
+            eprintln!("waiting: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!(
         "instructions per call (callgrind), `[16 x 1024, 64 x 1024, 256 x 1024]`, spin, stats + validation, 64 B:"
     );
-    for (n, label) in labels.iter().enumerate() {
-        let dump = std::fs::read_to_string(format!("{}.{}", out.display(), n + 1)).expect("a dump");
-        let total = dump
-            .lines()
-            .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .expect("a total");
+    for (label, total) in counts {
         println!("  {label:<62} {total:>4}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
     ExitCode::SUCCESS
 }

@@ -55,7 +55,7 @@ impl<E: ErrorCounters, T: Timer> HeapState<E, T> {
                 Ok(block)
             }
             None => {
-                self.count_failure();
+                self.errors.count_failure();
                 H::on_fail(layout);
                 Err(AllocError)
             }
@@ -79,7 +79,7 @@ impl<E: ErrorCounters, T: Timer> HeapState<E, T> {
                 Ok(())
             }
             Err(error) => {
-                self.count_invalid_free();
+                self.errors.count_invalid_free();
                 H::on_invalid_free(ptr, layout, error);
                 Err(error)
             }
@@ -89,18 +89,6 @@ impl<E: ErrorCounters, T: Timer> HeapState<E, T> {
     /// The WCET figures (`None` without `wcet`).
     pub fn timing(&self) -> Option<Timing> {
         self.timer.read()
-    }
-
-    /// An allocation returned `Err`.
-    #[inline(always)]
-    pub fn count_failure(&self) {
-        self.errors.count_failure();
-    }
-
-    /// A free was refused.
-    #[inline(always)]
-    pub fn count_invalid_free(&self) {
-        self.errors.count_invalid_free();
     }
 
     /// `(failures, invalid_frees)`.

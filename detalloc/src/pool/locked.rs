@@ -50,11 +50,11 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         // `base + head - S` is one address computation.
         let (block, offset) = if self.head != 0 {
             let offset = self.head as usize - S;
-            // SAFETY: `head` is only ever written by `push`, with `offset + S` of a block start
+            // SAFETY: `head` is only ever written by `release`, with `offset + S` of a block start
             // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
             // writing into a freed block is a use after free, already UB.)
             let block = unsafe { base.add(offset) };
-            // SAFETY: the block is on the free list, so `push` wrote its link, and nobody owns
+            // SAFETY: the block is on the free list, so `release` wrote its link, and nobody owns
             // it while the lock is held.
             self.head = unsafe { read_link::<S>(block) };
             (block, offset)
