@@ -157,3 +157,38 @@ fn requests_no_pool_fits_fail_cleanly() {
     // SAFETY: valid free.
     unsafe { heap.deallocate(zst, layout(0)) }.unwrap();
 }
+
+detalloc! { struct Lean<pools: [16 x 4, 64 x 4, 256 x 2], validate: false, hooks: RecordRefusals>; }
+
+/// Without validation the free finds the pool by address: a pointer in no pool (below, above
+/// or between the heap's buffers) is still refused as `Foreign`, counted and hooked, and the
+/// pools are untouched.
+#[test]
+fn without_validation_a_pointer_in_no_pool_is_refused() {
+    let heap = Lean::new();
+    let block = heap.allocate(layout(16)).unwrap();
+    let mut local = 0u64;
+    let stack = NonNull::from(&mut local).cast::<u8>();
+    let other = Other::new();
+    let theirs = other.allocate(layout(8)).unwrap();
+    // The heap's own state lies before its first buffer: inside the value, in no pool.
+    let own = NonNull::from(&heap).cast::<u8>();
+    let before: Vec<_> = (0..3).map(|i| heap.pool_stats(i)).collect();
+    for ptr in [stack, theirs, own] {
+        // SAFETY: a pointer in no pool is refused without touching the heap.
+        assert_eq!(unsafe { heap.deallocate(ptr, layout(16)) }, Err(FreeError::Foreign));
+        let last = REFUSED.with(|r| r.borrow().last().copied());
+        assert_eq!(last, Some((ptr.as_ptr() as usize, layout(16), FreeError::Foreign)));
+    }
+    assert_eq!((0..3).map(|i| heap.pool_stats(i)).collect::<Vec<_>>(), before);
+    assert_eq!(heap.stats().invalid_frees, 3);
+    // The real block, freed with the layout of another pool: the pool its address names
+    // takes it back (without validation the layout is not checked).
+    // SAFETY: `block` is live; without validation the free goes by its address.
+    unsafe { heap.deallocate(block, layout(200)) }.unwrap();
+    assert_eq!(heap.pool_stats(0).unwrap().in_use, 0);
+    assert_eq!(heap.allocate(layout(16)).unwrap(), block, "back on pool 0's free list");
+    heap.validate().unwrap();
+    // SAFETY: valid free.
+    unsafe { other.deallocate(theirs, layout(8)) }.unwrap();
+}

@@ -14,6 +14,7 @@ detalloc! { struct CriticalChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: criti
 detalloc! { struct LockFreeChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_free, validate: true>; }
 detalloc! { struct LockFreeLean<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_free, stats: false, validate: false, spill: true>; }
 detalloc! { struct Odd<pools: [5 x 7, 6 x 3, 7 x 9, 33 x 2], validate: true>; }
+detalloc! { struct OddLean<pools: [5 x 7, 6 x 3, 7 x 9, 33 x 2, 64 x 3], stats: false, validate: false>; }
 detalloc! { struct Preset<preset: embedded, validate: true>; }
 
 const OPS: usize = ops(20_000);
@@ -74,6 +75,11 @@ fn lock_free_lean_with_spill() {
 #[test]
 fn odd_sizes_use_unaligned_links() {
     run_model(&Odd::new(), Odd::POOLS, 8, OPS, false, true);
+}
+
+#[test]
+fn odd_sizes_without_validation_find_pools_by_address() {
+    run_model(&OddLean::new(), OddLean::POOLS, 12, OPS, false, false);
 }
 
 #[test]

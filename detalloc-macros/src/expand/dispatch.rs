@@ -2,8 +2,9 @@
 //! (so `allocate` and `deallocate` are loop-free at every opt-level, whatever the optimizer
 //! unrolls).
 //!
-//! * [`Generator::by_layout`]: `if fits(0) { arm(0) } else if fits(1) { arm(1) } ... else
-//!   { none }`, the smallest pool a layout fits: the size-class dispatch.
+//! * [`Generator::by_layout`]: the smallest pool a layout fits, the size-class dispatch: a
+//!   balanced search on `max(size, align)` when every block size is a power of two, else
+//!   `if fits(0) { arm(0) } else if fits(1) { arm(1) } ... else { none }`.
 //! * [`Generator::by_address`]: the pool whose buffer holds a pointer, for a free the selected
 //!   pool does not hold (refused, spilled, or a block kept in place by a shrink).
 
@@ -23,21 +24,55 @@ impl Generator<'_> {
     }
 
     /// The size-class dispatch over `size` and `align` (in scope where it is used).
+    ///
+    /// When every block size is a power of two, each pool takes a range of `key` (sizes are
+    /// strictly ascending) and the dispatch is a balanced search: `ceil(log2(pools + 1))`
+    /// compares on every path. Otherwise a chain, the pools in order (a pool of another size
+    /// fits by size and alignment apart).
     pub fn by_layout(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
-        let mut chain = quote!({ #none });
-        for i in (0..self.cfg.pools.len()).rev() {
-            let (cond, body) = (self.fits(i), arm(i));
-            chain = quote!(if #cond { #body } else #chain);
-        }
+        let search = if self.cfg.pools.iter().all(|d| d.align() == d.size) {
+            let mut outcomes: Vec<_> = self.indexed().map(|(i, d)| (d.size + 1, arm(i))).collect();
+            outcomes.push((0, quote!({ #none })));
+            binary_search(&quote!(key), &outcomes)
+        } else {
+            let mut chain = quote!({ #none });
+            for i in (0..self.cfg.pools.len()).rev() {
+                let (cond, body) = (self.fits(i), arm(i));
+                chain = quote!(if #cond { #body } else #chain);
+            }
+            chain
+        };
         quote!({
             let key = if size > align { size } else { align };
-            #chain
+            #search
         })
     }
 
     /// The pool whose buffer holds `ptr` (in scope where it is used): `arm(i)` runs with
     /// `offset`, the byte offset of `ptr` in pool `i`; `none` when no pool holds it.
+    ///
+    /// The struct form's buffers are one range (see [`Generator::buffer_order`]): one
+    /// subtraction, then one compare per pool against the next buffer's start. The static
+    /// form's buffers are statics the linker places: a subtraction and a compare per pool.
     pub fn by_address(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
+        if self.buffers_in_struct() {
+            let order = self.buffer_order();
+            let mut outcomes: Vec<_> = order
+                .iter()
+                .map(|&(i, start)| {
+                    let (at, body) = (lit(start), arm(i));
+                    let end = start + self.cfg.pools[i].bytes();
+                    (end, quote!({ let offset = off.wrapping_sub(#at); #body }))
+                })
+                .collect();
+            outcomes.push((0, quote!({ #none })));
+            let search = binary_search(&quote!(off), &outcomes);
+            let first = self.blocks(order[0].0);
+            return quote!({
+                let off = ptr.as_ptr().addr().wrapping_sub(#first.base().as_ptr().addr());
+                #search
+            });
+        }
         let mut chain = quote!({ #none });
         for (i, d) in self.indexed().collect::<Vec<_>>().into_iter().rev() {
             let (blocks, bytes, body) = (self.blocks(i), lit(d.bytes()), arm(i));
@@ -106,6 +141,29 @@ impl Generator<'_> {
         }
     }
 
+    /// The free without validation (the layout is trusted, DESIGN): the pool found by address,
+    /// so a block a shrink kept in place or a spilled one goes back where it is, whatever the
+    /// layout says; outside every pool, `__free_foreign` refuses it. No other check:
+    /// nothing records what is live.
+    pub fn trusting_free(&self) -> TokenStream {
+        let p = runtime();
+        self.by_address(
+            |i| {
+                let (blocks, pool) = (self.blocks(i), self.pool(i));
+                let idx = Literal::usize_unsuffixed(i);
+                quote! {
+                    unsafe { #pool.free_found(&#blocks, offset, true) }.map(|wake| {
+                        #p::Wake::wake(wake);
+                        #idx
+                    })
+                }
+            },
+            // `Foreign`, as a tail call to the cold end of a refused free, so the hot path
+            // spends one compare and one branch on it and merges nothing with it.
+            quote!(return self.__free_foreign(ptr, layout, mark)),
+        )
+    }
+
     /// `self.__free_found(ptr, layout, mark)`: the rest of a free whose pool is found by
     /// address, finish included.
     pub fn free_found_call(&self) -> TokenStream {
@@ -151,4 +209,18 @@ impl Generator<'_> {
             quote!(()),
         )
     }
+}
+
+/// A balanced search over consecutive ranges of `value`: outcome `k` covers `[end of k - 1,
+/// end of k)` (the first from 0, the last one everything beyond): `ceil(log2(outcomes))`
+/// compares on every path, where a chain would need one per outcome before it.
+fn binary_search(value: &TokenStream, outcomes: &[(u64, TokenStream)]) -> TokenStream {
+    if let [(_, only)] = outcomes {
+        return only.clone();
+    }
+    let mid = outcomes.len() / 2;
+    let bound = lit(outcomes[mid - 1].0);
+    let below = binary_search(value, &outcomes[..mid]);
+    let above = binary_search(value, &outcomes[mid..]);
+    quote!(if #value < #bound { #below } else { #above })
 }

@@ -3,9 +3,10 @@
 //!
 //! One `allocate`: `Dispatch::allocate_block` reads the clock (with `wcet`), runs the
 //! size-class chain to one pool's `alloc`, and ends in `HeapState::finish_alloc` (WCET
-//! record, counters, hooks). One `deallocate`: the same chain to one pool's `free`; a pointer
-//! outside that pool goes to the cold, generated `__free_found` (by address); then
-//! `HeapState::finish_free`.
+//! record, counters, hooks). One `deallocate` with validation: the same chain to one pool's
+//! `free`; a pointer outside that pool goes to the cold, generated `__free_found` (by address
+//! and classified); without validation, the pool found by address (the layout is trusted);
+//! then `HeapState::finish_free`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -19,9 +20,15 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
     let hooks = g.hooks();
     let count = g.cfg.pools.len();
     let none = quote!(::core::option::Option::None);
-    let alloc_chain = g.by_layout(|i| g.alloc_arm(i), none.clone());
+    let unserved = quote!({
+        ::core::hint::cold_path();
+        ::core::option::Option::None
+    });
+    let alloc_chain = g.by_layout(|i| g.alloc_arm(i), unserved);
     let found = g.free_found_call();
-    let free_chain = g.by_layout(|i| g.free_arm(i), quote!(return #found));
+    let checked_free = g.by_layout(|i| g.free_arm(i), quote!(return #found));
+    let trusting_free = g.trusting_free();
+    let validating = g.validating();
     let timer = layout::timer(g.cfg);
     let wait_methods = waiting::heap_methods(g);
     let reset_waits = waiting::reset(g);
@@ -80,6 +87,19 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     let size = layout.size();
                     let align = layout.align();
                     let outcome: ::core::result::Result<usize, #p::FreeError> = #found_free;
+                    self.__heap.finish_free::<#hooks>(mark, outcome, ptr, layout)
+                }
+
+                /// The rest of a free without validation that no pool holds: `Foreign`.
+                #[cold]
+                #[inline(never)]
+                fn __free_foreign(
+                    &self,
+                    ptr: ::core::ptr::NonNull<u8>,
+                    layout: ::core::alloc::Layout,
+                    mark: <#timer as #p::Timer>::Mark,
+                ) -> ::core::result::Result<(), #p::FreeError> {
+                    let outcome = ::core::result::Result::Err(#p::FreeError::Foreign);
                     self.__heap.finish_free::<#hooks>(mark, outcome, ptr, layout)
                 }
 
@@ -148,7 +168,8 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     let mark = self.__heap.start();
                     let size = layout.size();
                     let align = layout.align();
-                    let outcome: ::core::result::Result<usize, #p::FreeError> = #free_chain;
+                    let outcome: ::core::result::Result<usize, #p::FreeError> =
+                        if #validating { #checked_free } else { #trusting_free };
                     self.__heap.finish_free::<#hooks>(mark, outcome, ptr, layout)
                 }
 

@@ -13,11 +13,16 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     let p = runtime();
     let name = &g.cfg.ident;
     let vis = item_vis(g.cfg);
-    let in_struct = g.buffers_in_struct();
-    let blocks: Vec<_> =
-        g.indexed().filter(|_| in_struct).map(|(i, _)| g.block_field(i).clone()).collect();
+    // The struct form (`repr(C)`) holds the pool states first, within an immediate offset of
+    // the heap's address, then the buffers, largest alignment first: one range with offsets
+    // known here (the lean free finds a pool by address with a balanced search). The type's
+    // size is the same as with the states last: it is a multiple of the largest alignment.
+    let order = if g.buffers_in_struct() { g.buffer_order() } else { Vec::new() };
+    let blocks: Vec<_> = order.iter().map(|&(i, _)| g.block_field(i).clone()).collect();
+    let blocks_types: Vec<_> = order.iter().map(|&(i, _)| blocks_type(&g.cfg.pools[i])).collect();
+    let starts = order.iter().map(|&(_, at)| Literal::usize_unsuffixed(at as usize));
+    let first = blocks.first();
     let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
-    let blocks_types: Vec<_> = g.cfg.pools.iter().filter(|_| in_struct).map(blocks_type).collect();
     let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
     let heap_state = heap_state(g.cfg);
     let specs = g.cfg.pools.iter().map(|d| {
@@ -31,7 +36,7 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
         None => quote!(::core::option::Option::None),
     });
     let (attrs, docs) = match &g.cfg.form {
-        Form::Struct => (&g.cfg.attrs[..], TokenStream::new()),
+        Form::Struct => (&g.cfg.attrs[..], quote!(#[repr(C)])),
         Form::Static { value } => {
             let doc = format!(
                 "The heap type of [`{value}`], declared with `detalloc!`'s static form: that \
@@ -45,9 +50,9 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
         #(#attrs)*
         #docs
         #vis struct #name {
-            #(#blocks: #blocks_types,)*
             #(#pools: #pool_types,)*
             __heap: #heap_state,
+            #(#blocks: #blocks_types,)*
         }
     };
     let init = quote! {
@@ -93,6 +98,12 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
                 /// metadata figure is the size of everything but the pools' buffers).
                 pub const SUMMARY: &'static str = #summary;
             }
+
+            // The buffers lie back to back from the first (what the by-address free assumes).
+            #(assert!(
+                ::core::mem::offset_of!(#name, #blocks) - ::core::mem::offset_of!(#name, #first)
+                    == #starts
+            );)*
         };
     };
     let mut items = vec![strukt, consts];

@@ -19,7 +19,7 @@ mod waiting;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{Config, Form, PoolDef};
+use crate::model::{Config, Form, PoolDef, Validate};
 
 /// The path of every runtime item the expansion names.
 pub fn runtime() -> TokenStream {
@@ -106,6 +106,34 @@ impl<'a> Generator<'a> {
             chain = quote!(if pool == #idx { #body } else #chain);
         }
         chain
+    }
+
+    /// The struct form's buffers in the order the struct (`repr(C)`) holds them: by
+    /// alignment, largest first (declaration order among equals), with each one's offset from
+    /// the first. A buffer's bytes are a multiple of its alignment, hence of every later one's,
+    /// so no padding lies between them: together they are one range, `[0, last end)`.
+    pub fn buffer_order(&self) -> Vec<(usize, u64)> {
+        let mut order: Vec<usize> = (0..self.cfg.pools.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.cfg.pools[i].align()));
+        let mut start = 0;
+        order
+            .into_iter()
+            .map(|i| {
+                let at = start;
+                start += self.cfg.pools[i].bytes();
+                (i, at)
+            })
+            .collect()
+    }
+
+    /// Whether the pools keep validation records, as a `bool` expression evaluated in the
+    /// user's crate (`validate: debug` follows *their* build profile).
+    pub fn validating(&self) -> TokenStream {
+        match self.cfg.validate {
+            Validate::On => quote!(true),
+            Validate::Off => quote!(false),
+            Validate::Debug => quote!(::core::cfg!(debug_assertions)),
+        }
     }
 
     /// The hooks type (`NoHooks` without `hooks:`).

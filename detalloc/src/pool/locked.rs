@@ -1,7 +1,8 @@
 //! The locked pool: one fixed-block pool, generic over block size `S`, block count `N`,
 //! bitmap words `W` (0 = no validation), its [`Lock`] and its counters.
 //!
-//! State: `head`, the first free block as *offset + S* (0 = empty list); `fresh`, the bytes
+//! State: `head`, the first free block as a *link*, its offset + 4 (0 = empty list; see
+//! [`link`]); `fresh`, the bytes
 //! handed out at least once (the high-water mark; blocks beyond it were never used and need no
 //! link). A free block's first 4 bytes hold the next link. So the all-zero state is the empty
 //! pool, nothing is initialised at start-up, and offsets (not addresses) make a moved empty
@@ -47,10 +48,14 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         base: NonNull<u8>,
     ) -> Option<(NonNull<u8>, usize)> {
         // Each path computes its block's address itself, from the widened offset, so
-        // `base + head - S` is one address computation.
+        // `base + head - 4` is one address computation.
         let (block, offset) = if self.head != 0 {
-            let offset = self.head as usize - S;
-            // SAFETY: `head` is only ever written by `release`, with `offset + S` of a block start
+            // Not cold: the steady state. The hint keeps this path a branch rather than
+            // instructions predicated on every allocation (Thumb-2's IT blocks), which would
+            // lengthen the never-used-block path, the worst case, by as many.
+            core::hint::cold_path();
+            let offset = offset_of(self.head);
+            // SAFETY: `head` is only ever written by `release`, with the link of a block start
             // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
             // writing into a freed block is a use after free, already UB.)
             let block = unsafe { base.add(offset) };
@@ -64,6 +69,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             // SAFETY: `offset < S * N`: a never-used block inside the buffer.
             (unsafe { base.add(offset) }, offset)
         } else {
+            core::hint::cold_path();
             return None;
         };
         if W > 0 {
@@ -87,7 +93,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         offset: usize,
     ) -> Q::Wake {
         self.tally.on_free();
-        let link = offset as u32 + S as u32;
+        let link = link(offset);
         if Q::ENABLED
             && let Some(wake) = self.queue.hand_off(link)
         {
@@ -229,7 +235,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// # Safety
     /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn free_found<A: Align>(
         &self,
         blocks: &Blocks<S, N, A>,
@@ -272,9 +278,10 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// Warms the block the next `alloc` would return.
     #[inline]
     pub fn prefetch<A: Align>(&self, blocks: &Blocks<S, N, A>) {
-        let offset = self.with(|st| if st.head != 0 { st.head - S as u32 } else { st.fresh });
-        if offset < Self::BYTES {
-            crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(offset as usize));
+        let offset =
+            self.with(|st| if st.head != 0 { offset_of(st.head) } else { st.fresh as usize });
+        if offset < Self::BYTES as usize {
+            crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(offset));
         }
     }
 
@@ -296,18 +303,18 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 if free == handed_out {
                     return Err(Corruption::FreeListCycle { pool });
                 }
-                let at = link as usize;
-                if at < S || at > fresh || !at.is_multiple_of(S) {
+                let at = (link as usize).wrapping_sub(LINK_BIAS);
+                if at >= fresh || !at.is_multiple_of(S) {
                     return Err(Corruption::FreeListLink { pool, position: free, link });
                 }
-                let block = at / S - 1;
+                let block = at / S;
                 if Self::VALIDATE && bitmap::is_marked(&st.live, block) {
                     return Err(Corruption::FreeBlockMarkedLive { pool, block });
                 }
                 free += 1;
-                // SAFETY: `at - S` is a block start below the high-water mark, inside the
+                // SAFETY: `at` is a block start below the high-water mark, inside the
                 // buffer; the lock keeps the block free while its link is read.
-                link = unsafe { read_link::<S>(base.add(at - S)) };
+                link = unsafe { read_link::<S>(base.add(at)) };
             }
             let live = handed_out - free;
             if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
@@ -318,6 +325,24 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
             check_records(pool, N, live, marked, counts)
         })
     }
+}
+
+/// What a link adds to a block's offset: not 0, so 0 can be the empty list; small, so
+/// `base + link - 4` is one load with an immediate offset on every target (Thumb's reach
+/// back is 255 bytes; `+ S` was two more instructions for blocks of 256 bytes and up).
+const LINK_BIAS: usize = 4;
+
+/// The link of the block at `offset` (below 4 GiB - 4: a pool is at most 4 GiB of blocks of
+/// at least 4 bytes, so its last block starts at least 4 bytes below that).
+#[inline(always)]
+pub(super) fn link(offset: usize) -> u32 {
+    (offset + LINK_BIAS) as u32
+}
+
+/// The offset of the block whose link is `link` (not 0).
+#[inline(always)]
+pub(super) fn offset_of(link: u32) -> usize {
+    link as usize - LINK_BIAS
 }
 
 /// Reads the link stored at the start of `block`.

@@ -6,6 +6,7 @@ use core::ptr::NonNull;
 use core::task::Waker;
 
 use super::Pool;
+use super::locked;
 use crate::bitmap;
 use crate::blocks::{Align, Blocks};
 use crate::counters::{PoolCounters, StatsMode};
@@ -55,8 +56,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         waker: &Waker,
     ) -> Option<NonNull<u8>> {
         let link = self.with(|st| st.queue.take(slot, waker))?;
-        // SAFETY: a handed-over link is `offset + S` of a block start of this buffer.
-        Some(unsafe { blocks.base().add(link as usize - S) })
+        // SAFETY: a handed-over link is the link of a block start of this buffer.
+        Some(unsafe { blocks.base().add(locked::offset_of(link)) })
     }
 
     /// The waiter in `slot` gives up. A block already handed to it goes on, as a free would:
@@ -74,7 +75,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = blocks.base();
         self.with(|st| {
             let link = st.queue.cancel(slot)?;
-            let offset = link as usize - S;
+            let offset = locked::offset_of(link);
             if W > 0 {
                 // The block was allocated to the waiter: its free clears the bit again.
                 let _ = bitmap::take(&mut st.live, offset / S);

@@ -49,7 +49,7 @@ pub trait WaitQueue {
     const EMPTY: Self;
     /// What a free hands back to wake.
     type Wake: Wake;
-    /// Gives the block whose link (`offset + S`) is `link` to the oldest waiter, if any: its
+    /// Gives the block whose link (its offset + 4) is `link` to the oldest waiter, if any: its
     /// waker. `None` when nobody waits (the block goes on the free list).
     fn hand_off(&mut self, link: u32) -> Option<Self::Wake>;
 }
@@ -73,7 +73,7 @@ impl WaitQueue for NoWaiters {
 struct Slot {
     /// Who to wake when a block is handed over.
     waker: Option<Waker>,
-    /// The handed-over block (`offset + S`), 0 while still waiting.
+    /// The handed-over block (its offset + 4), 0 while still waiting.
     block: u32,
 }
 
@@ -128,7 +128,7 @@ impl<const K: usize> Waiters<K> {
         Some(slot)
     }
 
-    /// The block handed to `slot` (`offset + S`), which the waiter now owns: its slot is free
+    /// The block handed to `slot` (its offset + 4), which the waiter now owns: its slot is free
     /// again. `None` while it still waits: its waker is then replaced by `waker` if it would
     /// wake another task.
     pub fn take(&mut self, slot: u8, waker: &Waker) -> Option<u32> {
@@ -146,7 +146,7 @@ impl<const K: usize> Waiters<K> {
     }
 
     /// The waiter of `slot` gives up. If a block was already handed to it, that block
-    /// (`offset + S`) is returned: the caller passes it on (to the next waiter or the free
+    /// (its offset + 4) is returned: the caller passes it on (to the next waiter or the free
     /// list). Otherwise the slot leaves the ring (the younger entries move up one place).
     pub fn cancel(&mut self, slot: u8) -> Option<u32> {
         let place = self.slots.get_mut(slot as usize)?;

@@ -148,7 +148,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// # Safety
     /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn free_found<A: Align>(
         &self,
         _blocks: &Blocks<S, N, A>,
