@@ -28,7 +28,8 @@ Fails (exit 1) when the labels and the measured calls do not pair up, when a lab
 another allocator or operation than the wrapper it is paired with, when a call of a wrapper
 the audit calls bounded takes more instructions than its bound, or when a detalloc count
 depends on more than the pool and the path: per pool, every free must take one count and every
-allocation one count per path (a freed block, a never-used block) at every fill level.
+allocation one count per path (a freed block, a never-used block) at every fill level (a
+constant-layout subject, ONE_POOL: in its one pool, and no request of another pool's sizes).
 """
 
 import os
@@ -50,6 +51,8 @@ SUBJECTS = [
     ("lock_free", "detalloc `lock_free`, stats on", None),
     ("lock_free_lean", "detalloc `lock_free`, stats off", None),
     ("spin", "detalloc `spin`, stats on", None),
+    ("local_lean_const64", "detalloc `local` lean, constant 64-byte layout (as `Box::new_in`; "
+     "17-64 B requests only)", None),
     ("heapless", "heapless {} object pool (one size: 64 B blocks)", "heapless"),
     ("rlsf", "rlsf {} (TLSF)", "rlsf"),
     ("talc", "talc {}", "talc"),
@@ -62,6 +65,9 @@ CASES = [("empty", "empty"), ("half", "half full"), ("nearly-full", "nearly full
          ("fragmented", "fragmented")]
 MARKER = "measure_next"
 POOLS = [16, 64, 256]  # the detalloc heaps' block sizes: a request's pool
+# The detalloc subjects with a constant layout: the one pool (its index in POOLS) they serve,
+# and the only one their requests may come from.
+ONE_POOL = {"local_lean_const64": 1}
 DETALLOC = [s for s, _, _ in SUBJECTS if s not in
             ("heapless", "rlsf", "talc", "lla", "emb_tlsf", "emb_llff")]
 LEFT_OUT = re.compile(r"(core::panicking|panic|unwrap_failed|expect_failed|_fail$|"
@@ -277,6 +283,13 @@ def level_data(out, level):
             free = per_pool[(suffix, "free", pool, False)] | per_pool[(suffix, "free", pool, True)]
             reuse = per_pool[(suffix, "alloc", pool, True)]
             bump = per_pool[(suffix, "alloc", pool, False)] - reuse
+            if ONE_POOL.get(suffix, pool) != pool:
+                if free or reuse or bump:
+                    failures.append(f"{level}: {suffix}: requests of pool {POOLS[pool]}, "
+                                    f"served from pool {POOLS[ONE_POOL[suffix]]} only")
+                for path in row.values():
+                    path.append(None)
+                continue
             if len(free) != 1 or len(reuse) != 1 or len(bump) > 1:
                 failures.append(f"{level}: {suffix} pool {POOLS[pool]}: free {sorted(free)}, "
                                 f"alloc of a freed block {sorted(reuse)}, of a never-used block "
@@ -383,7 +396,8 @@ def report(out, keys):
         row = first["pools"].get(suffix)
         if row and len(row["free"]) == len(POOLS):
             print(f"| {names[suffix]} | " + " | ".join(
-                " / ".join(str(x) for x in row[k]) for k in ("reuse", "bump", "free")) + " |")
+                " / ".join("—" if x is None else str(x) for x in row[k])
+                for k in ("reuse", "bump", "free")) + " |")
     print()
     print(f"| {title(keys[0])} | code B, alloc + free | masked, alloc / free | "
           "static bound alloc / free (instructions) | loops the audit found | "

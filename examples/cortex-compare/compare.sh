@@ -11,7 +11,7 @@
 # For each configuration (thumbv7m at opt-level 3 and "s", thumbv7em at opt-level 3; fat LTO,
 # one codegen unit): builds src/main.rs, runs it under QEMU with one guest instruction per
 # translation block and every executed block logged (`-d exec,nochain`, streamed through a
-# FIFO into `compare.py scan`, so no trace file is written), audits the 26 wrappers with
+# FIFO into `compare.py scan`, so no trace file is written), audits the 28 wrappers with
 # detalloc-audit (built for the host from the main workspace), then `compare.py report` prints
 # the tables (also written to target/compare/table.md). Fails when the image fails, a label
 # does not pair with its call, a call exceeds its wrapper's static bound, or a detalloc count

@@ -26,6 +26,13 @@
 //!   heapless's object pool has one block size and gets 112 blocks of 64 B (the detalloc
 //!   heap's block count), and serves every request with one block (its cost does not depend on
 //!   the request; the harness never writes to a block).
+//! - detalloc's `local` lean heap also runs behind a second wrapper pair whose layout is a
+//!   constant (`fw_alloc_local_lean_const64` / `fw_free_local_lean_const64`, heapless's block
+//!   type, as `Box::new_in` passes it): its pool dispatch folds at compile time. Like
+//!   heapless's pool it serves every request with one 64-byte block, so it gets the 17-64 B
+//!   class alone (its pool has 32 blocks, heapless 112): that pool's fill levels are the other
+//!   subjects', `0`, `16`, `30` and fragmented `16` of 32 (heapless: `0`, `56`, `105`, `56` of
+//!   112; the same fractions).
 //! - The allocators run one after another, each inside its own never-inlined function with its
 //!   heap and arena on that function's stack, so the LM3S6965's 64 KiB of RAM holds one at a
 //!   time (heapless's blocks are a static: its pool only takes `&'static mut` blocks).
@@ -82,6 +89,35 @@ audit_wrappers!(CsChecked, fw_alloc_cs_checked, fw_free_cs_checked);
 audit_wrappers!(LockFree, fw_alloc_lock_free, fw_free_lock_free);
 audit_wrappers!(LockFreeLean, fw_alloc_lock_free_lean, fw_free_lock_free_lean);
 audit_wrappers!(Spin, fw_alloc_spin, fw_free_spin);
+
+/// The constant layout of the `local_lean_const64` wrappers: heapless's block type
+/// (`MaybeUninit<[u8; 64]>`: size 64, align 1), the layout `Box::new_in` passes for it. (The
+/// harness's requests ask for align 8: the same pool, and the same code.)
+const CONST64: Layout = Layout::new::<Block64>();
+
+/// One `allocate` of `LocalLean` with the constant layout `CONST64` (as `Box::new_in` has it):
+/// the pool dispatch folds at compile time.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn fw_alloc_local_lean_const64(heap: &LocalLean) -> Result<NonNull<u8>, detalloc::AllocError> {
+    detalloc::Heap::allocate(heap, CONST64)
+}
+
+/// One `deallocate` of `LocalLean` with the constant layout `CONST64`.
+///
+/// # Safety
+/// As `Heap::deallocate`: `ptr` is a live block of `heap` allocated with `CONST64` (by
+/// `fw_alloc_local_lean_const64`).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn fw_free_local_lean_const64(
+    heap: &LocalLean,
+    ptr: NonNull<u8>,
+) -> Result<(), detalloc::FreeError> {
+    // SAFETY: forwarded: `ptr` is a live block of `heap` allocated with `CONST64` (the
+    // caller's contract), `deallocate`'s.
+    unsafe { detalloc::Heap::deallocate(heap, ptr, CONST64) }
+}
 
 // ------------------------------------------------------------------------------------------
 // The peers, each behind the same kind of wrapper pair.
@@ -260,6 +296,10 @@ static NO_GLOBAL_ALLOC: NoGlobalAlloc = NoGlobalAlloc;
 
 /// One allocator under test: a live request is `(pointer, layout)`.
 trait Subject {
+    /// The request classes it is given: all three, but the 17-64 B class alone for the
+    /// constant 64-byte layout (its one pool has 32 blocks, the workload 105 requests live at
+    /// nearly full).
+    const CLASSES: [bool; 3] = [true; 3];
     /// Allocates through the wrapper; `None` when out of memory.
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>>;
     /// Frees through the wrapper.
@@ -360,6 +400,23 @@ impl Subject for &embedded_alloc::LlffHeap {
     }
 }
 
+/// detalloc's `local` lean heap through the constant-layout wrappers: every request gets a
+/// `CONST64` block, the layout is not looked at (as heapless's pool).
+struct LocalLeanConst64<'h>(&'h LocalLean);
+
+impl Subject for LocalLeanConst64<'_> {
+    const CLASSES: [bool; 3] = [false, true, false];
+    fn alloc(&mut self, _layout: Layout) -> Option<NonNull<u8>> {
+        black_box(fw_alloc_local_lean_const64(self.0)).ok()
+    }
+    unsafe fn free(&mut self, ptr: NonNull<u8>, _layout: Layout) {
+        // SAFETY: `ptr` came from this subject's `alloc`, i.e. from `allocate` with `CONST64`,
+        // and is not freed yet (the trait's contract): the wrapper's.
+        let freed = unsafe { fw_free_local_lean_const64(self.0, black_box(ptr)) };
+        black_box(freed).expect("a valid free");
+    }
+}
+
 /// heapless's pool: the objects live here, found by address when freed (outside the
 /// wrappers: the driver's bookkeeping, not measured).
 struct Heapless {
@@ -442,14 +499,21 @@ struct Run<'n> {
     name: &'n str,
     rng: Rng,
     classes: [Class; 3],
+    /// The classes the subject is given (`Subject::CLASSES`).
+    given: [bool; 3],
     failures: usize,
 }
 
 impl<'n> Run<'n> {
-    fn new(name: &'n str) -> Self {
+    fn new(name: &'n str, given: [bool; 3]) -> Self {
         const EMPTY_CLASS: Class =
             Class { live: [(core::ptr::null_mut(), Layout::new::<u8>()); MAX_LIVE], len: 0 };
-        Self { name, rng: Rng(SEED), classes: [EMPTY_CLASS; 3], failures: 0 }
+        Self { name, rng: Rng(SEED), classes: [EMPTY_CLASS; 3], given, failures: 0 }
+    }
+
+    /// `counts`, with 0 for the classes the subject is not given.
+    fn restrict(&self, counts: [usize; 3]) -> [usize; 3] {
+        core::array::from_fn(|class| if self.given[class] { counts[class] } else { 0 })
     }
 
     /// Whether the live counts per class are `target`.
@@ -509,8 +573,10 @@ impl<'n> Run<'n> {
         self.free(s, class, index, None);
     }
 
-    /// Allocates and frees requests of random classes until the live counts are `target`.
+    /// Allocates and frees requests of random classes until the live counts are `target` (in
+    /// the classes the subject is given).
     fn settle<S: Subject>(&mut self, s: &mut S, target: [usize; 3]) {
+        let target = self.restrict(target);
         while !self.at(target) {
             let class = self.rng.below(3);
             let len = self.classes[class].len;
@@ -524,28 +590,30 @@ impl<'n> Run<'n> {
         }
     }
 
-    /// `CHURN` random steps, each an allocation or a free of a random class, keeping each
-    /// class between a quarter and nearly full.
+    /// `CHURN` random steps, each an allocation or a free of a random class (a step on a
+    /// class the subject is not given does nothing), keeping each class between a quarter and
+    /// nearly full.
     fn churn<S: Subject>(&mut self, s: &mut S) {
+        let (quarter, nearly_full) = (self.restrict(QUARTER), self.restrict(NEARLY_FULL));
         for _ in 0..CHURN {
             let class = self.rng.below(3);
             let grow = self.rng.below(2) == 0;
             let len = self.classes[class].len;
-            if grow && len < NEARLY_FULL[class] {
+            if grow && len < nearly_full[class] {
                 self.alloc(s, class, None);
-            } else if !grow && len > QUARTER[class] {
+            } else if !grow && len > quarter[class] {
                 self.free_random(s, class);
             }
         }
     }
 
-    /// The measured rounds at the current fill level: per class in turn, allocate one request,
-    /// then free a random live request of that class other than the new one (the new one when
-    /// it is the only one).
+    /// The measured rounds at the current fill level: per class the subject is given, in turn,
+    /// allocate one request, then free a random live request of that class other than the new
+    /// one (the new one when it is the only one).
     fn measure<S: Subject>(&mut self, s: &mut S, case: &str) {
         for _ in 0..ROUNDS {
             for class in 0..3 {
-                if !self.alloc(s, class, Some(case)) {
+                if !self.given[class] || !self.alloc(s, class, Some(case)) {
                     continue;
                 }
                 let older = self.classes[class].len - 1; // the new request is the last
@@ -568,7 +636,7 @@ impl<'n> Run<'n> {
 
 /// The whole sequence on one allocator.
 fn workload<S: Subject>(s: &mut S, name: &str) {
-    let mut run = Run::new(name);
+    let mut run = Run::new(name, S::CLASSES);
     hprintln!("subject {}", name);
     run.settle(s, EMPTY);
     run.measure(s, "empty");
@@ -605,6 +673,13 @@ run_detalloc!(run_cs_checked, CsChecked, "cs_checked");
 run_detalloc!(run_lock_free, LockFree, "lock_free");
 run_detalloc!(run_lock_free_lean, LockFreeLean, "lock_free_lean");
 run_detalloc!(run_spin, Spin, "spin");
+
+/// `LocalLean` through the constant-layout wrappers (its summary is `run_local_lean`'s).
+#[inline(never)]
+fn run_local_lean_const64() {
+    let heap = LocalLean::new();
+    workload(&mut LocalLeanConst64(&heap), "local_lean_const64");
+}
 
 #[inline(never)]
 fn run_heapless() {
@@ -674,6 +749,7 @@ fn main() -> ! {
     run_lock_free();
     run_lock_free_lean();
     run_spin();
+    run_local_lean_const64();
     run_heapless();
     run_rlsf();
     run_talc();
