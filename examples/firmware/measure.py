@@ -153,7 +153,12 @@ def icount(out, level):
     i = 0
     while i < len(pcs):
         if pcs[i] in entries:
-            call_site = pcs[i - 1]
+            # The call that returns here: usually the instruction before; at opt-level "z" an
+            # outlined fragment may reach the entry by a tail branch (`b.w`) after its own `bl`.
+            k = i - 1
+            while not insn[pcs[k]][1].startswith("bl"):
+                k -= 1
+            call_site = pcs[k]
             ret = call_site + insn[call_site][0]
             j = i
             while pcs[j] != ret:

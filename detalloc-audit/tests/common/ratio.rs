@@ -22,6 +22,8 @@ pub struct Row {
     pub bounded: bool,
     /// The largest measured count and the case that took it.
     pub max: Option<(u64, String)>,
+    /// The smallest measured count.
+    pub min: Option<u64>,
     /// Number of measured calls.
     pub calls: usize,
 }
@@ -36,10 +38,11 @@ impl Row {
 
 /// The rows of `audit` with the measured `(wrapper, case, count)` calls.
 pub fn rows(audit: &Audit, calls: &[(String, String, u64)]) -> Vec<Row> {
-    let mut measured: BTreeMap<&str, (u64, String, usize)> = BTreeMap::new();
+    let mut measured: BTreeMap<&str, (u64, String, usize, u64)> = BTreeMap::new();
     for (wrapper, case, count) in calls {
-        let entry = measured.entry(wrapper).or_insert((0, String::new(), 0));
+        let entry = measured.entry(wrapper).or_insert((0, String::new(), 0, u64::MAX));
         entry.2 += 1;
+        entry.3 = entry.3.min(*count);
         if *count > entry.0 {
             (entry.0, entry.1) = (*count, case.clone());
         }
@@ -53,7 +56,8 @@ pub fn rows(audit: &Audit, calls: &[(String, String, u64)]) -> Vec<Row> {
                 wrapper: f.name.clone(),
                 bound: f.bound.map(|b| b.insns),
                 bounded: f.is_bounded(),
-                max: m.map(|(n, case, _)| (*n, case.clone())),
+                max: m.map(|(n, case, _, _)| (*n, case.clone())),
+                min: m.map(|m| m.3),
                 calls: m.map_or(0, |m| m.2),
             }
         })
@@ -62,9 +66,10 @@ pub fn rows(audit: &Audit, calls: &[(String, String, u64)]) -> Vec<Row> {
 
 /// The Markdown table.
 pub fn table(title: &str, rows: &[Row]) -> String {
-    let mut out =
-        format!("{title}\n\n| wrapper | static bound | measured max (case) | calls | ratio |\n");
-    out.push_str("|---|---:|---|---:|---:|\n");
+    let mut out = format!(
+        "{title}\n\n| wrapper | static bound | measured max (case) | min | calls | ratio |\n"
+    );
+    out.push_str("|---|---:|---|---:|---:|---:|\n");
     for r in rows {
         let bound = match (r.bound, r.bounded) {
             (Some(b), true) => b.to_string(),
@@ -76,7 +81,9 @@ pub fn table(title: &str, rows: &[Row]) -> String {
             (true, Some(x)) => format!("{x:.2}"),
             _ => "—".into(),
         };
-        let _ = writeln!(out, "| `{}` | {bound} | {max} | {} | {ratio} |", r.wrapper, r.calls);
+        let min = r.min.map_or("—".into(), |n| n.to_string());
+        let _ =
+            writeln!(out, "| `{}` | {bound} | {max} | {min} | {} | {ratio} |", r.wrapper, r.calls);
     }
     out
 }

@@ -1,5 +1,6 @@
-//! The heap's struct and its constants: one `Blocks` field per pool (the buffer) and one pool
-//! state field per pool, then the heap-level state; `new`, `POOLS`, `TOTAL_BYTES`, `SUMMARY`.
+//! The heap's struct and its constants: one pool state field per pool and the heap-level state,
+//! then (struct form) one `Blocks` field per pool, the buffers back to back (`repr(C)`); `new`,
+//! `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
