@@ -205,3 +205,30 @@ fn allocate_timeout_blocks_across_threads() {
     free(&SHARED, first);
     SHARED.validate().unwrap();
 }
+
+detalloc! { struct LeanWaiting<pools: [16 x 1, 64 x 1], sync: critical_section, stats: false, validate: false, waiters: 2>; }
+
+/// Without validation a free finds its pool by address: the block goes to that pool's oldest
+/// waiter, even when the free names a layout of another pool (a block a shrink kept in place).
+#[test]
+fn without_validation_a_free_found_by_address_hands_over_to_the_waiter() {
+    let heap = LeanWaiting::new();
+    let small = heap.allocate(SMALL).unwrap();
+    let big = heap.allocate(Layout::new::<[u64; 8]>()).unwrap();
+    let counter = Arc::new(Counting::default());
+    let waker = Waker::from(counter.clone());
+    let mut wait = heap.allocate_wait(SMALL);
+    assert!(poll(&mut wait, &waker).is_pending());
+    // The 16-byte pool's block, freed with the 64-byte layout: by address, pool 0's waiter.
+    // SAFETY: `small` is live; without validation the free goes by its address.
+    unsafe { heap.deallocate(small, Layout::new::<[u64; 8]>()) }.unwrap();
+    assert_eq!(*counter.0.lock().unwrap(), 1, "the waiter was woken");
+    let Poll::Ready(Ok(got)) = poll(&mut wait, &waker) else { panic!("handed over") };
+    assert_eq!(got, small);
+    assert!(heap.allocate(SMALL).is_err(), "the block went to the waiter, not the free list");
+    drop(wait);
+    free(&heap, got);
+    // SAFETY: live, freed once with its layout.
+    unsafe { heap.deallocate(big, Layout::new::<[u64; 8]>()) }.unwrap();
+    heap.validate().unwrap();
+}

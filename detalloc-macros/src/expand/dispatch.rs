@@ -5,8 +5,9 @@
 //! * [`Generator::by_layout`]: the smallest pool a layout fits, the size-class dispatch: a
 //!   balanced search on `max(size, align)` when every block size is a power of two, else
 //!   `if fits(0) { arm(0) } else if fits(1) { arm(1) } ... else { none }`.
-//! * [`Generator::by_address`]: the pool whose buffer holds a pointer, for a free the selected
-//!   pool does not hold (refused, spilled, or a block kept in place by a shrink).
+//! * [`Generator::by_address`]: the pool whose buffer holds a pointer: the free without
+//!   validation, and with validation a free the selected pool does not hold (refused,
+//!   spilled, or a block kept in place by a shrink).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -52,8 +53,9 @@ impl Generator<'_> {
     /// `offset`, the byte offset of `ptr` in pool `i`; `none` when no pool holds it.
     ///
     /// The struct form's buffers are one range (see [`Generator::buffer_order`]): one
-    /// subtraction, then one compare per pool against the next buffer's start. The static
-    /// form's buffers are statics the linker places: a subtraction and a compare per pool.
+    /// subtraction, then a balanced search over the buffers' ends (`ceil(log2(pools + 1))`
+    /// compares). The static form's buffers are statics the linker places, in an order not
+    /// known here: a subtraction and a compare per pool, in declaration order.
     pub fn by_address(&self, arm: impl Fn(usize) -> TokenStream, none: TokenStream) -> TokenStream {
         if self.buffers_in_struct() {
             let order = self.buffer_order();

@@ -1,10 +1,9 @@
 //! The locked pool: one fixed-block pool, generic over block size `S`, block count `N`,
 //! bitmap words `W` (0 = no validation), its [`Lock`] and its counters.
 //!
-//! State: `head`, the first free block as a *link*, its offset + 4 (0 = empty list; see
-//! [`link`]); `fresh`, the bytes
-//! handed out at least once (the high-water mark; blocks beyond it were never used and need no
-//! link). A free block's first 4 bytes hold the next link. So the all-zero state is the empty
+//! State: `head`, the first free block as a *link*, its offset + 4 (0 = empty list); `fresh`,
+//! the bytes handed out at least once (the high-water mark; blocks beyond it were never used
+//! and need no link). A free block's first 4 bytes hold the next link. So the all-zero state is the empty
 //! pool, nothing is initialised at start-up, and offsets (not addresses) make a moved empty
 //! pool valid.
 //!
@@ -54,7 +53,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             // instructions predicated on every allocation (Thumb-2's IT blocks), which would
             // lengthen the never-used-block path, the worst case, by as many.
             core::hint::cold_path();
-            let offset = offset_of(self.head);
+            let offset = offset_of_link(self.head);
             // SAFETY: `head` is only ever written by `release`, with the link of a block start
             // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
             // writing into a freed block is a use after free, already UB.)
@@ -279,7 +278,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     #[inline]
     pub fn prefetch<A: Align>(&self, blocks: &Blocks<S, N, A>) {
         let offset =
-            self.with(|st| if st.head != 0 { offset_of(st.head) } else { st.fresh as usize });
+            self.with(|st| if st.head != 0 { offset_of_link(st.head) } else { st.fresh as usize });
         if offset < Self::BYTES as usize {
             crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(offset));
         }
@@ -341,7 +340,7 @@ pub(super) fn link(offset: usize) -> u32 {
 
 /// The offset of the block whose link is `link` (not 0).
 #[inline(always)]
-pub(super) fn offset_of(link: u32) -> usize {
+pub(super) fn offset_of_link(link: u32) -> usize {
     link as usize - LINK_BIAS
 }
 

@@ -57,7 +57,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     ) -> Option<NonNull<u8>> {
         let link = self.with(|st| st.queue.take(slot, waker))?;
         // SAFETY: a handed-over link is the link of a block start of this buffer.
-        Some(unsafe { blocks.base().add(locked::offset_of(link)) })
+        Some(unsafe { blocks.base().add(locked::offset_of_link(link)) })
     }
 
     /// The waiter in `slot` gives up. A block already handed to it goes on, as a free would:
@@ -75,7 +75,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = blocks.base();
         self.with(|st| {
             let link = st.queue.cancel(slot)?;
-            let offset = locked::offset_of(link);
+            let offset = locked::offset_of_link(link);
             if W > 0 {
                 // The block was allocated to the waiter: its free clears the bit again.
                 let _ = bitmap::take(&mut st.live, offset / S);
