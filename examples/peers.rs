@@ -49,6 +49,10 @@ detalloc! {
     /// The same, lock-free pools, statistics on.
     pub struct MixedLockFree<pools: [16 x 1024, 32 x 1024, 64 x 1024, 128 x 1024, 256 x 1024], sync: lock_free, validate: false>;
 }
+detalloc! {
+    /// The same, lock-free pools, statistics off (what the statistics cost, beside the above).
+    pub struct MixedLockFreeLean<pools: [16 x 1024, 32 x 1024, 64 x 1024, 128 x 1024, 256 x 1024], sync: lock_free, stats: false, validate: false>;
+}
 #[cfg(feature = "critical-section")]
 detalloc! {
     /// The same, one critical section per operation (host implementation: a global mutex).

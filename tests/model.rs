@@ -15,6 +15,8 @@ detalloc! { struct LockFreeChecked<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_
 detalloc! { struct LockFreeLean<pools: [16 x 8, 64 x 8, 256 x 4], sync: lock_free, stats: false, validate: false, spill: true>; }
 detalloc! { struct Odd<pools: [5 x 7, 6 x 3, 7 x 9, 33 x 2], validate: true>; }
 detalloc! { struct OddLean<pools: [5 x 7, 6 x 3, 7 x 9, 33 x 2, 64 x 3], stats: false, validate: false>; }
+detalloc! { struct EightLean<pools: [4 x 8, 8 x 8, 16 x 8, 32 x 8, 64 x 8, 128 x 4, 256 x 4, 512 x 2], stats: false, validate: false>; }
+detalloc! { struct EightChecked<pools: [4 x 8, 8 x 8, 16 x 8, 32 x 8, 64 x 8, 128 x 4, 256 x 4, 512 x 2], validate: true>; }
 detalloc! { struct Preset<preset: embedded, validate: true>; }
 
 const OPS: usize = ops(20_000);
@@ -80,6 +82,13 @@ fn odd_sizes_use_unaligned_links() {
 #[test]
 fn odd_sizes_without_validation_find_pools_by_address() {
     run_model(&OddLean::new(), OddLean::POOLS, 12, OPS, false, false);
+}
+
+/// Eight pools: the balanced searches (dispatch and by address) four compares deep.
+#[test]
+fn eight_pools_searched_in_balance() {
+    run_model(&EightLean::new(), EightLean::POOLS, 13, OPS, false, false);
+    run_model(&EightChecked::new(), EightChecked::POOLS, 14, OPS, false, true);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! `cargo bench -p detalloc --features critical-section --bench compare`. Quote ratios to the
 //! bare free list from one run, not times.
 //!
-//! * `pair64`: one alloc + free of 64 bytes, hot.
+//! * `pair64`: one alloc + free of 64 bytes, hot (also: `local` lean with a constant layout,
+//!   and `lock_free` without statistics, for what they cost).
 //! * `live64_lifo` / `live64_fifo`: 64 allocations of 64 bytes, then 64 frees in reverse
 //!   (LIFO) or the same (FIFO) order; time per operation.
 //! * `mixed`: a seeded sequence of 20 000 operations, sizes 16..=256, up to 1 000 live; time
@@ -20,7 +21,7 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use detalloc::Heap;
 use peers::{
     BareFreeList, Buddy, Detalloc, Heapless, LinkedList, MixedChecked, MixedLean, MixedLockFree,
-    MixedSpin, Op, Rlsf, Subject, Sys, Talc,
+    MixedLockFreeLean, MixedSpin, Op, Rlsf, Subject, Sys, Talc,
 };
 
 const L64: Layout = match Layout::from_size_align(64, 8) {
@@ -121,6 +122,8 @@ fn benches(c: &mut Criterion) {
             let _ = unsafe { lean.heap().deallocate(black_box(p), LAYOUT) };
         })
     });
+    // What `lock_free`'s statistics cost: the same heap without them, in the same run.
+    pair(&mut g, &mut Detalloc::<MixedLockFreeLean>::new("detalloc lock_free, stats off"));
     each_subject!(&mut g, pair, L64);
     g.finish();
 
