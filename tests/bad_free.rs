@@ -160,9 +160,9 @@ fn requests_no_pool_fits_fail_cleanly() {
 
 detalloc! { struct Lean<pools: [16 x 4, 64 x 4, 256 x 2], validate: false, hooks: RecordRefusals>; }
 
-/// Without validation the free finds the pool by address: a pointer in no pool (below, above
-/// or between the heap's buffers) is still refused as `Foreign`, counted and hooked, and the
-/// pools are untouched.
+/// Without validation the free finds the pool by address: a pointer in no pool (on the stack,
+/// in another heap, just past this heap's value) is still refused as `Foreign`, counted and
+/// hooked, and the pools are untouched.
 #[test]
 fn without_validation_a_pointer_in_no_pool_is_refused() {
     let heap = Lean::new();
@@ -171,10 +171,11 @@ fn without_validation_a_pointer_in_no_pool_is_refused() {
     let stack = NonNull::from(&mut local).cast::<u8>();
     let other = Other::new();
     let theirs = other.allocate(layout(8)).unwrap();
-    // The heap's own state lies before its first buffer: inside the value, in no pool.
-    let own = NonNull::from(&heap).cast::<u8>();
+    // One past the end of the heap's value: its buffers and states all lie before it.
+    // SAFETY: one past the end of the same allocation (the heap value).
+    let past = unsafe { NonNull::from(&heap).cast::<u8>().add(size_of::<Lean>()) };
     let before: Vec<_> = (0..3).map(|i| heap.pool_stats(i)).collect();
-    for ptr in [stack, theirs, own] {
+    for ptr in [stack, theirs, past] {
         // SAFETY: a pointer in no pool is refused without touching the heap.
         assert_eq!(unsafe { heap.deallocate(ptr, layout(16)) }, Err(FreeError::Foreign));
         let last = REFUSED.with(|r| r.borrow().last().copied());

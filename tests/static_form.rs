@@ -51,6 +51,24 @@ fn the_static_form_counts_no_alignment_padding() {
     assert_eq!(struct_metadata % 1024, 0, "padded up to the 1024-byte blocks' alignment");
 }
 
+detalloc! { static UNEVEN: UnevenStatic<pools: [16 x 3, 256 x 1], sync: spin>; }
+detalloc! { struct UnevenStruct<pools: [16 x 3, 256 x 1], sync: spin>; }
+
+/// The struct form pays no more than the alignment padding: its size is its states' (the
+/// static form's type holds exactly those) plus the buffers, rounded up to the largest block
+/// alignment, whether or not the buffers' total (304 B here) is a multiple of it.
+#[test]
+fn the_struct_form_pads_once() {
+    for (size, states, blocks) in [
+        (size_of::<UnevenStruct>(), size_of::<UnevenStatic>(), UnevenStruct::TOTAL_BYTES),
+        (size_of::<SmallStruct>(), size_of::<SmallStatic>(), SmallStruct::TOTAL_BYTES),
+    ] {
+        let align = if blocks == 304 { 256 } else { 1024 };
+        assert_eq!(size, (states + blocks).next_multiple_of(align), "{states} + {blocks}");
+    }
+    let _ = &UNEVEN;
+}
+
 #[test]
 fn blocks_come_from_their_pools_and_go_back() {
     let mut held = Vec::new();

@@ -1,5 +1,5 @@
 //! The heap's struct and its constants: one pool state field per pool and the heap-level state,
-//! then (struct form) one `Blocks` field per pool, the buffers back to back (`repr(C)`); `new`,
+//! and (struct form) one `Blocks` field per pool, the buffers back to back (`repr(C)`); `new`,
 //! `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`.
 
 use proc_macro2::{Literal, TokenStream};
@@ -14,11 +14,16 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     let p = runtime();
     let name = &g.cfg.ident;
     let vis = item_vis(g.cfg);
-    // The struct form (`repr(C)`) holds the pool states first, within an immediate offset of
-    // the heap's address, then the buffers, largest alignment first: one range with offsets
-    // known here (the lean free finds a pool by address with a balanced search). The type's
-    // size is the same as with the states last: it is a multiple of the largest alignment.
+    // The struct form (`repr(C)`) holds the buffers largest alignment first: one range with
+    // offsets known here (the lean free finds a pool by address with a balanced search). The
+    // states go first, within an immediate offset of the heap's address, when that costs no
+    // byte: when the buffers' total is a multiple of their largest alignment (the padding
+    // after the states is then what the type's size rounds up to anyway); otherwise after
+    // them, in the padding the size rounds up to.
     let order = if g.buffers_in_struct() { g.buffer_order() } else { Vec::new() };
+    let states_first = order
+        .first()
+        .is_none_or(|&(i, _)| g.cfg.total_bytes.is_multiple_of(g.cfg.pools[i].align()));
     let blocks: Vec<_> = order.iter().map(|&(i, _)| g.block_field(i).clone()).collect();
     let blocks_types: Vec<_> = order.iter().map(|&(i, _)| blocks_type(&g.cfg.pools[i])).collect();
     let starts = order.iter().map(|&(_, at)| Literal::usize_unsuffixed(at as usize));
@@ -47,13 +52,17 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
             (&[][..], quote!(#[doc = #doc]))
         }
     };
+    let states = quote! {
+        #(#pools: #pool_types,)*
+        __heap: #heap_state,
+    };
+    let buffers = quote!(#(#blocks: #blocks_types,)*);
+    let fields = if states_first { quote!(#states #buffers) } else { quote!(#buffers #states) };
     let strukt = quote! {
         #(#attrs)*
         #docs
         #vis struct #name {
-            #(#pools: #pool_types,)*
-            __heap: #heap_state,
-            #(#blocks: #blocks_types,)*
+            #fields
         }
     };
     let init = quote! {
