@@ -1,9 +1,9 @@
 //! The `detalloc!` macro. Use it through the `detalloc` crate, which re-exports it and holds
 //! the runtime the expansion names.
 //!
-//! The pipeline: [`parse`] reads the tokens into a spanned model, [`check`] applies every
-//! rule and collects every error, [`expand`] generates code from a configuration known to be
-//! valid. After an error, [`fallback`] emits a stub type of the declared name so one mistake
+//! The pipeline: `parse` reads the tokens into a spanned model, `check` applies every
+//! rule and collects every error, `expand` generates code from a configuration known to be
+//! valid. After an error, `fallback` emits a stub type of the declared name so one mistake
 //! does not cascade into errors at every use of the heap.
 
 mod check;

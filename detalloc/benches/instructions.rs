@@ -256,22 +256,7 @@ fn measure() -> Vec<String> {
 }
 
 fn main() -> ExitCode {
-    if std::env::args().any(|a| a == "--measure") {
-        for label in measure() {
-            println!("{label}");
-        }
-        return ExitCode::SUCCESS;
-    }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return ExitCode::SUCCESS; // `cargo test --benches` runs benches in test mode
-    }
-    match drive() {
-        Ok(ok) => ok,
-        Err(e) => {
-            eprintln!("instructions: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    callgrind::main("instructions", measure, drive)
 }
 
 /// Runs this binary under callgrind and checks the counts.

@@ -80,29 +80,19 @@ fn measure() -> Vec<&'static str> {
 }
 
 fn main() -> ExitCode {
-    if std::env::args().any(|a| a == "--measure") {
-        for label in measure() {
-            println!("{label}");
-        }
-        return ExitCode::SUCCESS;
-    }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return ExitCode::SUCCESS;
-    }
+    callgrind::main("waiting", measure, drive)
+}
+
+/// Runs this binary under callgrind and prints the counts.
+fn drive() -> Result<ExitCode, String> {
     let dump_after = ["alloc_waiting", "free_waiting", "alloc_plain", "free_plain", "poll_waiting"]
         .map(|f| format!("measured_{f}"));
-    let counts = match callgrind::measure_self(&dump_after) {
-        Ok(counts) => counts,
-        Err(e) => {
-            eprintln!("waiting: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let counts = callgrind::measure_self(&dump_after)?;
     println!(
         "instructions per call (callgrind), `[16 x 1024, 64 x 1024, 256 x 1024]`, spin, stats + validation, 64 B:"
     );
     for (label, total) in counts {
         println!("  {label:<62} {total:>4}");
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -155,8 +155,9 @@ def icount(out, level):
         if pcs[i] in entries:
             # The call that returns here: usually the instruction before; at opt-level "z" an
             # outlined fragment may reach the entry by a tail branch (`b.w`) after its own `bl`.
+            # (`bl`/`blx` only: `bls`, `blt`, `ble` are conditional branches.)
             k = i - 1
-            while not insn[pcs[k]][1].startswith("bl"):
+            while k > 0 and insn[pcs[k]][1] not in ("bl", "blx"):
                 k -= 1
             call_site = pcs[k]
             ret = call_site + insn[call_site][0]

@@ -153,6 +153,10 @@ impl Generator<'_> {
             |i| {
                 let (blocks, pool) = (self.blocks(i), self.pool(i));
                 let idx = Literal::usize_unsuffixed(i);
+                // SAFETY (in the expansion): the pool is paired with its own buffer, and the
+                // search put `offset` below its `S * N`; that `ptr` is a block start this
+                // pool handed out and not freed since is `deallocate`'s contract, which
+                // without validation is trusted (as the layout is).
                 quote! {
                     unsafe { #pool.free_found(&#blocks, offset, true) }.map(|wake| {
                         #p::Wake::wake(wake);

@@ -1,7 +1,32 @@
 //! Running a bench under callgrind: the bench re-runs itself with `--measure`, collecting
 //! only inside `measured_*` functions and dumping the counters after each measured call.
 
-use std::process::Command;
+use std::fmt::Display;
+use std::process::{Command, ExitCode};
+
+/// A callgrind bench's `main`: with `--measure` (the run under callgrind) prints the labels
+/// `measure` returns, one per measured call; with `--list` or `--test` (`cargo test --benches`
+/// runs benches in test mode) does nothing; otherwise `drive`s the measurement, reporting its
+/// error as `name: error`.
+pub fn main<L: Display>(
+    name: &str,
+    measure: impl FnOnce() -> Vec<L>,
+    drive: impl FnOnce() -> Result<ExitCode, String>,
+) -> ExitCode {
+    if std::env::args().any(|a| a == "--measure") {
+        for label in measure() {
+            println!("{label}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return ExitCode::SUCCESS;
+    }
+    drive().unwrap_or_else(|e| {
+        eprintln!("{name}: {e}");
+        ExitCode::FAILURE
+    })
+}
 
 /// Runs this executable as `<exe> --measure` under callgrind, dumping after each function in
 /// `dump_after` (exact names: `--dump-after` takes no wildcard). Returns the labels the run

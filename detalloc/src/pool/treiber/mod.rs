@@ -140,10 +140,11 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         Ok(())
     }
 
-    /// Returns the block at `offset`, a block start of this pool, whose free names a layout
-    /// that selects another pool but fits this one: right with `spill`, or when the block was
-    /// kept here after a shrink; otherwise `WrongPool`. With validation a block not allocated
-    /// is then `DoubleFree`.
+    /// Returns the block at `offset`, a block start of this pool found by address: with
+    /// validation, for a free that names a layout selecting another pool but fitting this one,
+    /// right with `spill` or when the block was kept here after a shrink, otherwise
+    /// `WrongPool`, and a block not allocated is then `DoubleFree`; without validation, every
+    /// free (the heap finds the pool by address and trusts the rest).
     ///
     /// # Safety
     /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
