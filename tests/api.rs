@@ -102,6 +102,15 @@ fn reset_stats_zeroes_counters_and_sets_peaks_to_current_use() {
         // SAFETY: valid frees.
         unsafe { heap.deallocate(b, layout) }.unwrap();
     }
+    // The blocks live across the reset are counted as they come back, from zero.
+    let p = heap.pool_stats(0).unwrap();
+    assert_eq!((p.in_use, p.peak, p.allocs, p.frees), (0, 2, 0, 2));
+    let again = heap.allocate(layout).unwrap();
+    let p = heap.pool_stats(0).unwrap();
+    assert_eq!((p.in_use, p.peak, p.allocs, p.frees), (1, 2, 1, 2));
+    heap.validate().unwrap();
+    // SAFETY: valid free.
+    unsafe { heap.deallocate(again, layout) }.unwrap();
 }
 
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);

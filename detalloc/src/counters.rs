@@ -161,36 +161,50 @@ impl ErrorCounters for NoCounts {
 
 /// A locked pool's counters: plain integers in the pool's state, which only its lock reaches
 /// (cells, so the pool can count through a shared reference while it holds the lock).
+///
+/// As with [`AtomicCounts`], `in_use` is not stored but is `allocs - frees`: an allocation
+/// updates one count and the peak (the peak only when it grows), a free one count. `reset`
+/// keeps that difference by starting `frees` at `-in_use` (wrapping) and remembering
+/// `in_use` in `carried`, which only [`read`](PoolCounters::read) adds back.
 #[derive(Debug)]
 pub struct Counts {
-    in_use: Cell<u32>,
-    peak: Cell<u32>,
     allocs: Cell<u64>,
     frees: Cell<u64>,
     failures: Cell<u64>,
+    peak: Cell<u32>,
+    carried: Cell<u32>,
+}
+
+impl Counts {
+    /// Blocks allocated now: at most the pool's blocks, below 2^32.
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation)]
+    fn in_use(&self) -> u32 {
+        self.allocs.get().wrapping_sub(self.frees.get()) as u32
+    }
 }
 
 impl PoolCounters for Counts {
     const ZERO: Self = Self {
-        in_use: Cell::new(0),
-        peak: Cell::new(0),
         allocs: Cell::new(0),
         frees: Cell::new(0),
         failures: Cell::new(0),
+        peak: Cell::new(0),
+        carried: Cell::new(0),
     };
 
     #[inline(always)]
     fn on_alloc(&self) {
         self.allocs.set(self.allocs.get().wrapping_add(1));
-        let in_use = self.in_use.get().wrapping_add(1);
-        self.in_use.set(in_use);
-        self.peak.set(self.peak.get().max(in_use));
+        let in_use = self.in_use();
+        if in_use > self.peak.get() {
+            self.peak.set(in_use);
+        }
     }
 
     #[inline(always)]
     fn on_free(&self) {
         self.frees.set(self.frees.get().wrapping_add(1));
-        self.in_use.set(self.in_use.get().wrapping_sub(1));
     }
 
     #[inline(always)]
@@ -200,19 +214,21 @@ impl PoolCounters for Counts {
 
     fn read(&self) -> PoolStats {
         PoolStats {
-            in_use: self.in_use.get() as usize,
+            in_use: self.in_use() as usize,
             peak: self.peak.get() as usize,
             allocs: self.allocs.get(),
-            frees: self.frees.get(),
+            frees: self.frees.get().wrapping_add(self.carried.get().into()),
             failures: self.failures.get(),
             ..PoolStats::default()
         }
     }
 
     fn reset(&self) {
-        self.peak.set(self.in_use.get());
+        let in_use = self.in_use();
+        self.peak.set(in_use);
+        self.carried.set(in_use);
         self.allocs.set(0);
-        self.frees.set(0);
+        self.frees.set(0u64.wrapping_sub(in_use.into()));
         self.failures.set(0);
     }
 }

@@ -56,7 +56,10 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             let offset = offset_of_link(self.head);
             // SAFETY: `head` is only ever written by `release`, with the link of a block start
             // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
-            // writing into a freed block is a use after free, already UB.)
+            // writing into a freed block is a use after free, already UB.) Said to the
+            // compiler, so the live bit below is set without a bounds check.
+            unsafe { core::hint::assert_unchecked(offset < S * N) };
+            // SAFETY: as just said, the block lies inside the buffer.
             let block = unsafe { base.add(offset) };
             // SAFETY: the block is on the free list, so `release` wrote its link, and nobody owns
             // it while the lock is held.
