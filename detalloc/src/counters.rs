@@ -163,9 +163,11 @@ impl ErrorCounters for NoCounts {
 /// (cells, so the pool can count through a shared reference while it holds the lock).
 ///
 /// As with [`AtomicCounts`], `in_use` is not stored but is `allocs - frees`: an allocation
-/// updates one count and the peak, a free one count. `reset`
-/// keeps that difference by starting `frees` at `-in_use` (wrapping) and remembering
-/// `in_use` in `carried`, which only [`read`](PoolCounters::read) adds back.
+/// updates one count and the peak, a free one count. `reset` keeps that difference by
+/// starting `frees` at `-in_use` (wrapping) and remembering `in_use` in `carried`, which only
+/// [`read`](PoolCounters::read) adds back. (It may rewrite the counts because it holds the
+/// pool's lock; the atomic counters, which concurrent operations keep incrementing, move
+/// bases instead.)
 #[derive(Debug)]
 pub struct Counts {
     allocs: Cell<u64>,

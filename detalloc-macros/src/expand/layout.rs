@@ -240,12 +240,8 @@ pub fn timer(cfg: &Config) -> TokenStream {
 /// and for `debug` a const expression evaluated in the user's crate (so it follows *their*
 /// build profile).
 fn words(d: &PoolDef, validate: Validate) -> TokenStream {
-    let w = lit(d.count.div_ceil(16));
-    match validate {
-        Validate::On => quote!(#w),
-        Validate::Off => quote!(0),
-        Validate::Debug => quote!({ if ::core::cfg!(debug_assertions) { #w } else { 0 } }),
-    }
+    let (w, validating) = (lit(d.count.div_ceil(16)), super::validating(validate));
+    quote!({ if #validating { #w } else { 0 } })
 }
 
 fn summary(cfg: &Config, total: &Literal) -> TokenStream {

@@ -126,14 +126,9 @@ impl<'a> Generator<'a> {
             .collect()
     }
 
-    /// Whether the pools keep validation records, as a `bool` expression evaluated in the
-    /// user's crate (`validate: debug` follows *their* build profile).
+    /// Whether the pools keep validation records (see [`validating`]).
     pub fn validating(&self) -> TokenStream {
-        match self.cfg.validate {
-            Validate::On => quote!(true),
-            Validate::Off => quote!(false),
-            Validate::Debug => quote!(::core::cfg!(debug_assertions)),
-        }
+        validating(self.cfg.validate)
     }
 
     /// The hooks type (`NoHooks` without `hooks:`).
@@ -149,4 +144,14 @@ impl<'a> Generator<'a> {
 /// An integer literal without suffix (a `usize` in its context).
 pub fn lit(value: u64) -> Literal {
     Literal::u64_unsuffixed(value)
+}
+
+/// Whether pools with `validate` keep validation records, as a `bool` const expression
+/// evaluated in the user's crate (`validate: debug` follows *their* build profile).
+pub fn validating(validate: Validate) -> TokenStream {
+    match validate {
+        Validate::On => quote!(true),
+        Validate::Off => quote!(false),
+        Validate::Debug => quote!(::core::cfg!(debug_assertions)),
+    }
 }

@@ -3,9 +3,9 @@
 //!
 //! State: `head`, the first free block as a *link*, its offset + 4 (0 = empty list); `fresh`,
 //! the bytes handed out at least once (the high-water mark; blocks beyond it were never used
-//! and need no link). A free block's first 4 bytes hold the next link. So the all-zero state is the empty
-//! pool, nothing is initialised at start-up, and offsets (not addresses) make a moved empty
-//! pool valid.
+//! and need no link). A free block's first 4 bytes hold the next link. So the all-zero state
+//! is the empty pool, nothing is initialised at start-up, and offsets (not addresses) make a
+//! moved empty pool valid.
 //!
 //! `alloc`: pop the free list, else bump `fresh`, else fail. `free`: push. No loop; the lock
 //! is the sync mode's (`local`: none, `critical_section`, `spin`).
@@ -54,10 +54,13 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             // lengthen the never-used-block path, the worst case, by as many.
             core::hint::cold_path();
             let offset = offset_of_link(self.head);
-            // SAFETY: `head` is only ever written by `release`, with the link of a block start
-            // of this buffer (the caller's pairing promise), so `offset < S * N`. (A program
-            // writing into a freed block is a use after free, already UB.) Said to the
-            // compiler, so the live bit below is set without a bounds check.
+            // SAFETY: every link this pool stores, in `head` or in a free block's first bytes,
+            // was made by `release` with `link(offset)` of a block start of this buffer (a
+            // validated free checks the offset, an unvalidated one has the caller's promise,
+            // and the by-address search bounds it below `S * N`); `take` only moves such a
+            // link from the block to `head`. So `offset < S * N`, unless the program wrote into
+            // a freed block: a use after free, already UB. Said to the compiler, so the live
+            // bit below is set without a bounds check.
             unsafe { core::hint::assert_unchecked(offset < S * N) };
             // SAFETY: as just said, the block lies inside the buffer.
             let block = unsafe { base.add(offset) };
