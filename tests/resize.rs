@@ -138,3 +138,180 @@ fn each_pool_can_be_audited_alone() {
     // SAFETY: allocated above with this layout.
     unsafe { heap.deallocate(block, layout(40)) }.unwrap();
 }
+
+// ---- Regression: a resize decides by the pool that holds the block (issue 22, defect 1) ----
+
+use detalloc::allocator_api2::alloc::Allocator;
+
+detalloc! { struct Mixed<pools: [96 x 4, 128 x 1], validate: true>; }
+detalloc! { struct SpillMixed<pools: [64 x 1, 96 x 4], validate: true, spill: true>; }
+detalloc! { struct TinyAndPage<pools: [8 x 4, 4096 x 1], validate: true>; }
+
+fn lay(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+/// Stamps `len` bytes at `ptr` with `byte`.
+///
+/// # Safety
+/// `ptr..ptr + len` lies in a live block this test owns.
+unsafe fn stamp(ptr: NonNull<u8>, len: usize, byte: u8) {
+    // SAFETY: the caller's promise.
+    unsafe { ptr.as_ptr().write_bytes(byte, len) };
+}
+
+/// Whether `len` bytes at `ptr` all hold `byte`.
+///
+/// # Safety
+/// As for `stamp`.
+unsafe fn stamped(ptr: NonNull<u8>, len: usize, byte: u8) -> bool {
+    // SAFETY: the caller's promise.
+    unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) }.iter().all(|&b| b == byte)
+}
+
+/// Pools `[96 x 4, 128 x 1]`, the 128 pool full, a 96-byte block P that happens to be
+/// 128-aligned: shrinking P to 64/128 cannot stay in the 96 pool (its blocks are only
+/// 32-aligned) and the 128 pool is full, so the shrink fails and P stays as it was. Before the
+/// fix it was kept with a slice of 128 bytes, and a `grow_zeroed` to 128/128 then zeroed 32
+/// bytes of the next block.
+#[test]
+fn a_resize_never_reports_more_than_the_block_that_holds_it() {
+    let heap = Mixed::new();
+    let a = &heap;
+    let big = Allocator::allocate(&a, lay(128, 8)).unwrap();
+    let blocks: Vec<NonNull<u8>> =
+        (0..4).map(|_| Allocator::allocate(&a, lay(96, 8)).unwrap().cast::<u8>()).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        // SAFETY: each 96-byte block is live and owned here.
+        unsafe { stamp(*b, 96, i as u8 + 1) };
+    }
+    let (at, &p) = blocks
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.as_ptr().addr().is_multiple_of(128))
+        .expect("the struct form puts the 96 pool right after the 128-aligned 128 pool");
+    let mut current = lay(96, 8);
+    let mut ptr = p;
+    // SAFETY: `p` is live with layout 96/8; 64 <= 96.
+    match unsafe { Allocator::shrink(&a, p, current, lay(64, 128)) } {
+        Ok(block) => {
+            assert!(block.cast::<u8>().as_ptr().addr().is_multiple_of(128));
+            assert!(
+                block.cast::<u8>() != p || block.len() <= 96,
+                "kept in the 96 pool, the block has 96 bytes, not {}",
+                block.len()
+            );
+            ptr = block.cast();
+            current = lay(64, 128);
+            // SAFETY: `ptr` is live with `current`; 128 >= 64.
+            if let Ok(grown) = unsafe { Allocator::grow_zeroed(&a, ptr, current, lay(128, 128)) } {
+                assert!(grown.cast::<u8>() != p || grown.len() <= 96, "grown past its block");
+                ptr = grown.cast();
+                current = lay(128, 128);
+            }
+        }
+        Err(_) => {
+            // SAFETY: the failed shrink left P live with its old contents.
+            assert!(unsafe { stamped(p, 96, at as u8 + 1) }, "a failed shrink changed nothing");
+        }
+    }
+    for (i, b) in blocks.iter().enumerate().filter(|&(i, _)| i != at) {
+        // SAFETY: the other 96-byte blocks are still live and owned here.
+        assert!(unsafe { stamped(*b, 96, i as u8 + 1) }, "block {i} was overwritten");
+    }
+    // SAFETY: `ptr` is live with `current`.
+    unsafe { Heap::deallocate(&heap, ptr, current) }.expect("a live block frees with its layout");
+    for b in blocks.iter().enumerate().filter(|&(i, _)| i != at).map(|(_, b)| *b) {
+        // SAFETY: allocated above with this layout, freed once.
+        unsafe { Heap::deallocate(&heap, b, lay(96, 8)) }.unwrap();
+    }
+    // SAFETY: allocated above with this layout, freed once.
+    unsafe { Heap::deallocate(&heap, big.cast(), lay(128, 8)) }.unwrap();
+    heap.validate().unwrap();
+    let s = heap.stats();
+    assert_eq!((s.in_use_bytes, s.invalid_frees), (0, 0));
+}
+
+/// Pools `[64 x 1, 96 x 4]` with spill: a 64/8 request spills into the 96 pool (32-aligned
+/// blocks); growing it to 64/64 must return a 64-aligned block, so it moves (or fails) when
+/// its block is not. Before the fix both layouts selected pool 0 and it stayed in place.
+#[test]
+fn a_grow_honours_the_new_alignment_of_a_spilled_block() {
+    let heap = SpillMixed::new();
+    let a = &heap;
+    let first = Allocator::allocate(&a, lay(64, 8)).unwrap();
+    let spilled: Vec<NonNull<u8>> =
+        (0..3).map(|_| Allocator::allocate(&a, lay(64, 8)).unwrap().cast::<u8>()).collect();
+    assert_eq!(heap.pool_stats(1).unwrap().in_use, 3, "the pool of 64 is full: they spill");
+    let mut grown = Vec::new();
+    for p in spilled {
+        // SAFETY: `p` is live with layout 64/8; the new size is the same.
+        match unsafe { Allocator::grow(&a, p, lay(64, 8), lay(64, 64)) } {
+            Ok(block) => {
+                assert!(block.cast::<u8>().as_ptr().addr().is_multiple_of(64), "misaligned");
+                grown.push((block.cast::<u8>(), lay(64, 64)));
+            }
+            Err(_) => grown.push((p, lay(64, 8))),
+        }
+    }
+    for (p, l) in grown {
+        // SAFETY: live with its current layout.
+        unsafe { Heap::deallocate(&heap, p, l) }.expect("a live block frees with its layout");
+    }
+    // SAFETY: allocated above with this layout.
+    unsafe { Heap::deallocate(&heap, first.cast(), lay(64, 8)) }.unwrap();
+    heap.validate().unwrap();
+    assert_eq!(heap.stats().invalid_frees, 0);
+}
+
+/// Pools `[8 x 4, 4096 x 1]`, the page pool full: an 8/4 block that happens to be
+/// 4096-aligned, shrunk to 8/256, cannot stay (its pool's blocks are 8-aligned). Before the
+/// fix it was kept (`Ok`, with a slice of 4096 bytes) and its free with 8/256 was then
+/// refused as `WrongPool`: a leak.
+#[test]
+fn a_block_kept_by_a_shrink_frees_with_its_new_layout() {
+    let heap = TinyAndPage::new();
+    let a = &heap;
+    let page = Allocator::allocate(&a, lay(4096, 8)).unwrap();
+    let p = Allocator::allocate(&a, lay(8, 4)).unwrap().cast::<u8>();
+    assert!(p.as_ptr().addr().is_multiple_of(4096), "the 8 pool follows the page pool");
+    // SAFETY: `p` is live with layout 8/4; 8 <= 8.
+    let (ptr, current) = match unsafe { Allocator::shrink(&a, p, lay(8, 4), lay(8, 256)) } {
+        Ok(block) => {
+            assert!(block.len() <= 8 || block.cast::<u8>() != p, "{} bytes", block.len());
+            (block.cast::<u8>(), lay(8, 256))
+        }
+        Err(_) => (p, lay(8, 4)),
+    };
+    // SAFETY: live with its current layout.
+    unsafe { Heap::deallocate(&heap, ptr, current) }.expect("a live block frees with its layout");
+    // SAFETY: allocated above with this layout.
+    unsafe { Heap::deallocate(&heap, page.cast(), lay(4096, 8)) }.unwrap();
+    heap.validate().unwrap();
+    assert_eq!(heap.stats().in_use_bytes, 0);
+}
+
+/// A block stays in place when the pool holding it fits the new layout, even when the new
+/// layout selects a smaller pool (a spilled block grown within its block), and its free with
+/// the new layout is accepted; the reported length is the holding pool's block size.
+#[test]
+fn a_spilled_block_grows_in_place_and_reports_its_pools_size() {
+    let heap = SpillMixed::new();
+    let a = &heap;
+    let first = Allocator::allocate(&a, lay(64, 8)).unwrap();
+    let spilled = Allocator::allocate(&a, lay(16, 8)).unwrap();
+    assert_eq!(spilled.len(), 96, "allocate reports the serving pool's block size");
+    // SAFETY: live with 16/8; 90 >= 16.
+    let grown = unsafe { Allocator::grow(&a, spilled.cast(), lay(16, 8), lay(90, 8)) }.unwrap();
+    assert_eq!(grown.cast::<u8>(), spilled.cast::<u8>(), "the 96-byte block holds 90 bytes");
+    assert_eq!(grown.len(), 96);
+    // SAFETY: live with 90/8.
+    let shrunk = unsafe { Allocator::shrink(&a, grown.cast(), lay(90, 8), lay(40, 8)) }.unwrap();
+    assert_eq!((shrunk.cast::<u8>(), shrunk.len()), (spilled.cast::<u8>(), 96));
+    // SAFETY: live with 40/8.
+    unsafe { Heap::deallocate(&heap, shrunk.cast(), lay(40, 8)) }.unwrap();
+    // SAFETY: allocated above with this layout.
+    unsafe { Heap::deallocate(&heap, first.cast(), lay(64, 8)) }.unwrap();
+    heap.validate().unwrap();
+    assert_eq!(heap.stats().invalid_frees, 0);
+}

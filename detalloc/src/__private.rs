@@ -15,7 +15,7 @@ pub use crate::blocks::{
     Align1024, Align2048, Align4096, Blocks,
 };
 pub use crate::counters::{AtomicErrors, LockedErrors, NoCounts, StatsOff, StatsOn};
-pub use crate::dispatch::Dispatch;
+pub use crate::dispatch::{Dispatch, Holder};
 pub use crate::heap_state::HeapState;
 pub use crate::pool::Pool;
 #[cfg(not(detalloc_lock_free))]

@@ -1,8 +1,9 @@
 //! `allocator_api2::alloc::Allocator` for `&Heap` (feature `allocator-api2`, on by default),
 //! so `allocator_api2::vec::Vec::new_in(&HEAP)` and `Box::new_in(x, &HEAP)` work on stable.
 //!
-//! A block is returned with its pool's whole block size; `grow` and `shrink` stay in place
-//! when the new layout selects the same pool.
+//! A block is returned whole: its length is the block size of the pool that holds it. `grow`
+//! and `shrink` follow the one resize rule (`resize.rs`): in place when the holding pool's
+//! blocks fit the new layout.
 
 #[cfg(feature = "allocator-api2")]
 mod imp {
@@ -14,14 +15,8 @@ mod imp {
     use crate::dispatch::Dispatch;
     use crate::resize::resize;
 
-    /// `ptr` as a block for `layout`: the length is the block size of the pool `layout`
-    /// selects (an immediate of the generated dispatch), at least `layout.size()`.
-    fn block<H: Dispatch>(ptr: NonNull<u8>, layout: Layout) -> NonNull<[u8]> {
-        let len = H::block_size(layout.size(), layout.align()).unwrap_or(layout.size());
-        NonNull::slice_from_raw_parts(ptr, len.max(layout.size()))
-    }
-
-    /// `Allocator::allocate`.
+    /// `Allocator::allocate`: the whole block of the pool that serves the request (with
+    /// `spill`, possibly a larger one than `layout` selects).
     #[inline]
     pub fn api2_allocate<H: Dispatch>(
         heap: &H,
@@ -42,19 +37,18 @@ mod imp {
         zeroed: bool,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded.
-        let grown =
-            block::<H>(unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)?, new);
+        let grown = unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)?;
         if zeroed {
             let start = grown.cast::<u8>().as_ptr();
-            // SAFETY: bytes `old.size()..grown.len()` lie inside the block (`grown.len()` is
-            // at least `new.size() >= old.size()`).
+            // SAFETY: `grown` is the whole block that now holds the contents (`resize` reports
+            // the block size of the pool holding it), so bytes `old.size()..grown.len()` lie
+            // inside it (`grown.len() >= new.size() >= old.size()`), and the caller owns them.
             unsafe { ptr::write_bytes(start.add(old.size()), 0, grown.len() - old.size()) };
         }
         Ok(grown)
     }
 
-    /// `Allocator::shrink`: never fails when the block already holds `new` (see
-    /// `resize`).
+    /// `Allocator::shrink`: never fails when the block already holds `new` (see `resize`).
     ///
     /// # Safety
     /// As `Allocator::shrink`: `ptr` is a live block of `heap` for `old`, `new.size() <= old.size()`.
@@ -65,8 +59,7 @@ mod imp {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded.
-        let moved = unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)?;
-        Ok(block::<H>(moved, new))
+        unsafe { resize(heap, ptr, old, new) }.map_err(|_| AllocError)
     }
 }
 

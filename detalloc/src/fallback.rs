@@ -25,7 +25,10 @@ macro_rules! __fallback_heap {
                 fn select(_: usize, _: usize) -> ::core::option::Option<usize> {
                     ::core::option::Option::None
                 }
-                fn block_size(_: usize, _: usize) -> ::core::option::Option<usize> {
+                fn holder(
+                    &self,
+                    _: ::core::ptr::NonNull<u8>,
+                ) -> ::core::option::Option<$crate::__private::Holder> {
                     ::core::option::Option::None
                 }
                 fn allocate_block(
@@ -37,10 +40,10 @@ macro_rules! __fallback_heap {
                 fn allocate_quietly(
                     &self,
                     _: ::core::alloc::Layout,
-                ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
+                ) -> ::core::option::Option<::core::ptr::NonNull<[u8]>> {
                     ::core::option::Option::None
                 }
-                unsafe fn keep(&self, _: ::core::ptr::NonNull<u8>) {}
+                unsafe fn keep(&self, _: $crate::__private::Holder) {}
             }
             impl $crate::Heap for $name {
                 fn name(&self) -> &'static str {

@@ -92,15 +92,7 @@ impl Generator<'_> {
     /// Pool `i` serves the request; with `spill`, the larger pools the request fits are tried
     /// in turn when it is exhausted. `Option<(pool, whole block)>`.
     pub fn alloc_arm(&self, i: usize) -> TokenStream {
-        let take = |j: usize| {
-            let (blocks, pool) = (self.blocks(j), self.pool(j));
-            let (idx, s) = (Literal::usize_unsuffixed(j), lit(self.cfg.pools[j].size));
-            // SAFETY (in the expansion): each pool is paired with its own buffer.
-            quote! {
-                unsafe { #pool.alloc(&#blocks) }
-                    .map(|block| (#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s)))
-            }
-        };
+        let take = |j: usize| self.take_arm(j);
         let first = take(i);
         if !self.cfg.spill {
             return first;
@@ -122,6 +114,17 @@ impl Generator<'_> {
             #(#more)*
             outcome
         })
+    }
+
+    /// Pool `i` alone hands out a block: `Option<(pool, whole block)>`.
+    pub fn take_arm(&self, i: usize) -> TokenStream {
+        let (blocks, pool) = (self.blocks(i), self.pool(i));
+        let (idx, s) = (Literal::usize_unsuffixed(i), lit(self.cfg.pools[i].size));
+        // SAFETY (in the expansion): each pool is paired with its own buffer.
+        quote! {
+            unsafe { #pool.alloc(&#blocks) }
+                .map(|block| (#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s)))
+        }
     }
 
     /// The free of a layout that selects pool `i`: that pool's free (`Result<pool,
@@ -205,15 +208,41 @@ impl Generator<'_> {
         )
     }
 
-    /// The body of `Dispatch::keep`: marks the block `ptr` as kept in its pool.
-    pub fn keep(&self) -> TokenStream {
+    /// The body of `Dispatch::holder`: the pool whose buffer holds `ptr`, when `ptr` is one
+    /// of its block starts, with the pool's block size and alignment as immediates.
+    pub fn holder(&self) -> TokenStream {
+        let p = runtime();
         self.by_address(
             |i| {
-                let (pool, s) = (self.pool(i), lit(self.cfg.pools[i].size));
-                quote!(if offset % #s == 0 { #pool.keep(offset) })
+                let d = &self.cfg.pools[i];
+                let (s, a, idx) = (lit(d.size), lit(d.align()), Literal::usize_unsuffixed(i));
+                quote! {
+                    if offset % #s == 0 {
+                        ::core::option::Option::Some(#p::Holder {
+                            pool: #idx,
+                            offset,
+                            block_size: #s,
+                            align: #a,
+                        })
+                    } else {
+                        ::core::option::Option::None
+                    }
+                }
             },
-            quote!(()),
+            quote!(::core::option::Option::None),
         )
+    }
+
+    /// The body of `Dispatch::keep`: marks the block at `offset` of pool `pool` as kept.
+    pub fn keep(&self) -> TokenStream {
+        let arms = self.by_index(|i| {
+            let pool = self.pool(i);
+            quote!({
+                #pool.keep(offset);
+                ::core::option::Option::Some(())
+            })
+        });
+        quote!(let _ = #arms;)
     }
 }
 

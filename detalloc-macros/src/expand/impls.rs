@@ -11,7 +11,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{Generator, layout, lit, runtime, waiting};
+use super::{Generator, layout, runtime, waiting};
 
 pub fn items(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
@@ -41,13 +41,8 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
         },
         none.clone(),
     );
-    let block_size = g.by_layout(
-        |i| {
-            let s = lit(g.cfg.pools[i].size);
-            quote!(::core::option::Option::Some(#s))
-        },
-        none.clone(),
-    );
+    let holder = g.holder();
+    let selected_only = g.by_layout(|i| g.take_arm(i), none.clone());
     let prefetch = g.by_layout(
         |i| {
             let (blocks, pool) = (g.blocks(i), g.pool(i));
@@ -116,9 +111,12 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     #select
                 }
 
-                #[inline(always)]
-                fn block_size(size: usize, align: usize) -> ::core::option::Option<usize> {
-                    #block_size
+                #[inline]
+                fn holder(
+                    &self,
+                    ptr: ::core::ptr::NonNull<u8>,
+                ) -> ::core::option::Option<#p::Holder> {
+                    #holder
                 }
 
                 #[inline(always)]
@@ -134,13 +132,17 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                 fn allocate_quietly(
                     &self,
                     layout: ::core::alloc::Layout,
-                ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
-                    let (pool, block) = self.__alloc_in_pools(layout.size(), layout.align())?;
+                ) -> ::core::option::Option<::core::ptr::NonNull<[u8]>> {
+                    let size = layout.size();
+                    let align = layout.align();
+                    let (pool, block) = #selected_only?;
                     <#hooks as #p::Hooks>::on_alloc(pool, block.cast(), layout);
-                    ::core::option::Option::Some(block.cast())
+                    ::core::option::Option::Some(block)
                 }
 
-                unsafe fn keep(&self, ptr: ::core::ptr::NonNull<u8>) {
+                unsafe fn keep(&self, at: #p::Holder) {
+                    let pool = at.pool;
+                    let offset = at.offset;
                     #keep
                 }
             }
