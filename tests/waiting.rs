@@ -232,3 +232,128 @@ fn without_validation_a_free_found_by_address_hands_over_to_the_waiter() {
     unsafe { heap.deallocate(big, Layout::new::<[u64; 8]>()) }.unwrap();
     heap.validate().unwrap();
 }
+
+// ---- Regressions of issue 22 (defects 2 and 3) ----
+
+detalloc! { static REENTERED: Reentered<pools: [16 x 1, 64 x 2], sync: spin, validate: true, waiters: 2>; }
+detalloc! { struct OneWaiter<pools: [16 x 1], sync: critical_section, validate: true, waiters: 1>; }
+
+/// A waker whose clone, wake and drop each allocate from pool 0 of `REENTERED` (the pool it
+/// waits on, so the allocation takes that pool's lock) and free what they got: what an `Arc`
+/// waker does when the heap is the global allocator.
+mod reentrant_waker {
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+
+    use detalloc::Heap;
+
+    use super::{REENTERED, SMALL};
+
+    /// Allocates from pool 0 of `REENTERED` and frees the block at once, if one was free.
+    fn touch_the_pool() {
+        if let Ok(block) = REENTERED.allocate(SMALL) {
+            // SAFETY: just allocated with this layout, freed once.
+            unsafe { REENTERED.deallocate(block, SMALL) }.unwrap();
+        }
+    }
+
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+    fn clone(_: *const ()) -> RawWaker {
+        touch_the_pool();
+        RawWaker::new(std::ptr::null(), &VTABLE)
+    }
+    fn wake(_: *const ()) {
+        touch_the_pool();
+    }
+    fn drop(_: *const ()) {
+        touch_the_pool();
+    }
+
+    /// The waker.
+    pub fn waker() -> Waker {
+        // SAFETY: every vtable function ignores the data pointer, so null is fine, and none
+        // of them has any other contract to keep.
+        unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+    }
+}
+
+/// No user code runs inside a pool's lock: a waker that allocates from the very pool it waits
+/// on, in its clone, wake and drop, through the whole life of a wait (queued, re-polled with
+/// another waker, handed a block, dropped after and before a hand-over). Before the fix the
+/// waker was cloned under the pool's spin lock and the thread deadlocked on its own ticket
+/// (here: the watchdog's failure after 10 s).
+#[test]
+fn a_waker_that_allocates_from_its_pool_never_runs_inside_the_lock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let held = REENTERED.allocate(SMALL).unwrap();
+        let waker = reentrant_waker::waker();
+        let mut wait = REENTERED.allocate_wait(SMALL);
+        assert!(poll(&mut wait, &waker).is_pending(), "pool 0 is full: it waits");
+        let other = Waker::noop().clone();
+        assert!(poll(&mut wait, &other).is_pending(), "a re-poll replaces the waker");
+        assert!(poll(&mut wait, &waker).is_pending(), "and back");
+        free(&REENTERED, held); // handed to the waiter: its waker's `wake` runs after the lock
+        let Poll::Ready(Ok(got)) = poll(&mut wait, &waker) else { panic!("handed over") };
+        assert_eq!(got, held);
+        drop(wait);
+        let mut cancelled = REENTERED.allocate_wait(SMALL);
+        assert!(poll(&mut cancelled, &waker).is_pending());
+        drop(cancelled); // its waker is dropped after the lock
+        let mut untaken = REENTERED.allocate_wait(SMALL);
+        assert!(poll(&mut untaken, &waker).is_pending());
+        free(&REENTERED, got);
+        drop(untaken); // a handed block not taken goes back to the pool
+        REENTERED.validate().unwrap();
+        assert_eq!(REENTERED.stats().in_use_bytes, 0);
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("deadlock: a waker ran inside the pool's lock and re-entered it");
+}
+
+/// The queue bound counts futures waiting, nothing else: with `waiters: 1`, once the one
+/// waiter was handed a block (and has not collected it yet), a second future may wait. Before
+/// the fix the handed-over block kept the only slot and the second wait was refused at once.
+#[test]
+fn a_waiter_handed_a_block_no_longer_counts_against_the_bound() {
+    let heap = OneWaiter::new();
+    let held = heap.allocate(SMALL).unwrap();
+    let waker = Waker::noop().clone();
+    let mut f = heap.allocate_wait(SMALL);
+    assert!(poll(&mut f, &waker).is_pending());
+    free(&heap, held); // handed to `f`, not yet collected
+    let mut g = heap.allocate_wait(SMALL);
+    assert!(poll(&mut g, &waker).is_pending(), "nobody waits: `g` may wait");
+    let Poll::Ready(Ok(got)) = poll(&mut f, &waker) else { panic!("f has its block") };
+    free(&heap, got); // handed to `g`
+    let Poll::Ready(Ok(next)) = poll(&mut g, &waker) else { panic!("g has its block") };
+    free(&heap, next);
+    heap.validate().unwrap();
+    let w = heap.wait_stats(0).unwrap();
+    assert_eq!((w.waited, w.handed_off, w.cancelled), (2, 2, 0));
+}
+
+/// The exact rule with `spill`: waiting is per pool. A waiter on pool 0 is served by blocks
+/// freed into pool 0; a block freed into pool 1 goes to pool 1's free list, where a plain
+/// allocation that spills may take it while the pool-0 waiter still waits.
+#[test]
+fn with_spill_waiting_is_per_pool() {
+    let heap = Spilling::new();
+    let waker = Waker::noop().clone();
+    let small = heap.allocate(SMALL).unwrap();
+    let spilled = heap.allocate(SMALL).unwrap();
+    assert_eq!(heap.pool_stats(1).unwrap().in_use, 1, "the second one spilled");
+    let mut wait = heap.allocate_wait(SMALL);
+    assert!(poll(&mut wait, &waker).is_pending());
+    free(&heap, spilled); // into pool 1: not handed to pool 0's waiter
+    assert!(poll(&mut wait, &waker).is_pending(), "a pool-1 block does not serve it");
+    let barged = heap.allocate(SMALL).expect("a plain allocation spills into pool 1");
+    assert_eq!(barged, spilled);
+    free(&heap, small); // into pool 0: handed to the waiter
+    let Poll::Ready(Ok(got)) = poll(&mut wait, &waker) else { panic!("handed over") };
+    assert_eq!(got, small);
+    free(&heap, got);
+    free(&heap, barged);
+    heap.validate().unwrap();
+}

@@ -28,7 +28,9 @@ pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, 
 pub use crate::view::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};
 #[cfg(feature = "std")]
 pub use crate::wait::allocate_timeout;
-pub use crate::wait::{AllocateWait, WaitStart, WaitStats, Waiters, Waiting, Wake};
+pub use crate::wait::queue::{Waiters, Wake};
+pub use crate::wait::waiting::{Place, WaitStart, Waiting};
+pub use crate::wait::{AllocateWait, WaitStats};
 pub use crate::{
     AllocError, Corruption, FreeError, Heap, Hooks, NoHooks, PoolSpec, PoolStats, Report, Stats,
 };

@@ -65,13 +65,24 @@ pub enum Corruption {
         pool: usize,
         /// Position in the free list (0 = head).
         position: usize,
-        /// The raw link value (block offset + block size; 0 ends the list).
+        /// The raw link value (block offset + 4; 0 ends the list).
         link: u32,
     },
     /// The free list is longer than the blocks it may hold: it loops.
     FreeListCycle {
         /// Pool index.
         pool: usize,
+    },
+    /// A link of the handed list (blocks a free handed to waiting allocations that have not
+    /// collected them yet, `waiters: K`) names no block handed out before, a block marked
+    /// free, or a block already on the list (it loops).
+    HandedListLink {
+        /// Pool index.
+        pool: usize,
+        /// Position in the handed list (0 = head).
+        position: usize,
+        /// The raw link value (block offset + 4).
+        link: u32,
     },
     /// A block on the free list is marked allocated in the validation bitmap.
     FreeBlockMarkedLive {
@@ -132,6 +143,11 @@ impl fmt::Display for Corruption {
                 )
             }
             Corruption::FreeListCycle { pool } => write!(f, "pool {pool}: the free list loops"),
+            Corruption::HandedListLink { pool, position, link } => write!(
+                f,
+                "pool {pool}: handed-list entry {position} has link {link}, not a live block \
+                 handed out once"
+            ),
             Corruption::FreeBlockMarkedLive { pool, block } => {
                 write!(f, "pool {pool}: block {block} is on the free list but marked allocated")
             }

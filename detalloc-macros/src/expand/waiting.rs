@@ -42,20 +42,22 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     #p::WaitStart::Ready(block) => ::core::result::Result::Ok(
                         ::core::option::Option::Some((#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s))),
                     ),
-                    #p::WaitStart::Queued(slot) => ::core::result::Result::Err((#idx, slot)),
+                    #p::WaitStart::Queued(ticket) => ::core::result::Result::Err(#p::Place { pool: #idx, ticket }),
                     #p::WaitStart::Full => ::core::result::Result::Ok(::core::option::Option::None),
                 }
             }
         },
         quote!(::core::result::Result::Ok(::core::option::Option::None)),
     );
+    // SAFETY (in the expansion): each pool is paired with its own buffer, and the place is
+    // the caller's, from `wait_start` of this pool (the trait method's contract).
     let take = g.by_index(|i| {
         let (blocks, pool) = (g.blocks(i), g.pool(i));
-        quote!(unsafe { #pool.wait_take(&#blocks, slot, waker) })
+        quote!(unsafe { #pool.wait_take(&#blocks, place.ticket, waker) })
     });
     let cancel = g.by_index(|i| {
         let (blocks, pool) = (g.blocks(i), g.pool(i));
-        quote!(unsafe { #pool.wait_cancel(&#blocks, slot) })
+        quote!(unsafe { #pool.wait_cancel(&#blocks, place.ticket) })
     });
     quote! {
         #[allow(unused_qualifications, unused_unsafe, clippy::all, clippy::pedantic, clippy::nursery)]
@@ -70,14 +72,16 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                 }
             }
 
-            impl #p::Waiting for #name {
+            // SAFETY: `wait_start` hands out each place once (a pool's ticket numbers are
+            // unique), and `wait_take`/`wait_cancel` go to the pool the place names.
+            unsafe impl #p::Waiting for #name {
                 fn wait_start(
                     &self,
                     layout: ::core::alloc::Layout,
                     waker: &::core::task::Waker,
                 ) -> ::core::result::Result<
                     ::core::result::Result<::core::ptr::NonNull<u8>, #p::AllocError>,
-                    (u8, u8),
+                    #p::Place,
                 > {
                     let mark = self.__heap.start();
                     let size = layout.size();
@@ -85,26 +89,27 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
                     #first_try
                     let started: ::core::result::Result<
                         ::core::option::Option<(usize, ::core::ptr::NonNull<[u8]>)>,
-                        (u8, u8),
+                        #p::Place,
                     > = #start;
                     started.map(|outcome| {
                         self.__heap.finish_alloc::<#hooks>(mark, outcome, layout).map(|block| block.cast::<u8>())
                     })
                 }
 
-                fn wait_take(
+                unsafe fn wait_take(
                     &self,
-                    pool: u8,
-                    slot: u8,
+                    place: #p::Place,
                     layout: ::core::alloc::Layout,
                     waker: &::core::task::Waker,
                 ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
+                    let pool = place.pool as usize;
                     let block = #take?;
-                    <#hooks as #p::Hooks>::on_alloc(pool as usize, block, layout);
+                    <#hooks as #p::Hooks>::on_alloc(pool, block, layout);
                     ::core::option::Option::Some(block)
                 }
 
-                fn wait_cancel(&self, pool: u8, slot: u8) {
+                unsafe fn wait_cancel(&self, place: #p::Place) {
+                    let pool = place.pool as usize;
                     let wake: ::core::option::Option<::core::task::Waker> = #cancel;
                     #p::Wake::wake(wake);
                 }

@@ -85,8 +85,8 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     }
 
     /// Returns the block at `offset`, freed (its live bit already cleared): to the oldest
-    /// waiter if any (it stays allocated, handed over; the waker to wake is returned), else
-    /// onto the free list. Counts the free (and the waiter's allocation).
+    /// waiter if any (it stays allocated, on the handed list; the waker to wake after the lock
+    /// is returned), else onto the free list. Counts the free (and the waiter's allocation).
     ///
     /// # Safety
     /// `offset` is a block start of the `S`-byte-block buffer at `base`, and nobody owns that
@@ -100,8 +100,11 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         self.tally.on_free();
         let link = link(offset);
         if Q::ENABLED
-            && let Some(wake) = self.queue.hand_off(link)
+            && let Some((wake, next)) = self.queue.hand_off(link)
         {
+            // The block is now the handed list's head: it links to the previous head.
+            // SAFETY: the caller's promise: the block's first bytes may hold the link.
+            unsafe { write_link::<S>(base.add(offset), next) };
             if W > 0 {
                 bitmap::set(&mut self.live, offset / S);
             }
@@ -322,6 +325,25 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 // buffer; the lock keeps the block free while its link is read.
                 link = unsafe { read_link::<S>(base.add(at)) };
             }
+            // The handed list: blocks given to waiters, live, each on it once. It cannot be
+            // longer than the blocks not on the free list.
+            let mut handed = 0;
+            let mut link = st.queue.handed();
+            while link != 0 {
+                let at = (link as usize).wrapping_sub(LINK_BIAS);
+                let bad = at >= fresh
+                    || !at.is_multiple_of(S)
+                    || handed == handed_out - free
+                    || (Self::VALIDATE && !bitmap::state(&st.live, at / S).0);
+                if bad {
+                    return Err(Corruption::HandedListLink { pool, position: handed, link });
+                }
+                handed += 1;
+                // SAFETY: `at` is a block start below the high-water mark, inside the buffer;
+                // a handed block is owned by nobody until its waiter takes it under the lock
+                // held here, so its link is intact.
+                link = unsafe { read_link::<S>(base.add(at)) };
+            }
             let live = handed_out - free;
             if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
@@ -357,7 +379,7 @@ pub(super) fn offset_of_link(link: u32) -> usize {
 /// `block` is a block start inside a pool of `S`-byte blocks (aligned by the block alignment
 /// rule), and the block holds a link written by [`write_link`].
 #[inline(always)]
-unsafe fn read_link<const S: usize>(block: NonNull<u8>) -> u32 {
+pub(super) unsafe fn read_link<const S: usize>(block: NonNull<u8>) -> u32 {
     let at = block.as_ptr().cast::<u32>();
     // SAFETY: in bounds by the caller's promise; blocks of a multiple of 4 bytes are at least
     // 4-aligned (alignment rule), other sizes use an unaligned read.

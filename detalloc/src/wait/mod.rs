@@ -13,8 +13,20 @@
 //! * Dropping a waiting future (a timeout, a `select`) gives up its place; a block already
 //!   handed to it goes on to the next waiter or back to the pool. Nothing is lost, nothing is
 //!   handed out twice.
+//! * The bound `K` counts futures *waiting*: a future that was handed a block and has not
+//!   been polled since holds no place.
+//! * Waiting is per pool. A future waits on the pool its layout selects and is served by
+//!   blocks freed into that pool only. With `spill: true`, a block freed into a larger pool
+//!   goes to that pool's own waiters or its free list, and a plain `allocate` that spills may
+//!   take it while a smaller pool's waiters wait: "no barging" holds within each pool.
+//! * **No user code runs while a pool's lock is held.** A waker is cloned before the lock is
+//!   taken, and a waker leaving the queue (handed a block, replaced by a newer one, given up)
+//!   is woken or dropped after the lock is released: a waker whose clone, wake or drop
+//!   allocates from this very heap (an `Arc` waker when the heap is the global allocator) is
+//!   fine.
 
-mod queue;
+pub(crate) mod queue;
+pub(crate) mod waiting;
 
 use core::alloc::Layout;
 use core::future::Future;
@@ -22,37 +34,11 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
-pub use queue::{NoWaiters, WaitQueue, WaitStats, Waiters, Wake};
+pub use queue::WaitStats;
+pub(crate) use queue::{GiveUp, Look, NoWaiters, Ticket, WaitQueue, Waiters};
+pub(crate) use waiting::{Place, WaitStart, Waiting};
 
-use crate::{AllocError, Heap};
-
-/// The first look of a waiting allocation at its pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitStart {
-    /// A block at once.
-    Ready(NonNull<u8>),
-    /// No block: queued in slot `.0` of the pool.
-    Queued(u8),
-    /// No block and the queue is full.
-    Full,
-}
-
-/// What a heap declared with `waiters: K` provides to [`AllocateWait`] (generated code).
-pub trait Waiting: Heap {
-    /// The first poll: `Ok(Ready(block))` or `Ok(Err(AllocError))` when decided at once
-    /// (counted and hooked like `allocate`), or `Err((pool, slot))` when queued.
-    fn wait_start(
-        &self,
-        layout: Layout,
-        waker: &Waker,
-    ) -> Result<Result<NonNull<u8>, AllocError>, (u8, u8)>;
-
-    /// A later poll of the waiter in `slot` of `pool`: its block, once handed over.
-    fn wait_take(&self, pool: u8, slot: u8, layout: Layout, waker: &Waker) -> Option<NonNull<u8>>;
-
-    /// The waiter in `slot` of `pool` gives up (a block already handed to it is passed on).
-    fn wait_cancel(&self, pool: u8, slot: u8);
-}
+use crate::AllocError;
 
 /// The future of `allocate_wait(layout)`: resolves to a block for `layout`, or
 /// `Err(AllocError)` when no pool fits it or its pool's queue is full. Dropping it while it
@@ -62,8 +48,8 @@ pub trait Waiting: Heap {
 pub struct AllocateWait<'a, H: Waiting + ?Sized> {
     heap: &'a H,
     layout: Layout,
-    /// `(pool, slot)` while queued.
-    queued: Option<(u8, u8)>,
+    /// The place while queued.
+    queued: Option<Place>,
     done: bool,
 }
 
@@ -88,27 +74,33 @@ impl<H: Waiting + ?Sized> Future for AllocateWait<'_, H> {
                     this.done = true;
                     Poll::Ready(result)
                 }
-                Err(queued) => {
-                    this.queued = Some(queued);
+                Err(place) => {
+                    this.queued = Some(place);
                     Poll::Pending
                 }
             },
-            Some((pool, slot)) => match this.heap.wait_take(pool, slot, this.layout, cx.waker()) {
-                Some(block) => {
-                    this.queued = None;
-                    this.done = true;
-                    Poll::Ready(Ok(block))
+            Some(place) => {
+                // SAFETY: `place` came from this heap's `wait_start` (above, on an earlier
+                // poll), and is dropped from `queued` as soon as it takes its block, and on
+                // drop is given up once: it is used by this future only, while still valid.
+                match unsafe { this.heap.wait_take(place, this.layout, cx.waker()) } {
+                    Some(block) => {
+                        this.queued = None;
+                        this.done = true;
+                        Poll::Ready(Ok(block))
+                    }
+                    None => Poll::Pending,
                 }
-                None => Poll::Pending,
-            },
+            }
         }
     }
 }
 
 impl<H: Waiting + ?Sized> Drop for AllocateWait<'_, H> {
     fn drop(&mut self) {
-        if let Some((pool, slot)) = self.queued.take() {
-            self.heap.wait_cancel(pool, slot);
+        if let Some(place) = self.queued.take() {
+            // SAFETY: as in `poll`: this future's own place, still valid, given up once.
+            unsafe { self.heap.wait_cancel(place) };
         }
     }
 }
