@@ -4,7 +4,11 @@
 //! 1. Core 0 boots through cortex-m-rt (which initialises `.data` and zeroes `.bss`, where the
 //!    heaps live), then releases core 1 ([`sse200::release_core1`]): it writes the address of
 //!    core 1's own vector table (its own stack top and entry function) to the SSE-200 register
-//!    INITSVTOR1 and clears bit 1 of CPUWAIT, which powers core 1 on.
+//!    INITSVTOR1 and clears bit 1 of CPUWAIT, which powers core 1 on. Each core first programs
+//!    its own MPU ([`mpu`]): the statics that both cores update with LDREX/STREX (the heaps,
+//!    the instrumentation, the barrier and the lock) become Shareable memory, without which a
+//!    core's exclusive monitor would not see the other core's stores; core 0 checks both cores'
+//!    MPU registers as read back and prints them.
 //! 2. For each heap, `sync: lock_free` then `sync: spin`, both cores meet at a barrier and run
 //!    [`ITERATIONS`] rounds of the same workload ([`workload`]) on that one static heap:
 //!    stamped blocks of pseudo-random size and alignment, held for pseudo-random times, each
@@ -43,6 +47,7 @@
 #![no_std]
 #![no_main]
 
+mod mpu;
 mod sse200;
 mod sync;
 mod workload;
@@ -59,6 +64,7 @@ use critical_section::Mutex;
 use detalloc::{Heap, PoolSpec, detalloc};
 use panic_semihosting as _; // prints the panic message, then exits QEMU with failure
 
+use mpu::Shared;
 use sse200::{TICKS, core_id};
 use sync::barrier;
 use workload::{Arena, ITERATIONS, Tally, hammer};
@@ -87,6 +93,42 @@ static CORE1_TALLY: Mutex<Cell<[Tally; 2]>> = Mutex::new(Cell::new([Tally::ZERO;
 /// Heaps to run the workload on: bit 0 `lock_free`, bit 1 `spin`. Core 0 sets it from the
 /// command line before the first barrier.
 static SELECTED: AtomicU32 = AtomicU32::new(0b11);
+
+/// The statics both cores use, which each core's MPU must make Shareable ([`mpu`]) wherever
+/// the cores update them with exclusive accesses: the heaps' state first (pool heads, links,
+/// counters: each heap is one static), then the instrumentation and the synchronisation words.
+fn shared_statics() -> [Shared; 8] {
+    let [barrier, lock] = sync::statics();
+    [
+        Shared::of("LOCK_FREE", &LOCK_FREE),
+        Shared::of("SPIN", &SPIN),
+        Shared::of("LOCK_FREE_ARENA", &LOCK_FREE_ARENA),
+        Shared::of("SPIN_ARENA", &SPIN_ARENA),
+        Shared::of("SELECTED", &SELECTED),
+        Shared::of("TICKS", &TICKS),
+        barrier,
+        lock,
+    ]
+}
+
+/// Checks a core's MPU readback and prints it: the line on stdout is the same on every run,
+/// the addresses go to stderr.
+fn report_mpu(core: u32, readback: &mpu::Readback) {
+    readback.check(core, &shared_statics());
+    hprintln!("core {core}: {readback}");
+    let (first, last) = readback.range();
+    let heap = |h: &dyn Heap| core::ptr::from_ref(h).cast::<u8>() as usize;
+    heprintln!(
+        "core {core}: MPU region 0 {first:#010x}..={last:#010x} (RBAR {:#010x}, RLAR {:#010x}, \
+         MAIR0 {:#010x}, CTRL {:#x}); LOCK_FREE at {:#010x}, SPIN at {:#010x}",
+        readback.rbar,
+        readback.rlar,
+        readback.mair0,
+        readback.ctrl,
+        heap(&LOCK_FREE),
+        heap(&SPIN),
+    );
+}
 
 /// Runs the selected heaps' workloads on core `me`, each started and ended by a barrier, then
 /// stops this core's SysTick.
@@ -262,10 +304,13 @@ fn main() -> ! {
     // above every static, core 1's stack included): a push below it faults instead of
     // overwriting them. The current SP is far above it.
     unsafe { cortex_m::register::msplim::write(&raw const _stack_end as u32) };
+    // Before any exclusive access to a static (the critical section of `hprintln!` is one).
+    let mpu0 = mpu::share_statics();
     assert_eq!(core_id(), 0, "core 0 reads its own CPU_IDENTITY");
 
     hprintln!("{}", LockFreeHeap::SUMMARY);
     hprintln!("{}", SpinHeap::SUMMARY);
+    report_mpu(0, &mpu0);
 
     let selected = heaps_from_command_line();
     SELECTED.store(selected, Ordering::Relaxed); // published to core 1 by barrier 1
@@ -276,6 +321,7 @@ fn main() -> ! {
         panic!("core 1 did not start within {START_TICKS} ticks (CPUWAIT was {cpuwait:#x})");
     }
     hprintln!("core 1 started (INITSVTOR1 = its vector table, CPUWAIT bit 1 cleared)");
+    report_mpu(1, &mpu::core1()); // published by core 1 before barrier 1
 
     let tallies = run_core(0);
     let core1 = critical_section::with(|cs| CORE1_TALLY.borrow(cs).get());

@@ -9,9 +9,9 @@
 //! HEXCL), where a global exclusive monitor can track them, only for memory marked Shareable
 //! or with ACTLR.EXTEXCLALL set (Arm knowledge article 141718063). The default memory map does
 //! not make RAM Shareable (Armv7-M lists SRAM and RAM as Normal Non-shareable, Arm DUI 0646C
-//! table 2.12; on the dual-M33 RP2350, cross-core atomics in SRAM needed EXTEXCLALL or an MPU
-//! region: embassy-rs/embassy#3851, rp-rs/rp-hal#898), so without this module the exclusives
-//! stay local and two cores could both complete a pop of the same head.
+//! table 2.12; on the dual-M33 RP2350, atomics between the cores failed until the HALs set
+//! EXTEXCLALL: rp-rs/rp-hal#897 and #898, embassy-rs/embassy#3851), so without this module the
+//! exclusives stay local and two cores could both complete a pop of the same head.
 //!
 //! What this module does, on each core before it touches a shared static: MPU region 0 over
 //! `.data`, `.bss` and `.uninit` (cortex-m-rt's `__sdata` to `_stack_end`, in 32-byte granules:
@@ -140,7 +140,7 @@ pub fn share_statics() -> Readback {
     }
 }
 
-/// A static that both cores reach with exclusive accesses: a name and its address range.
+/// A static that both cores use: a name and its address range.
 pub struct Shared {
     pub name: &'static str,
     pub start: usize,
@@ -185,9 +185,9 @@ impl fmt::Display for Readback {
         let attr = self.mair0 >> (8 * (self.rlar >> 1 & 0b111)) & 0xff;
         write!(
             f,
-            "heap state Shareable: MPU region {REGION} over the statics (heaps, arenas, barrier \
-             and lock inside), Normal write-back (attribute {attr:#04x}), SH {:#04b} Inner \
-             Shareable, XN; MPU_CTRL ENABLE | PRIVDEFENA",
+            "heap state Shareable: MPU region {REGION} = the statics (heaps, arenas, barrier, \
+             lock), Normal write-back (attr {attr:#04x}), SH {:#04b} Inner Shareable, XN; \
+             MPU_CTRL ENABLE | PRIVDEFENA",
             self.rbar >> 3 & 0b11,
         )
     }

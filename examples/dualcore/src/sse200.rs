@@ -135,12 +135,16 @@ extern "C" fn core1_systick() {
 }
 
 /// Core 1's reset handler, entered with SP = the top of [`CORE1_STACK`]. Core 0 initialised
-/// RAM before it released core 1, so statics are ready.
+/// RAM before it released core 1, so statics are ready; core 1 then programs its own MPU
+/// (each core has one) so that the shared statics are Shareable for its exclusives too.
 extern "C" fn core1_reset() -> ! {
     let base = CORE1_STACK.0.get() as u32;
     // SAFETY: MSPLIM = the lowest address of core 1's own stack, so a push below it faults
     // (stack overflow) instead of writing into the statics under it; SP is above it.
     unsafe { cortex_m::register::msplim::write(base) };
+    // Core 1's own MPU, before its first exclusive access to a static (SysTick's counter, the
+    // barrier); core 0 checks and prints the readback after barrier 1.
+    crate::mpu::publish(&crate::mpu::share_statics());
     assert_eq!(core_id(), 1, "core 1 reads its own CPU_IDENTITY");
     crate::core1_main()
 }

@@ -3,10 +3,17 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::mpu::Shared;
 use crate::sse200::core_id;
 
 /// Arrivals at barriers so far, both cores together.
 static ARRIVED: AtomicU32 = AtomicU32::new(0);
+
+/// The words of this module that both cores update with exclusive accesses (for the check that
+/// each core's MPU makes them Shareable).
+pub fn statics() -> [Shared; 2] {
+    [Shared::of("ARRIVED", &ARRIVED), Shared::of("CS_OWNER", &CS_OWNER)]
+}
 
 /// Waits until both cores have arrived at barrier `round` (1, 2, ... in the same order on
 /// both cores). Returns false if `give_up()` says so first. Everything a core wrote before it
