@@ -93,7 +93,11 @@ impl StatsMode for StatsOff {
 /// One pool's counters. The all-zero value is the initial state.
 pub trait PoolCounters {
     /// The initial (all-zero) value.
+    #[cfg(not(loom))]
     const ZERO: Self;
+    /// The initial value (loom's atomics have no `const` constructor).
+    #[cfg(loom)]
+    fn zero() -> Self;
     /// A block was handed out.
     fn on_alloc(&self);
     /// A block came back.
@@ -129,7 +133,12 @@ pub trait ErrorCounters {
 pub struct NoCounts;
 
 impl PoolCounters for NoCounts {
+    #[cfg(not(loom))]
     const ZERO: Self = NoCounts;
+    #[cfg(loom)]
+    fn zero() -> Self {
+        NoCounts
+    }
     #[inline(always)]
     fn on_alloc(&self) {}
     #[inline(always)]
@@ -186,7 +195,7 @@ impl Counts {
     }
 }
 
-impl PoolCounters for Counts {
+impl Counts {
     const ZERO: Self = Self {
         allocs: Cell::new(0),
         frees: Cell::new(0),
@@ -194,6 +203,15 @@ impl PoolCounters for Counts {
         peak: Cell::new(0),
         carried: Cell::new(0),
     };
+}
+
+impl PoolCounters for Counts {
+    #[cfg(not(loom))]
+    const ZERO: Self = Counts::ZERO;
+    #[cfg(loom)]
+    fn zero() -> Self {
+        Counts::ZERO
+    }
 
     #[inline(always)]
     fn on_alloc(&self) {

@@ -127,6 +127,37 @@ fn lock_free_pool_three_threads() {
     model(LockFreePool::<16, BLOCKS, 1, StatsOn>::new, 2, 2);
 }
 
+/// `reset_stats` racing an allocation on a `lock_free` pool (issue 22, defect 4): the peak
+/// restarts at the current use, and the quiescent pool's audit finds it no lower than its use.
+/// Before the fix the reset's store of the peak could overwrite a concurrent allocation's
+/// `fetch_max`, and the audit reported `PeakBelowInUse`.
+#[test]
+fn lock_free_reset_against_an_allocation() {
+    type P = LockFreePool<16, BLOCKS, 1, StatsOn>;
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let shared = Arc::new((P::new(), Storage::new()));
+        let first = ModelPool::alloc(&shared.0, &shared.1).expect("a block");
+        let allocator = {
+            let shared = Arc::clone(&shared);
+            loom::thread::spawn(move || {
+                ModelPool::alloc(&shared.0, &shared.1).expect("the second block");
+            })
+        };
+        let resetter = {
+            let shared = Arc::clone(&shared);
+            loom::thread::spawn(move || shared.0.reset())
+        };
+        allocator.join().unwrap();
+        resetter.join().unwrap();
+        ModelPool::audit(&shared.0, &shared.1);
+        let stats = shared.0.stats();
+        assert_eq!((stats.in_use, stats.peak), (2, 2));
+        let _ = first;
+    });
+}
+
 /// A critical-section implementation loom can see: a ticket lock on loom atomics (a
 /// test-and-set lock makes loom's paths explode).
 mod loom_critical_section {

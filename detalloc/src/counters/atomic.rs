@@ -1,21 +1,21 @@
 //! The atomic counters of `sync: lock_free` (no lock anywhere): a pool's [`AtomicCounts`] and
 //! the heap's [`AtomicErrors`]. 64-bit counters where the target has 64-bit atomics, else
-//! 32-bit ones that wrap.
+//! 32-bit ones that wrap. The atomics are the shim's, so the loom models explore them too.
 
-use core::sync::atomic::AtomicU32;
-use core::sync::atomic::Ordering::{AcqRel, Relaxed};
+use crate::sync::shim::AtomicU32;
+use crate::sync::shim::Ordering::{AcqRel, Relaxed};
 
 use super::{ErrorCounters, PoolCounters, PoolStats};
 
 #[cfg(target_has_atomic = "64")]
 mod width {
-    pub type Word = core::sync::atomic::AtomicU64;
+    pub type Word = crate::sync::shim::AtomicU64;
     pub type Value = u64;
     pub type Signed = i64;
 }
 #[cfg(not(target_has_atomic = "64"))]
 mod width {
-    pub type Word = core::sync::atomic::AtomicU32;
+    pub type Word = crate::sync::shim::AtomicU32;
     pub type Value = u32;
     pub type Signed = i32;
 }
@@ -25,8 +25,12 @@ use width::{Signed, Value, Word};
 struct Count(Word);
 
 impl Count {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const ZERO: Self = Count(Word::new(0));
+    crate::sync::shim::loom_const_fn! {
+        /// A count at 0.
+        fn zero() -> Self {
+            Count(Word::new(0))
+        }
+    }
 
     #[inline(always)]
     fn increment(&self) {
@@ -77,15 +81,29 @@ pub struct AtomicCounts {
     peak: AtomicU32,
 }
 
+impl AtomicCounts {
+    crate::sync::shim::loom_const_fn! {
+        /// All counts at 0.
+        fn zeroed() -> Self {
+            Self {
+                allocs: Count::zero(),
+                frees: Count::zero(),
+                allocs_base: Count::zero(),
+                frees_base: Count::zero(),
+                failures: Count::zero(),
+                peak: AtomicU32::new(0),
+            }
+        }
+    }
+}
+
 impl PoolCounters for AtomicCounts {
-    const ZERO: Self = Self {
-        allocs: Count::ZERO,
-        frees: Count::ZERO,
-        allocs_base: Count::ZERO,
-        frees_base: Count::ZERO,
-        failures: Count::ZERO,
-        peak: AtomicU32::new(0),
-    };
+    #[cfg(not(loom))]
+    const ZERO: Self = Self::zeroed();
+    #[cfg(loom)]
+    fn zero() -> Self {
+        Self::zeroed()
+    }
 
     #[inline(always)]
     fn on_alloc(&self) {
@@ -118,12 +136,23 @@ impl PoolCounters for AtomicCounts {
         }
     }
 
+    /// Exact under concurrent allocations: the peak restarts at the current use, and no
+    /// allocation's peak is lost to the restart. The store of the peak may overwrite the
+    /// `fetch_max` of an allocation that counted itself after the reads above it; so the reset
+    /// then counts the allocations again, with a read-modify-write of `allocs`, and raises the
+    /// peak to that use. Every allocation's acquire-release increment lies before that RMW in
+    /// `allocs`' order (it is in the second count, and the raise covers it) or after it (the
+    /// RMW's release then synchronises with the increment, so the allocation's peak check sees
+    /// the restarted peak or a later value, and raises it itself). The quiescent pool's peak
+    /// is therefore never below its use.
     fn reset(&self) {
         let (allocs, frees) = (self.allocs.get(), self.frees.get());
         self.allocs_base.set(allocs);
         self.frees_base.set(frees);
         self.failures.set(0);
         self.peak.store(live(allocs, frees), Relaxed);
+        let allocs = self.allocs.0.fetch_add(0, AcqRel);
+        self.peak.fetch_max(live(allocs, self.frees.get()), Relaxed);
     }
 }
 
@@ -135,10 +164,10 @@ pub struct AtomicErrors {
 
 impl ErrorCounters for AtomicErrors {
     #[cfg(not(loom))]
-    const ZERO: Self = Self { failures: Count::ZERO, invalid_frees: Count::ZERO };
+    const ZERO: Self = Self { failures: Count::zero(), invalid_frees: Count::zero() };
     #[cfg(loom)]
     fn zero() -> Self {
-        Self { failures: Count::ZERO, invalid_frees: Count::ZERO }
+        Self { failures: Count::zero(), invalid_frees: Count::zero() }
     }
 
     #[cold]

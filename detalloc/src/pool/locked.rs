@@ -167,7 +167,10 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 state: StateCell::new(State {
                     head: 0,
                     fresh: 0,
+                    #[cfg(not(loom))]
                     tally: M::Counts::ZERO,
+                    #[cfg(loom)]
+                    tally: M::Counts::zero(),
                     live: [0; W],
                     queue: Q::EMPTY,
                 }),

@@ -32,7 +32,7 @@ use core::alloc::Layout;
 use core::future::Future;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Poll};
 
 pub use queue::WaitStats;
 pub(crate) use queue::{GiveUp, Look, NoWaiters, Ticket, WaitQueue, Waiters};

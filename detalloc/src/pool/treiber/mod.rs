@@ -61,7 +61,10 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
                 fresh: AtomicU32::new(0),
                 next: zeroed(),
                 live: zeroed(),
+                #[cfg(not(loom))]
                 tally: M::AtomicCounts::ZERO,
+                #[cfg(loom)]
+                tally: M::AtomicCounts::zero(),
             }
         }
     }
