@@ -128,7 +128,7 @@ pub fn allocate_timeout<H: Waiting + ?Sized>(
     }
 
     let deadline = std::time::Instant::now() + timeout;
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut wait = AllocateWait::new(heap, layout);
     loop {
