@@ -196,6 +196,7 @@ impl Counts {
 }
 
 impl Counts {
+    #[allow(clippy::declare_interior_mutable_const)]
     const ZERO: Self = Self {
         allocs: Cell::new(0),
         frees: Cell::new(0),
