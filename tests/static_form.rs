@@ -8,7 +8,7 @@ use detalloc::{Heap, PoolSpec, detalloc};
 detalloc! {
     /// Pools in sections of their own; the large one is 16 MiB.
     pub static PLACED: PlacedHeap<
-        pools: [16 x 64, 1024 x 8 in ".bss.detalloc.fast", 65536 x 256 in ".bss.detalloc.big"],
+        pools: [16 x 64, 1024 x 8 in unsafe(".bss.detalloc.fast"), 65536 x 256 in unsafe(".bss.detalloc.big")],
         sync: spin,
         validate: true,
     >;

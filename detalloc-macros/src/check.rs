@@ -189,38 +189,52 @@ fn check_pools(decls: &[PoolDecl], form: &Form, errors: &mut Errors) -> Vec<Pool
         }
         ok &= check_sections(decl, form, errors);
         if ok {
-            let section = decl.sections.first().map(|(_, name)| name.value.clone());
+            let section = decl.sections.first().map(|section| section.name.value.clone());
             defs.push(PoolDef { size, count, span: decl.span, section });
         }
     }
     defs
 }
 
-/// `in "SECTION"`: only in the static form, at most once per pool, a plain non-empty name.
+/// `in unsafe("SECTION")`: only in the static form, at most once per pool, with the `unsafe`
+/// that carries the user's promise, a plain non-empty name.
 fn check_sections(decl: &PoolDecl, form: &Form, errors: &mut Errors) -> bool {
     let mut ok = true;
-    for (i, (at, name)) in decl.sections.iter().enumerate() {
+    for (i, section) in decl.sections.iter().enumerate() {
+        let name = &section.name;
         if i == 0 && matches!(form, Form::Struct) {
             errors.at(
-                *at,
-                "`in \"SECTION\"` places a pool's buffer in a linker section, which needs the \
-                 static form (each pool's buffer its own static): \
-                 `detalloc! { pub static HEAP: Name<pools: [64 x 32 in \".dtcm\"]>; }`",
+                section.at,
+                "`in unsafe(\"SECTION\")` places a pool's buffer in a linker section, which needs \
+                 the static form (each pool's buffer its own static): \
+                 `detalloc! { pub static HEAP: Name<pools: [64 x 32 in unsafe(\".dtcm\")]>; }`",
             );
             ok = false;
         }
         if i == 1 {
-            errors.at(*at, "`in` twice on one pool: a pool's buffer lives in one section");
+            errors.at(section.at, "`in` twice on one pool: a pool's buffer lives in one section");
             ok = false;
         }
         if name.value.is_empty() {
-            errors.at(name.span, "the section name is empty: e.g. `in \".dtcm\"`");
+            errors.at(name.span, "the section name is empty: e.g. `in unsafe(\".dtcm\")`");
             ok = false;
         } else if name.value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') {
             errors.at(
                 name.span,
                 format!(
                     "`{}` is not a linker section name: no spaces, quotes or control characters",
+                    name.value.escape_debug()
+                ),
+            );
+            ok = false;
+        } else if !section.promised && !matches!(form, Form::Struct) {
+            errors.at(
+                name.span,
+                format!(
+                    "placing a pool in a linker section is unsafe: the allocator hands out its \
+                     blocks to safe code, so the section must be writable RAM that nothing else \
+                     uses (its own output section in the linker script; NOLOAD, never zeroed, is \
+                     fine). Write `in unsafe(\"{0}\")` to promise that `{0}` is such a section",
                     name.value.escape_debug()
                 ),
             );

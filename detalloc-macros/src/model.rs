@@ -19,8 +19,20 @@ pub struct PoolDecl {
     pub count: Spanned<u64>,
     /// The whole item, for errors about the pool as a whole.
     pub span: Span,
-    /// Each `in "SECTION"`: the span of `in`, and the name with its span.
-    pub sections: Vec<(Span, Spanned<String>)>,
+    /// Each `in unsafe("SECTION")` (or `in "SECTION"`, an error).
+    pub sections: Vec<Section>,
+}
+
+/// One `in unsafe("SECTION")` after a pool.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The span of `in`.
+    pub at: Span,
+    /// The section's name, with its span.
+    pub name: Spanned<String>,
+    /// Whether the user wrote `unsafe(..)` around the name: their promise that the section is
+    /// writable RAM nothing else uses (`#[unsafe(link_section)]` in the expansion).
+    pub promised: bool,
 }
 
 /// Which form the declaration has: `struct Type<...>;` (a type; values made with `new()`),

@@ -8,7 +8,8 @@ use syn::{Attribute, Ident, LitBool, LitInt, Token, Type, Visibility};
 
 use crate::errors::Errors;
 use crate::model::{
-    Declaration, Entry, Form, KEYS, PoolDecl, PoolList, Preset, Spanned, SyncMode, Validate, Value,
+    Declaration, Entry, Form, KEYS, PoolDecl, PoolList, Preset, Section, Spanned, SyncMode,
+    Validate, Value,
 };
 
 mod kw {
@@ -275,18 +276,31 @@ fn pool(input: ParseStream) -> syn::Result<PoolDecl> {
     })
 }
 
-/// Each `in "SECTION"` after a pool (`check` decides how many may be there).
-fn sections(input: ParseStream) -> syn::Result<Vec<(Span, Spanned<String>)>> {
+/// Each `in unsafe("SECTION")` after a pool, or `in "SECTION"` without the promise (`check`
+/// decides how many may be there, and refuses a missing `unsafe`).
+fn sections(input: ParseStream) -> syn::Result<Vec<Section>> {
+    const EXPECTED: &str = "expected the linker section after `in`, as `in unsafe(\".dtcm\")`";
     let mut sections = Vec::new();
     while input.peek(Token![in]) {
         let at = input.parse::<Token![in]>()?.span;
-        let name: syn::LitStr = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected the linker section as a string literal after `in`, e.g. `in \".dtcm\"`",
-            )
-        })?;
-        sections.push((at, Spanned { value: name.value(), span: name.span() }));
+        let promised = input.peek(Token![unsafe]);
+        let name: syn::LitStr = if promised {
+            let _ = input.parse::<Token![unsafe]>()?;
+            let inner;
+            syn::parenthesized!(inner in input);
+            let name = inner.parse().map_err(|e| syn::Error::new(e.span(), EXPECTED))?;
+            if !inner.is_empty() {
+                return Err(inner.error("expected only the section name inside `unsafe(..)`"));
+            }
+            name
+        } else {
+            input.parse().map_err(|e| syn::Error::new(e.span(), EXPECTED))?
+        };
+        sections.push(Section {
+            at,
+            name: Spanned { value: name.value(), span: name.span() },
+            promised,
+        });
     }
     Ok(sections)
 }

@@ -4,7 +4,7 @@ detalloc! {
     /// A heap whose pools name their sections.
     #[global_allocator]
     pub static HEAP: FwHeap<
-        pools: [16 x 64, 64 x 32 in ".bss.detalloc.fast", 1536 x 8 in ".bss.detalloc.frames"],
+        pools: [16 x 64, 64 x 32 in unsafe(".bss.detalloc.fast"), 1536 x 8 in unsafe(".bss.detalloc.frames")],
         sync: critical_section,
         validate: true,
     >;

@@ -1,5 +1,5 @@
 use detalloc::detalloc;
 
-detalloc! { pub static HEAP: Heap<pools: [16 x 64, 64 x 32 in ""], sync: spin>; }
+detalloc! { pub static HEAP: Heap<pools: [16 x 64, 64 x 32 in unsafe("")], sync: spin>; }
 
 fn main() {}

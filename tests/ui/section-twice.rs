@@ -1,5 +1,5 @@
 use detalloc::detalloc;
 
-detalloc! { pub static HEAP: Heap<pools: [16 x 64 in ".a" in ".b"], sync: spin>; }
+detalloc! { pub static HEAP: Heap<pools: [16 x 64 in unsafe(".a") in unsafe(".b")], sync: spin>; }
 
 fn main() {}

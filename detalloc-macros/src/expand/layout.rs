@@ -120,6 +120,8 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     if let Form::Static { value } = &g.cfg.form {
         items.extend(g.indexed().map(|(i, d)| {
             let (ty, buffer) = (blocks_type(d), g.buffer_static(i));
+            // `unsafe(link_section)` stands on the user's promise, written as
+            // `in unsafe("SECTION")` (`check` refuses a section without it).
             let place = d.section.as_ref().map(|name| quote!(#[unsafe(link_section = #name)]));
             quote! {
                 #place

@@ -41,7 +41,7 @@ detalloc! {
     /// never touches, large frames in the PSRAM bank.
     #[global_allocator]
     pub static HEAP: RegionHeap<
-        pools: [16 x 64, 256 x 32 in ".uninit.dma", 65536 x 256 in ".psram.frames"],
+        pools: [16 x 64, 256 x 32 in unsafe(".uninit.dma"), 65536 x 256 in unsafe(".psram.frames")],
         sync: critical_section,
         validate: true,
     >;
