@@ -48,6 +48,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     ///
     /// # Safety
     /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)).
+    #[inline(always)]
     pub unsafe fn wait_start<A: Align>(
         &self,
         blocks: &Blocks<S, N, A>,
@@ -65,9 +66,24 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
             }
             st.queue.is_full().then_some(WaitStart::Full)
         });
-        if let Some(decided) = first {
-            return decided;
+        match first {
+            Some(decided) => decided,
+            // SAFETY: the caller's promise, forwarded.
+            None => unsafe { self.enqueue(blocks, waker) },
         }
+    }
+
+    /// The rest of `wait_start` when the pool was empty and the queue had room: the waker
+    /// cloned outside the lock, then a second locked step that takes a block returned
+    /// meanwhile, else queues the waiter, else (the queue filled up meanwhile) says `Full`.
+    /// Out of line: the ready path stays short.
+    ///
+    /// # Safety
+    /// `blocks` is this pool's own buffer.
+    #[cold]
+    #[inline(never)]
+    unsafe fn enqueue<A: Align>(&self, blocks: &Blocks<S, N, A>, waker: &Waker) -> WaitStart {
+        let base = blocks.base();
         // User code (the waker's clone), outside the lock.
         let waker = waker.clone();
         let (start, unused) = self.with(|st| {
