@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the determinism picture of the README: docs/determinism.svg, the bands it plots
+# Regenerates the determinism picture (README and docs/measurements.md): docs/determinism.svg, the bands it plots
 # (docs/determinism.csv) and the worst-call table (docs/determinism-worst.csv), all measured:
 # every alloc and free counted by callgrind (valgrind must be installed), the static bounds
 # read by detalloc-audit from the measured wrappers and from examples/audit_targets.rs. Fails if a

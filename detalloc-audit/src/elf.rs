@@ -214,7 +214,11 @@ impl Image {
     /// addresses, so the caller can pass a mangled name.
     pub fn function_named(&self, name: &str) -> Result<&Function, String> {
         match self.functions_named(name).as_slice() {
-            [] => Err(format!("no function `{name}` in the binary")),
+            [] => Err(format!(
+                "no function `{name}` in the binary (a linker drops an exported function nothing \
+                 calls: `detalloc::audit_wrappers!` keeps its pair; for others, a `#[used]` static \
+                 holding the function, or `-C link-arg=--undefined={name}`)"
+            )),
             [one] => Ok(one),
             many => {
                 let list: Vec<String> =

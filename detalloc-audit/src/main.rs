@@ -93,7 +93,12 @@ fn run() -> Result<bool, String> {
         let image = Image::parse(&bytes)?;
         let names = default_symbols(&image);
         if names.is_empty() {
-            return Err(format!("{}: none of the default entry points is in it", args.elf));
+            return Err(format!(
+                "{}: none of the default entry points (`audit_alloc_*`, `audit_free_*`, \
+                 `fw_alloc*`, `fw_free*`) is in it; a linker drops exported functions nothing \
+                 calls: `detalloc::audit_wrappers!` keeps its pair",
+                args.elf
+            ));
         }
         names.into_iter().map(|n| (n, None)).collect()
     } else {

@@ -4,7 +4,9 @@
 /// Exports a never-inlined `allocate` / `deallocate` pair for a heap type, under the given
 /// symbol names (`#[no_mangle]`), taking the heap and the layout as arguments: the code
 /// `detalloc-audit` reads (and a callgrind or QEMU count measures) is then exactly what a
-/// user's call compiles to after inlining, the size-class dispatch included.
+/// user's call compiles to after inlining, the size-class dispatch included. The pair stays in
+/// the linked binary even when nothing calls it (a `#[used]` static refers to both), so a
+/// firmware can export it for the audit alone.
 ///
 /// ```
 /// use detalloc::{audit_wrappers, detalloc};
@@ -47,5 +49,24 @@ macro_rules! audit_wrappers {
             // SAFETY: forwarded to the caller.
             unsafe { $crate::Heap::deallocate(heap, ptr, layout) }
         }
+
+        // Keeps both wrappers in the linked binary even when nothing calls them: a linker
+        // that drops unreferenced sections (every firmware link, `--gc-sections`) would
+        // otherwise remove them, and the audit would find no entry point. `#[used]` keeps this
+        // static, and the static refers to both functions (8 or 16 bytes of read-only data).
+        const _: () = {
+            #[used]
+            static KEEP: (
+                fn(
+                    &$heap,
+                    ::core::alloc::Layout,
+                ) -> ::core::result::Result<::core::ptr::NonNull<u8>, $crate::AllocError>,
+                unsafe fn(
+                    &$heap,
+                    ::core::ptr::NonNull<u8>,
+                    ::core::alloc::Layout,
+                ) -> ::core::result::Result<(), $crate::FreeError>,
+            ) = ($alloc, $free);
+        };
     };
 }

@@ -37,7 +37,14 @@
 //! * **Auditable**: `POOLS`, `TOTAL_BYTES` and `SUMMARY` are constants; the heap is one value
 //!   whose all-zero state is the empty heap (a `static` lands in `.bss`).
 //!
-//! See the README for the macro reference, the presets and the measured figures.
+//! # Where to read on
+//! * [`detalloc!`]: the declaration's grammar and keys, the static form (pools in linker
+//!   sections), what is generated, every compile error, the presets.
+//! * [`guide`]: the reference chapters: [semantics](guide::semantics),
+//!   [sync modes](guide::sync_modes), [waiting](guide::waiting), [hooks](guide::hooks),
+//!   [WCET](guide::wcet), [firmware](guide::firmware), [safety and testing](guide::safety).
+//! * The repository's `docs/measurements.md`: every measured figure, each table with the
+//!   command that makes it; `ARCHITECTURE.md`: how the crate is built, and its glossary.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -60,6 +67,7 @@ mod counters;
 mod dispatch;
 mod error;
 mod fallback;
+pub mod guide;
 mod heap;
 mod heap_state;
 mod hooks;
@@ -76,6 +84,7 @@ pub mod __private;
 
 pub use clock::Clock;
 pub use counters::{PoolStats, Stats};
+#[doc = include_str!("../docs/macro.md")]
 pub use detalloc_macros::detalloc;
 pub use error::{AllocError, Corruption, FreeError};
 pub use heap::{Heap, PoolSpec};

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The Cortex-M comparison table of the README ("Measured figures"): detalloc's sync modes
+# The Cortex-M comparison tables of docs/measurements.md ("On a Cortex-M3"): detalloc's sync modes
 # against heapless's pool, rlsf, talc, linked_list_allocator and embedded-alloc's two heaps, on
 # QEMU's LM3S6965 (Cortex-M3, thumbv7m), one command:
 #
 #     examples/cortex-compare/compare.sh          # prints the Markdown tables
-#     examples/cortex-compare/compare.sh --check README.md
+#     examples/cortex-compare/compare.sh --check docs/measurements.md
 #                                                 # and fails unless every line of them is in
-#                                                 # README.md (the pasted table is current)
+#                                                 # that file (the pasted tables are current)
 #
 # For each configuration (thumbv7m at opt-level 3 and "s", thumbv7em at opt-level 3; fat LTO,
 # one codegen unit): builds src/main.rs, runs it under QEMU with one guest instruction per

@@ -158,7 +158,7 @@ pub fn hidden_module(
         },
         quote! {
             #[allow(unused_imports)]
-            #vis use self::#module::{#name, #value};
+            #vis use #module::{#name, #value};
         },
     ]
 }
