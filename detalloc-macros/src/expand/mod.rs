@@ -1,19 +1,28 @@
-//! A valid [`Config`] to the heap's code, one file per generated concern:
+//! A valid [`Config`] to the heap's code, one file per generated concern (the rtic-macros
+//! style): each path builds its own methods, the trait shells assemble them.
 //!
-//! * `layout.rs`: the struct, `new`, `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`; for the
+//! * `types.rs`: the struct, `new`, `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`; for the
 //!   static form, one static per pool buffer and the heap static, inside a hidden module;
-//! * `dispatch.rs`: the generated chains, one arm per pool with the sizes as immediates: the
-//!   size-class dispatch of `allocate`/`deallocate`, and the by-address chain of a free the
-//!   selected pool does not hold;
-//! * `impls.rs`: `Dispatch`, `Heap`, `GlobalAlloc`, allocator-api2;
+//! * `search.rs`: the generated searches, one arm per pool with the sizes as immediates: by
+//!   layout (the size-class dispatch), by address, by index;
+//! * `alloc.rs`: the allocation path (`__alloc_in_pools`, `allocate_block`,
+//!   `allocate_quietly`, `Heap::allocate`, `prefetch`);
+//! * `free.rs`: the free path (`Heap::deallocate`, checked or trusting, and its cold ends);
+//! * `resize.rs`: what resizing needs (`select`, `holder`, `keep`);
+//! * `waiting.rs`: `waiters: K` (`allocate_wait`, the `Waiting` impl, the wait counters);
+//! * `traits.rs`: the shells: the inherent helpers, `Dispatch`, `Heap`, `GlobalAlloc`,
+//!   allocator-api2;
 //! * `guards.rs`: what only the target can decide (its pointer width, its atomics).
 //!
 //! Runtime items are named only through `::detalloc::__private` ([`runtime`]).
 
-mod dispatch;
+mod alloc;
+mod free;
 mod guards;
-mod impls;
-mod layout;
+mod resize;
+mod search;
+mod traits;
+mod types;
 mod waiting;
 
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -28,12 +37,12 @@ pub fn runtime() -> TokenStream {
 
 pub fn expand(cfg: &Config) -> TokenStream {
     let g = Generator::new(cfg);
-    let mut items = layout::items(&g);
-    items.push(impls::items(&g));
+    let mut items = types::items(&g);
+    items.push(traits::items(&g));
     items.push(waiting::items(&g));
     let items = match &cfg.form {
         Form::Struct => items,
-        Form::Static { value } => layout::hidden_module(cfg, value, items),
+        Form::Static { value } => types::hidden_module(cfg, value, items),
     };
     guards::gate(&g, items)
 }
@@ -95,17 +104,6 @@ impl<'a> Generator<'a> {
 
     pub fn pool_field(&self, i: usize) -> &Ident {
         &self.pools[i]
-    }
-
-    /// `if pool == 0 { arm(0) } else if pool == 1 { arm(1) } ... else { None }`: one arm per
-    /// pool on a runtime index `pool` (`usize`).
-    pub fn by_index(&self, arm: impl Fn(usize) -> TokenStream) -> TokenStream {
-        let mut chain = quote!({ ::core::option::Option::None });
-        for i in (0..self.cfg.pools.len()).rev() {
-            let (idx, body) = (Literal::usize_unsuffixed(i), arm(i));
-            chain = quote!(if pool == #idx { #body } else #chain);
-        }
-        chain
     }
 
     /// The struct form's buffers in the order the struct (`repr(C)`) holds them: by

@@ -7,11 +7,37 @@ use quote::quote;
 
 use super::{Generator, lit, runtime};
 
-/// The inherent methods and the `Waiting` impl (empty without waiters).
+/// The inherent `allocate_wait` and the `Waiting` impl (empty without waiters).
 pub fn items(g: &Generator<'_>) -> TokenStream {
     if g.cfg.waiters == 0 {
         return TokenStream::new();
     }
+    let p = runtime();
+    let name = &g.cfg.ident;
+    let waiting = waiting_impl(g);
+    quote! {
+        #[allow(unused_qualifications, unused_unsafe, clippy::all, clippy::pedantic, clippy::nursery)]
+        const _: () = {
+            impl #name {
+                /// Allocates a block for `layout`, waiting for one when its pool is exhausted:
+                /// ready at once with a free block, `Err(AllocError)` at once when no pool fits
+                /// or the pool's queue is full; otherwise the oldest waiter of the pool gets
+                /// the next block freed into it. Dropping the future gives up its place.
+                pub fn allocate_wait(&self, layout: ::core::alloc::Layout) -> #p::AllocateWait<'_, Self> {
+                    #p::AllocateWait::new(self, layout)
+                }
+            }
+
+            #waiting
+
+            #p::allocate_timeout_impl!(#name);
+        };
+    }
+}
+
+/// `unsafe impl Waiting`: the first look (with `spill`, the larger pools tried first), a
+/// later poll and giving up, each on the pool the place names.
+fn waiting_impl(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
     let name = &g.cfg.ident;
     let hooks = g.hooks();
@@ -60,63 +86,48 @@ pub fn items(g: &Generator<'_>) -> TokenStream {
         quote!(unsafe { #pool.wait_cancel(&#blocks, place.ticket) })
     });
     quote! {
-        #[allow(unused_qualifications, unused_unsafe, clippy::all, clippy::pedantic, clippy::nursery)]
-        const _: () = {
-            impl #name {
-                /// Allocates a block for `layout`, waiting for one when its pool is exhausted:
-                /// ready at once with a free block, `Err(AllocError)` at once when no pool fits
-                /// or the pool's queue is full; otherwise the oldest waiter of the pool gets
-                /// the next block freed into it. Dropping the future gives up its place.
-                pub fn allocate_wait(&self, layout: ::core::alloc::Layout) -> #p::AllocateWait<'_, Self> {
-                    #p::AllocateWait::new(self, layout)
-                }
-            }
+    // SAFETY: `wait_start` hands out each place once (a pool's ticket numbers are
+    // unique), and `wait_take`/`wait_cancel` go to the pool the place names.
+    unsafe impl #p::Waiting for #name {
+        fn wait_start(
+            &self,
+            layout: ::core::alloc::Layout,
+            waker: &::core::task::Waker,
+        ) -> ::core::result::Result<
+            ::core::result::Result<::core::ptr::NonNull<u8>, #p::AllocError>,
+            #p::Place,
+        > {
+            let mark = self.__heap.start();
+            let size = layout.size();
+            let align = layout.align();
+            #first_try
+            let started: ::core::result::Result<
+                ::core::option::Option<(usize, ::core::ptr::NonNull<[u8]>)>,
+                #p::Place,
+            > = #start;
+            started.map(|outcome| {
+                self.__heap.finish_alloc::<#hooks>(mark, outcome, layout).map(|block| block.cast::<u8>())
+            })
+        }
 
-            // SAFETY: `wait_start` hands out each place once (a pool's ticket numbers are
-            // unique), and `wait_take`/`wait_cancel` go to the pool the place names.
-            unsafe impl #p::Waiting for #name {
-                fn wait_start(
-                    &self,
-                    layout: ::core::alloc::Layout,
-                    waker: &::core::task::Waker,
-                ) -> ::core::result::Result<
-                    ::core::result::Result<::core::ptr::NonNull<u8>, #p::AllocError>,
-                    #p::Place,
-                > {
-                    let mark = self.__heap.start();
-                    let size = layout.size();
-                    let align = layout.align();
-                    #first_try
-                    let started: ::core::result::Result<
-                        ::core::option::Option<(usize, ::core::ptr::NonNull<[u8]>)>,
-                        #p::Place,
-                    > = #start;
-                    started.map(|outcome| {
-                        self.__heap.finish_alloc::<#hooks>(mark, outcome, layout).map(|block| block.cast::<u8>())
-                    })
-                }
+        unsafe fn wait_take(
+            &self,
+            place: #p::Place,
+            layout: ::core::alloc::Layout,
+            waker: &::core::task::Waker,
+        ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
+            let pool = place.pool as usize;
+            let block = #take?;
+            <#hooks as #p::Hooks>::on_alloc(pool, block, layout);
+            ::core::option::Option::Some(block)
+        }
 
-                unsafe fn wait_take(
-                    &self,
-                    place: #p::Place,
-                    layout: ::core::alloc::Layout,
-                    waker: &::core::task::Waker,
-                ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
-                    let pool = place.pool as usize;
-                    let block = #take?;
-                    <#hooks as #p::Hooks>::on_alloc(pool, block, layout);
-                    ::core::option::Option::Some(block)
-                }
-
-                unsafe fn wait_cancel(&self, place: #p::Place) {
-                    let pool = place.pool as usize;
-                    let wake: ::core::option::Option<::core::task::Waker> = #cancel;
-                    #p::Wake::wake(wake);
-                }
-            }
-
-            #p::allocate_timeout_impl!(#name);
-        };
+        unsafe fn wait_cancel(&self, place: #p::Place) {
+            let pool = place.pool as usize;
+            let wake: ::core::option::Option<::core::task::Waker> = #cancel;
+            #p::Wake::wake(wake);
+        }
+    }
     }
 }
 

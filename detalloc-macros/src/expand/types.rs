@@ -2,7 +2,7 @@
 //! and (struct form) one `Blocks` field per pool, the buffers back to back (`repr(C)`); `new`,
 //! `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Generator, lit, runtime};
@@ -11,36 +11,38 @@ use crate::model::{Config, Form, PoolDef, SyncMode, Validate};
 /// The struct and its inherent constants (and, for the static form, the buffer statics and the
 /// heap static), one item each.
 pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
-    let p = runtime();
+    let mut items = vec![strukt(g), constants(g)];
+    items.extend(statics(g));
+    items
+}
+
+/// The struct form (`repr(C)`) holds the buffers largest alignment first: one range with
+/// offsets known here (the lean free finds a pool by address with a balanced search).
+fn buffer_fields(g: &Generator<'_>) -> Vec<(Ident, TokenStream, u64)> {
+    let order = if g.buffers_in_struct() { g.buffer_order() } else { Vec::new() };
+    order
+        .iter()
+        .map(|&(i, at)| (g.block_field(i).clone(), blocks_type(&g.cfg.pools[i]), at))
+        .collect()
+}
+
+/// The heap's struct: one state per pool and the heap state; in the struct form the buffers
+/// too. The states go first, within an immediate offset of the heap's address, when that costs
+/// no byte: when the buffers' total is a multiple of their largest alignment (the padding after
+/// the states is then what the type's size rounds up to anyway); otherwise after them, in the
+/// padding the size rounds up to.
+fn strukt(g: &Generator<'_>) -> TokenStream {
     let name = &g.cfg.ident;
     let vis = item_vis(g.cfg);
-    // The struct form (`repr(C)`) holds the buffers largest alignment first: one range with
-    // offsets known here (the lean free finds a pool by address with a balanced search). The
-    // states go first, within an immediate offset of the heap's address, when that costs no
-    // byte: when the buffers' total is a multiple of their largest alignment (the padding
-    // after the states is then what the type's size rounds up to anyway); otherwise after
-    // them, in the padding the size rounds up to.
     let order = if g.buffers_in_struct() { g.buffer_order() } else { Vec::new() };
     let states_first = order
         .first()
         .is_none_or(|&(i, _)| g.cfg.total_bytes.is_multiple_of(g.cfg.pools[i].align()));
-    let blocks: Vec<_> = order.iter().map(|&(i, _)| g.block_field(i).clone()).collect();
-    let blocks_types: Vec<_> = order.iter().map(|&(i, _)| blocks_type(&g.cfg.pools[i])).collect();
-    let starts = order.iter().map(|&(_, at)| Literal::usize_unsuffixed(at as usize));
-    let first = blocks.first();
+    let (blocks, blocks_types): (Vec<_>, Vec<_>) =
+        buffer_fields(g).into_iter().map(|(field, ty, _)| (field, ty)).unzip();
     let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
     let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
     let heap_state = heap_state(g.cfg);
-    let specs = g.cfg.pools.iter().map(|d| {
-        let (s, n, a) = (lit(d.size), lit(d.count), lit(d.align()));
-        quote!(#p::PoolSpec { block_size: #s, blocks: #n, align: #a })
-    });
-    let total = Literal::usize_suffixed(g.cfg.total_bytes as usize);
-    let summary = summary(g.cfg, &total);
-    let sections = g.cfg.pools.iter().map(|d| match &d.section {
-        Some(name) => quote!(::core::option::Option::Some(#name)),
-        None => quote!(::core::option::Option::None),
-    });
     let (attrs, docs) = match &g.cfg.form {
         Form::Struct => (&g.cfg.attrs[..], quote!(#[repr(C)])),
         Form::Static { value } => {
@@ -58,13 +60,36 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
     };
     let buffers = quote!(#(#blocks: #blocks_types,)*);
     let fields = if states_first { quote!(#states #buffers) } else { quote!(#buffers #states) };
-    let strukt = quote! {
+    quote! {
         #(#attrs)*
         #docs
         #vis struct #name {
             #fields
         }
-    };
+    }
+}
+
+/// The constructor (`new`, or the static form's private `__new`), `POOLS`, `SECTIONS`,
+/// `TOTAL_BYTES`, `SUMMARY`, and the assertion that the struct form's buffers lie back to back.
+fn constants(g: &Generator<'_>) -> TokenStream {
+    let p = runtime();
+    let name = &g.cfg.ident;
+    let buffers = buffer_fields(g);
+    let blocks: Vec<_> = buffers.iter().map(|(field, _, _)| field.clone()).collect();
+    let starts = buffers.iter().map(|&(_, _, at)| Literal::usize_unsuffixed(at as usize));
+    let first = blocks.first();
+    let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
+    let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
+    let specs = g.cfg.pools.iter().map(|d| {
+        let (s, n, a) = (lit(d.size), lit(d.count), lit(d.align()));
+        quote!(#p::PoolSpec { block_size: #s, blocks: #n, align: #a })
+    });
+    let total = Literal::usize_suffixed(g.cfg.total_bytes as usize);
+    let summary = summary(g.cfg, &total);
+    let sections = g.cfg.pools.iter().map(|d| match &d.section {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    });
     let init = quote! {
         Self {
             #(#blocks: #p::Blocks::new(),)*
@@ -88,7 +113,7 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
             }
         },
     };
-    let consts = quote! {
+    quote! {
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
         const _: () = {
             impl #name {
@@ -97,7 +122,7 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
                 /// The pools in declaration order: block size, block count, block alignment.
                 pub const POOLS: &'static [#p::PoolSpec] = &[#(#specs),*];
 
-                /// The linker section of each pool's buffer (`in "SECTION"` in the static
+                /// The linker section of each pool's buffer (`in unsafe("SECTION")` in the static
                 /// form), in declaration order; `None` where Rust places it.
                 pub const SECTIONS: &'static [::core::option::Option<&'static str>] = &[#(#sections),*];
 
@@ -115,10 +140,17 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
                     == #starts
             );)*
         };
-    };
-    let mut items = vec![strukt, consts];
-    if let Form::Static { value } = &g.cfg.form {
-        items.extend(g.indexed().map(|(i, d)| {
+    }
+}
+
+/// The static form's statics: one per pool buffer (in its section, if placed) and the heap.
+fn statics(g: &Generator<'_>) -> Vec<TokenStream> {
+    let p = runtime();
+    let (name, vis) = (&g.cfg.ident, item_vis(g.cfg));
+    let Form::Static { value } = &g.cfg.form else { return Vec::new() };
+    let mut items: Vec<TokenStream> = g
+        .indexed()
+        .map(|(i, d)| {
             let (ty, buffer) = (blocks_type(d), g.buffer_static(i));
             // `unsafe(link_section)` stands on the user's promise, written as
             // `in unsafe("SECTION")` (`check` refuses a section without it).
@@ -127,13 +159,13 @@ pub fn items(g: &Generator<'_>) -> Vec<TokenStream> {
                 #place
                 static #buffer: #ty = #p::Blocks::new();
             }
-        }));
-        let heap_attrs = &g.cfg.attrs;
-        items.push(quote! {
-            #(#heap_attrs)*
-            #vis static #value: #name = #name::__new();
-        });
-    }
+        })
+        .collect();
+    let heap_attrs = &g.cfg.attrs;
+    items.push(quote! {
+        #(#heap_attrs)*
+        #vis static #value: #name = #name::__new();
+    });
     items
 }
 
