@@ -357,3 +357,28 @@ fn with_spill_waiting_is_per_pool() {
     free(&heap, barged);
     heap.validate().unwrap();
 }
+
+/// With validation, a second free of a block already handed to a waiter (a double free by its
+/// previous owner) is refused as `DoubleFree`: the handed block is recorded as the queue's, not
+/// as live. Before, it was still marked live, the second free was accepted and put the block
+/// on the free list while the waiter still had it coming.
+#[test]
+fn a_double_free_of_a_handed_block_is_refused() {
+    let heap = OneWaiter::new();
+    let held = heap.allocate(SMALL).unwrap();
+    let waker = Waker::noop().clone();
+    let mut f = heap.allocate_wait(SMALL);
+    assert!(poll(&mut f, &waker).is_pending());
+    free(&heap, held); // handed to `f`
+    // SAFETY: validation is on: a double free is refused, not undefined.
+    assert_eq!(unsafe { heap.deallocate(held, SMALL) }, Err(detalloc::FreeError::DoubleFree));
+    heap.validate().unwrap();
+    assert!(heap.allocate(SMALL).is_err(), "the block is still the waiter's");
+    let Poll::Ready(Ok(got)) = poll(&mut f, &waker) else { panic!("f has its block") };
+    assert_eq!(got, held);
+    heap.validate().unwrap();
+    free(&heap, got);
+    heap.validate().unwrap();
+    let s = heap.stats();
+    assert_eq!((s.invalid_frees, s.in_use_bytes), (1, 0));
+}

@@ -1,7 +1,11 @@
-//! The validation bitmap: two bits per block. The *live* bit is set while the block is
-//! allocated; the *kept* bit is set while a live block stays where it is after a shrink its
-//! smaller pool could not take (see `GlobalAlloc::realloc`), so its free may name the smaller
-//! layout.
+//! The validation bitmap: two bits per block, three states besides free (`00`):
+//!
+//! * *live* (`10`): allocated;
+//! * *live and kept* (`11`): allocated and staying in a pool its current layout does not select
+//!   (a resize left it there), so its free may name that layout;
+//! * *handed* (`01`, the kept bit alone): given by a free to a waiting allocation that has not
+//!   collected it yet (`waiters: K`). It is allocated, but to the queue, not to whoever freed
+//!   it: a second free of it finds its live bit clear and is a `DoubleFree`.
 //!
 //! `W` words of 32 bits cover `N` blocks (`W = ceil(N / 16)`, computed by the macro; `W = 0`
 //! means validation is off and every operation here compiles to nothing). Block `k` owns bits
@@ -58,6 +62,40 @@ pub fn state<const W: usize>(bits: &[u32; W], block: usize) -> (bool, bool) {
     bits.get(word).map_or((false, false), |w| (w & mask != 0, w & mask << 1 != 0))
 }
 
+/// Marks a free `block` handed to a waiter (`01`).
+#[inline(always)]
+pub fn hand<const W: usize>(bits: &mut [u32; W], block: usize) {
+    let (word, mask) = position(block);
+    if let Some(word) = bits.get_mut(word) {
+        *word = (*word & !both(mask)) | mask << 1;
+    }
+}
+
+/// Marks a handed `block` live, its waiter having collected it (`01` to `10`).
+#[inline(always)]
+pub fn collect<const W: usize>(bits: &mut [u32; W], block: usize) {
+    let (word, mask) = position(block);
+    if let Some(word) = bits.get_mut(word) {
+        *word = (*word & !both(mask)) | mask;
+    }
+}
+
+/// Whether `block` is handed to a waiter (`01`).
+#[inline]
+pub fn is_handed<const W: usize>(bits: &[u32; W], block: usize) -> bool {
+    let (word, mask) = position(block);
+    bits.get(word).is_some_and(|w| w & both(mask) == mask << 1)
+}
+
+/// Clears both bits of `block`.
+#[inline]
+pub fn clear<const W: usize>(bits: &mut [u32; W], block: usize) {
+    let (word, mask) = position(block);
+    if let Some(word) = bits.get_mut(word) {
+        *word &= !both(mask);
+    }
+}
+
 /// Marks a live `block` as kept in place after a shrink; nothing for a free block.
 #[inline]
 pub fn keep<const W: usize>(bits: &mut [u32; W], block: usize) {
@@ -110,5 +148,21 @@ mod tests {
         assert_eq!(count(&bits), 1);
         assert_eq!(words_for(33), 3);
         assert_eq!(words_for(32), 2);
+    }
+
+    #[test]
+    fn a_handed_block_is_neither_live_nor_free() {
+        let mut bits = [0u32; 1];
+        hand(&mut bits, 3);
+        assert!(is_handed(&bits, 3));
+        assert_eq!(count(&bits), 0, "handed is not live");
+        assert!(!take(&mut bits, 3), "a free of a handed block is a double free");
+        assert!(is_handed(&bits, 3), "and changes nothing");
+        collect(&mut bits, 3);
+        assert_eq!(state(&bits, 3), (true, false));
+        assert!(!is_handed(&bits, 3));
+        hand(&mut bits, 4);
+        clear(&mut bits, 4);
+        assert!(!is_marked(&bits, 4));
     }
 }

@@ -106,7 +106,8 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             // SAFETY: the caller's promise: the block's first bytes may hold the link.
             unsafe { write_link::<S>(base.add(offset), next) };
             if W > 0 {
-                bitmap::set(&mut self.live, offset / S);
+                // The queue's, not the freer's: a second free of it is a double free.
+                bitmap::hand(&mut self.live, offset / S);
             }
             self.tally.on_alloc();
             return wake;
@@ -328,8 +329,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 // buffer; the lock keeps the block free while its link is read.
                 link = unsafe { read_link::<S>(base.add(at)) };
             }
-            // The handed list: blocks given to waiters, live, each on it once. It cannot be
-            // longer than the blocks not on the free list.
+            // The handed list: blocks given to waiters, marked handed, each on it once. It
+            // cannot be longer than the blocks not on the free list.
             let mut handed = 0;
             let mut link = st.queue.handed();
             while link != 0 {
@@ -337,7 +338,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 let bad = at >= fresh
                     || !at.is_multiple_of(S)
                     || handed == handed_out - free
-                    || (Self::VALIDATE && !bitmap::state(&st.live, at / S).0);
+                    || (Self::VALIDATE && !bitmap::is_handed(&st.live, at / S));
                 if bad {
                     return Err(Corruption::HandedListLink { pool, position: handed, link });
                 }
@@ -351,7 +352,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
             if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
             }
-            let marked = Self::VALIDATE.then(|| bitmap::count(&st.live));
+            let marked = Self::VALIDATE.then(|| bitmap::count(&st.live) + handed);
             let counts = M::ENABLED.then(|| st.tally.read());
             check_records(pool, N, live, marked, counts)
         })

@@ -20,8 +20,9 @@ use crate::wait::{GiveUp, Look, Ticket, WaitQueue, WaitStart, WaitStats, Waiters
 
 impl<const W: usize, T: PoolCounters, const K: usize> State<W, T, Waiters<K>> {
     /// Takes the block at the head of the handed list, for a served waiter (it was counted as
-    /// allocated and marked live when it was handed over). `None` only if the list is empty,
-    /// which a served waiter never finds (one block on it per served waiter not yet gone).
+    /// allocated when it was handed over, and is marked handed). `None` only if the list is
+    /// empty, which a served waiter never finds (one block on it per served waiter not yet
+    /// gone).
     ///
     /// # Safety
     /// `base` is the start of this pool's own `S`-byte-block buffer.
@@ -35,6 +36,21 @@ impl<const W: usize, T: PoolCounters, const K: usize> State<W, T, Waiters<K>> {
         // SAFETY: `release` wrote the block's link when it put it on the list, and nobody has
         // owned the block since (its waiter takes it here, under the lock).
         self.queue.set_handed(unsafe { locked::read_link::<S>(block) });
+        Some(block)
+    }
+
+    /// A served waiter collects the head of the handed list: the block is now live, its own.
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's own `S`-byte-block buffer.
+    unsafe fn collect_handed<const S: usize>(&mut self, base: NonNull<u8>) -> Option<NonNull<u8>> {
+        // SAFETY: the caller's promise.
+        let block = unsafe { self.take_handed::<S>(base) }?;
+        if W > 0 {
+            // SAFETY: `block` is a block start of this buffer (it came off the handed list).
+            let offset = unsafe { block.offset_from_unsigned(base) };
+            bitmap::collect(&mut self.live, offset / S);
+        }
         Some(block)
     }
 }
@@ -116,7 +132,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = blocks.base();
         let look = self.with(|st| match st.queue.look(ticket, waker) {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
-            Look::Served => Ok(unsafe { st.take_handed::<S>(base) }),
+            Look::Served => Ok(unsafe { st.collect_handed::<S>(base) }),
             Look::Waiting => Ok(None),
             Look::StaleWaker => Err(()),
         });
@@ -129,7 +145,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let (outcome, unused) = self.with(|st| match st.queue.replace_waker(ticket, waker) {
             Ok(old) => (None, old),
             // SAFETY: as above.
-            Err(waker) => (unsafe { st.take_handed::<S>(base) }, Some(waker)),
+            Err(waker) => (unsafe { st.collect_handed::<S>(base) }, Some(waker)),
         });
         drop(unused); // user code (the waker's drop), after the lock
         outcome
@@ -160,8 +176,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
                 // list), at or above `base`.
                 let offset = unsafe { block.offset_from_unsigned(base) };
                 if W > 0 {
-                    // It was allocated to the waiter: its free clears the bit again.
-                    let _ = bitmap::take(&mut st.live, offset / S);
+                    // Handed to the waiter, never collected: free again.
+                    bitmap::clear(&mut st.live, offset / S);
                 }
                 // SAFETY: a handed block of this buffer that its waiter never took: nobody
                 // owns it.
