@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::ptr::NonNull;
 
 use common::{BareFreeList, Checked, CheckedLarge, Lean, LeanHooked, LeanLarge};
-use detalloc::__private::{Align64, Blocks, Local, Pool, StatsOff, StatsOn};
+use detalloc::__private::{Align64, Buffer, Local, Pool, StatsOff, StatsOn};
 use detalloc::{AllocError, FreeError, Heap, audit_wrappers};
 
 audit_wrappers!(Lean, measured_alloc_lean, measured_free_lean);
@@ -72,7 +72,7 @@ pub unsafe fn measured_free_bare(list: &BareFreeList, block: *mut u8) {
 /// statistics and validation on (the longest body) and off.
 type SectionChecked = Pool<64, 1024, 64, Local, StatsOn>;
 type SectionLean = Pool<64, 1024, 0, Local, StatsOff>;
-type SectionBlocks = Blocks<64, 1024, Align64>;
+type SectionBlocks = Buffer<64, 1024, Align64>;
 
 macro_rules! measured_section {
     ($($alloc:ident, $free:ident: $pool:ty;)*) => {$(

@@ -10,16 +10,16 @@ pub use crate::__lock_free_available as require_lock_free;
 #[cfg(feature = "allocator-api2")]
 pub use crate::api2::{api2_allocate, api2_grow, api2_shrink};
 pub use crate::arch::prefetch_read;
-pub use crate::blocks::{
-    Align1, Align2, Align4, Align8, Align16, Align32, Align64, Align128, Align256, Align512,
-    Align1024, Align2048, Align4096, Blocks,
-};
 pub use crate::counters::{AtomicErrors, LockedErrors, NoCounts, StatsOff, StatsOn};
 pub use crate::dispatch::{Dispatch, Holder};
 pub use crate::heap_state::HeapState;
 pub use crate::pool::Pool;
 #[cfg(not(detalloc_lock_free))]
 pub use crate::pool::UnsupportedPool as LockFreePool;
+pub use crate::pool::buffer::{
+    Align1, Align2, Align4, Align8, Align16, Align32, Align64, Align128, Align256, Align512,
+    Align1024, Align2048, Align4096, Buffer,
+};
 #[cfg(detalloc_lock_free)]
 pub use crate::pool::treiber::LockFreePool;
 pub use crate::resize::realloc;

@@ -46,9 +46,9 @@ pub struct Stats {
 pub struct PoolStats {
     /// Bytes per block.
     pub block_size: usize,
-    /// Blocks in the pool.
+    /// Buffer in the pool.
     pub blocks: usize,
-    /// Blocks allocated now.
+    /// Buffer allocated now.
     pub in_use: usize,
     /// Most blocks allocated at once (since the last `reset_stats`).
     pub peak: usize,
@@ -187,7 +187,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Blocks allocated now: at most the pool's blocks, below 2^32.
+    /// Buffer allocated now: at most the pool's blocks, below 2^32.
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation)]
     fn in_use(&self) -> u32 {

@@ -60,8 +60,6 @@ extern crate self as detalloc;
 mod api2;
 mod arch;
 mod audit;
-mod bitmap;
-mod blocks;
 pub mod clock;
 mod counters;
 mod dispatch;

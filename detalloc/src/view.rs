@@ -4,10 +4,10 @@
 
 use core::ptr::NonNull;
 
-use crate::blocks::{Align, Blocks};
 use crate::counters::{ErrorCounters, StatsMode};
 use crate::heap_state::HeapState;
 use crate::pool::Pool;
+use crate::pool::buffer::{Align, Buffer};
 use crate::sync::Lock;
 use crate::timing::Timer;
 use crate::wait::WaitQueue;
@@ -84,16 +84,16 @@ impl<'a> PoolView<'a> {
     /// Pairs a pool's state with its blocks (the types make the geometry agree).
     ///
     /// # Safety
-    /// `blocks` is `pool`'s own buffer: [`validate`] reads free-list links through it.
+    /// `buffer` is `pool`'s own buffer: [`validate`] reads free-list links through it.
     pub unsafe fn new<const S: usize, const N: usize, A, P>(
         pool: &'a P,
-        blocks: &'a Blocks<S, N, A>,
+        buffer: &'a Buffer<S, N, A>,
     ) -> Self
     where
         A: Align,
         P: PoolState + Geometry<S, N>,
     {
-        Self { state: pool, base: blocks.base() }
+        Self { state: pool, base: buffer.base() }
     }
 
     fn stats(&self) -> PoolStats {

@@ -9,13 +9,13 @@
 use std::ptr::NonNull;
 
 use detalloc::__private::{
-    Align16, Blocks, CriticalSection, LockFreePool, Pool, SharedLock, Spin, StatsOn,
+    Align16, Buffer, CriticalSection, LockFreePool, Pool, SharedLock, Spin, StatsOn,
 };
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 const BLOCKS: usize = 2;
-type Storage = Blocks<16, BLOCKS, Align16>;
+type Storage = Buffer<16, BLOCKS, Align16>;
 
 /// What the models need of a pool, over both pool kinds.
 trait ModelPool: Send + Sync + 'static {
@@ -37,7 +37,7 @@ impl<L: SharedLock + Send + 'static> ModelPool for Pool<16, BLOCKS, 1, L, StatsO
     }
     fn audit(&self, blocks: &Storage) {
         // SAFETY: `blocks` is this pool's buffer.
-        unsafe { Pool::audit(self, blocks.base(), 0) }.unwrap();
+        unsafe { Pool::audit(self, buffer.base(), 0) }.unwrap();
     }
 }
 
@@ -66,7 +66,7 @@ struct Shared<P> {
 fn cycle<P: ModelPool>(s: &Shared<P>, rounds: usize) {
     for _ in 0..rounds {
         let Some(block) = s.pool.alloc(&s.blocks) else { continue };
-        let index = (block.as_ptr() as usize - s.blocks.base().as_ptr() as usize) / 16;
+        let index = (block.as_ptr() as usize - s.buffer.base().as_ptr() as usize) / 16;
         assert!(!s.owned[index].swap(true, Ordering::AcqRel), "block {index} handed out twice");
         s.handed_out.fetch_add(1, Ordering::Relaxed);
         s.owned[index].store(false, Ordering::Release);
@@ -82,7 +82,7 @@ fn model<P: ModelPool>(new: fn() -> P, spawned: usize, rounds: usize) {
     builder.check(move || {
         let shared = Arc::new(Shared {
             pool: new(),
-            blocks: Blocks::new(),
+            blocks: Buffer::new(),
             owned: [AtomicBool::new(false), AtomicBool::new(false)],
             handed_out: AtomicUsize::new(0),
         });
@@ -193,21 +193,21 @@ mod loom_critical_section {
 mod waiting {
     use std::task::Waker;
 
-    use detalloc::__private::{Align16, Blocks, Pool, Spin, StatsOn, WaitStart, Waiters};
+    use detalloc::__private::{Align16, Buffer, Pool, Spin, StatsOn, WaitStart, Waiters};
     use loom::sync::Arc;
 
     type WaitPool = Pool<16, 1, 1, Spin, StatsOn, Waiters<2>>;
 
     struct Shared {
         pool: WaitPool,
-        blocks: Blocks<16, 1, Align16>,
+        blocks: Buffer<16, 1, Align16>,
     }
 
     fn model(cancel: bool) {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(2);
         builder.check(move || {
-            let shared = Arc::new(Shared { pool: WaitPool::new(), blocks: Blocks::new() });
+            let shared = Arc::new(Shared { pool: WaitPool::new(), blocks: Buffer::new() });
             // SAFETY (each call below): the pool is only ever given its own `blocks`.
             let held = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the one block");
             let freer = {
@@ -215,7 +215,7 @@ mod waiting {
                 let held = held.as_ptr().addr();
                 loom::thread::spawn(move || {
                     let block =
-                        s.blocks.base().with_addr(core::num::NonZeroUsize::new(held).unwrap());
+                        s.buffer.base().with_addr(core::num::NonZeroUsize::new(held).unwrap());
                     // SAFETY: the main thread's live block, handed to this thread to free.
                     unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake();
                 })
@@ -247,7 +247,7 @@ mod waiting {
             freer.join().unwrap();
             waiter.join().unwrap();
             // SAFETY: the pool's own buffer.
-            unsafe { shared.pool.audit(shared.blocks.base(), 0) }.unwrap();
+            unsafe { shared.pool.audit(shared.buffer.base(), 0) }.unwrap();
             let again = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the block is back");
             assert_eq!(again, held);
             assert!(unsafe { shared.pool.alloc(&shared.blocks) }.is_none(), "one block, once");

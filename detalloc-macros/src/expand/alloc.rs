@@ -11,11 +11,11 @@ use super::{Generator, lit, runtime};
 impl Generator<'_> {
     /// Pool `i` alone hands out a block: `Option<(pool, whole block)>`.
     pub fn take_arm(&self, i: usize) -> TokenStream {
-        let (blocks, pool) = (self.blocks(i), self.pool(i));
+        let (buffer, pool) = (self.buffer(i), self.pool(i));
         let (idx, s) = (Literal::usize_unsuffixed(i), lit(self.cfg.pools[i].size));
         // SAFETY (in the expansion): each pool is paired with its own buffer.
         quote! {
-            unsafe { #pool.alloc(&#blocks) }
+            unsafe { #pool.alloc(&#buffer) }
                 .map(|block| (#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s)))
         }
     }
@@ -122,8 +122,8 @@ pub fn heap_allocate() -> TokenStream {
 pub fn prefetch(g: &Generator<'_>) -> TokenStream {
     let chain = g.by_layout(
         |i| {
-            let (blocks, pool) = (g.blocks(i), g.pool(i));
-            quote!(#pool.prefetch(&#blocks))
+            let (buffer, pool) = (g.buffer(i), g.pool(i));
+            quote!(#pool.prefetch(&#buffer))
         },
         quote!(()),
     );

@@ -15,10 +15,10 @@ impl Generator<'_> {
     /// the free to the cold by-address search (so the hot path merges nothing with it).
     pub fn free_arm(&self, i: usize) -> TokenStream {
         let p = runtime();
-        let (blocks, pool, idx) = (self.blocks(i), self.pool(i), Literal::usize_unsuffixed(i));
+        let (buffer, pool, idx) = (self.buffer(i), self.pool(i), Literal::usize_unsuffixed(i));
         let found = self.free_found_call();
         quote! {
-            match unsafe { #pool.free(&#blocks, ptr) } {
+            match unsafe { #pool.free(&#buffer, ptr) } {
                 ::core::result::Result::Ok(wake) => {
                     #p::Wake::wake(wake);
                     ::core::result::Result::Ok(#idx)
@@ -37,14 +37,14 @@ impl Generator<'_> {
         let p = runtime();
         self.by_address(
             |i| {
-                let (blocks, pool) = (self.blocks(i), self.pool(i));
+                let (buffer, pool) = (self.buffer(i), self.pool(i));
                 let idx = Literal::usize_unsuffixed(i);
                 // SAFETY (in the expansion): the pool is paired with its own buffer, and the
                 // search put `offset` below its `S * N`; that `ptr` is a block start this
                 // pool handed out and not freed since is `deallocate`'s contract, which
                 // without validation is trusted (as the layout is).
                 quote! {
-                    unsafe { #pool.free_found(&#blocks, offset, true) }.map(|wake| {
+                    unsafe { #pool.free_found(&#buffer, offset, true) }.map(|wake| {
                         #p::Wake::wake(wake);
                         #idx
                     })
@@ -71,14 +71,14 @@ impl Generator<'_> {
         self.by_address(
             |i| {
                 let d = &self.cfg.pools[i];
-                let (blocks, pool, s) = (self.blocks(i), self.pool(i), lit(d.size));
+                let (buffer, pool, s) = (self.buffer(i), self.pool(i), lit(d.size));
                 let idx = Literal::usize_unsuffixed(i);
                 let fits = self.fits(i);
                 quote! {
                     if offset % #s != 0 {
                         ::core::result::Result::Err(#p::FreeError::Misaligned)
                     } else if { let key = if size > align { size } else { align }; #fits } {
-                        unsafe { #pool.free_found(&#blocks, offset, #spill) }.map(|wake| {
+                        unsafe { #pool.free_found(&#buffer, offset, #spill) }.map(|wake| {
                             #p::Wake::wake(wake);
                             #idx
                         })

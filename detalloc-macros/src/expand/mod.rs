@@ -50,7 +50,7 @@ pub fn expand(cfg: &Config) -> TokenStream {
 /// The configuration with the names of the generated fields.
 pub struct Generator<'a> {
     pub cfg: &'a Config,
-    blocks: Vec<Ident>,
+    buffers: Vec<Ident>,
     pools: Vec<Ident>,
 }
 
@@ -59,7 +59,7 @@ impl<'a> Generator<'a> {
         let count = cfg.pools.len();
         Self {
             cfg,
-            blocks: (0..count).map(|i| format_ident!("__blocks_{}", i)).collect(),
+            buffers: (0..count).map(|i| format_ident!("__buffer_{}", i)).collect(),
             pools: (0..count).map(|i| format_ident!("__pool_{}", i)).collect(),
         }
     }
@@ -69,10 +69,10 @@ impl<'a> Generator<'a> {
         self.cfg.pools.iter().enumerate()
     }
 
-    /// Pool `i`'s buffer, as a place: the field `self.__blocks_i` (struct form) or the static
-    /// `__blocks_i` (static form: its address is a link-time constant).
-    pub fn blocks(&self, i: usize) -> TokenStream {
-        let b = &self.blocks[i];
+    /// Pool `i`'s buffer, as a place: the field `self.__buffer_i` (struct form) or the static
+    /// `__buffer_i` (static form: its address is a link-time constant).
+    pub fn buffer(&self, i: usize) -> TokenStream {
+        let b = &self.buffers[i];
         match self.cfg.form {
             Form::Struct => quote!(self.#b),
             Form::Static { .. } => {
@@ -84,7 +84,7 @@ impl<'a> Generator<'a> {
 
     /// The static form's static holding pool `i`'s buffer.
     pub fn buffer_static(&self, i: usize) -> Ident {
-        format_ident!("__BLOCKS_{}", i)
+        format_ident!("__BUFFER_{}", i)
     }
 
     /// Whether the struct holds the buffers (struct form) or they are statics (static form).
@@ -98,8 +98,8 @@ impl<'a> Generator<'a> {
         quote!(self.#p)
     }
 
-    pub fn block_field(&self, i: usize) -> &Ident {
-        &self.blocks[i]
+    pub fn buffer_field(&self, i: usize) -> &Ident {
+        &self.buffers[i]
     }
 
     pub fn pool_field(&self, i: usize) -> &Ident {

@@ -68,7 +68,7 @@ impl Generator<'_> {
                 .collect();
             outcomes.push((0, quote!({ #none })));
             let search = binary_search(&quote!(off), &outcomes);
-            let first = self.blocks(order[0].0);
+            let first = self.buffer(order[0].0);
             return quote!({
                 let off = ptr.as_ptr().addr().wrapping_sub(#first.base().as_ptr().addr());
                 #search
@@ -76,9 +76,9 @@ impl Generator<'_> {
         }
         let mut chain = quote!({ #none });
         for (i, d) in self.indexed().collect::<Vec<_>>().into_iter().rev() {
-            let (blocks, bytes, body) = (self.blocks(i), lit(d.bytes()), arm(i));
+            let (buffer, bytes, body) = (self.buffer(i), lit(d.bytes()), arm(i));
             chain = quote!({
-                let offset = addr.wrapping_sub(#blocks.base().as_ptr().addr());
+                let offset = addr.wrapping_sub(#buffer.base().as_ptr().addr());
                 if offset < #bytes { #body } else #chain
             });
         }

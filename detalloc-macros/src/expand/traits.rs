@@ -39,8 +39,8 @@ fn inherent(g: &Generator<'_>) -> TokenStream {
     let alloc_in_pools = alloc::alloc_in_pools(g);
     let cold_ends = free::cold_ends(g);
     let views = (0..count).map(|i| {
-        let (blocks, pool) = (g.blocks(i), g.pool(i));
-        quote!(unsafe { #p::PoolView::new(&#pool, &#blocks) })
+        let (buffer, pool) = (g.buffer(i), g.pool(i));
+        quote!(unsafe { #p::PoolView::new(&#pool, &#buffer) })
     });
     quote! {
         impl #name {

@@ -1,5 +1,5 @@
 //! The heap's struct and its constants: one pool state field per pool and the heap-level state,
-//! and (struct form) one `Blocks` field per pool, the buffers back to back (`repr(C)`); `new`,
+//! and (struct form) one `Buffer` field per pool, the buffers back to back (`repr(C)`); `new`,
 //! `POOLS`, `TOTAL_BYTES`, `SECTIONS`, `SUMMARY`.
 
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -22,7 +22,7 @@ fn buffer_fields(g: &Generator<'_>) -> Vec<(Ident, TokenStream, u64)> {
     let order = if g.buffers_in_struct() { g.buffer_order() } else { Vec::new() };
     order
         .iter()
-        .map(|&(i, at)| (g.block_field(i).clone(), blocks_type(&g.cfg.pools[i]), at))
+        .map(|&(i, at)| (g.buffer_field(i).clone(), buffer_type(&g.cfg.pools[i]), at))
         .collect()
 }
 
@@ -38,7 +38,7 @@ fn strukt(g: &Generator<'_>) -> TokenStream {
     let states_first = order
         .first()
         .is_none_or(|&(i, _)| g.cfg.total_bytes.is_multiple_of(g.cfg.pools[i].align()));
-    let (blocks, blocks_types): (Vec<_>, Vec<_>) =
+    let (fields, field_types): (Vec<_>, Vec<_>) =
         buffer_fields(g).into_iter().map(|(field, ty, _)| (field, ty)).unzip();
     let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
     let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
@@ -58,7 +58,7 @@ fn strukt(g: &Generator<'_>) -> TokenStream {
         #(#pools: #pool_types,)*
         __heap: #heap_state,
     };
-    let buffers = quote!(#(#blocks: #blocks_types,)*);
+    let buffers = quote!(#(#fields: #field_types,)*);
     let fields = if states_first { quote!(#states #buffers) } else { quote!(#buffers #states) };
     quote! {
         #(#attrs)*
@@ -75,9 +75,9 @@ fn constants(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
     let name = &g.cfg.ident;
     let buffers = buffer_fields(g);
-    let blocks: Vec<_> = buffers.iter().map(|(field, _, _)| field.clone()).collect();
+    let fields: Vec<_> = buffers.iter().map(|(field, _, _)| field.clone()).collect();
     let starts = buffers.iter().map(|&(_, _, at)| Literal::usize_unsuffixed(at as usize));
-    let first = blocks.first();
+    let first = fields.first();
     let pools: Vec<_> = g.indexed().map(|(i, _)| g.pool_field(i).clone()).collect();
     let pool_types: Vec<_> = g.cfg.pools.iter().map(|d| pool_type(g.cfg, d)).collect();
     let specs = g.cfg.pools.iter().map(|d| {
@@ -92,7 +92,7 @@ fn constants(g: &Generator<'_>) -> TokenStream {
     });
     let init = quote! {
         Self {
-            #(#blocks: #p::Blocks::new(),)*
+            #(#fields: #p::Buffer::new(),)*
             #(#pools: <#pool_types>::new(),)*
             __heap: #p::HeapState::new(),
         }
@@ -136,7 +136,7 @@ fn constants(g: &Generator<'_>) -> TokenStream {
 
             // The buffers lie back to back from the first (what the by-address free assumes).
             #(assert!(
-                ::core::mem::offset_of!(#name, #blocks) - ::core::mem::offset_of!(#name, #first)
+                ::core::mem::offset_of!(#name, #fields) - ::core::mem::offset_of!(#name, #first)
                     == #starts
             );)*
         };
@@ -151,13 +151,13 @@ fn statics(g: &Generator<'_>) -> Vec<TokenStream> {
     let mut items: Vec<TokenStream> = g
         .indexed()
         .map(|(i, d)| {
-            let (ty, buffer) = (blocks_type(d), g.buffer_static(i));
+            let (ty, buffer) = (buffer_type(d), g.buffer_static(i));
             // `unsafe(link_section)` stands on the user's promise, written as
             // `in unsafe("SECTION")` (`check` refuses a section without it).
             let place = d.section.as_ref().map(|name| quote!(#[unsafe(link_section = #name)]));
             quote! {
                 #place
-                static #buffer: #ty = #p::Blocks::new();
+                static #buffer: #ty = #p::Buffer::new();
             }
         })
         .collect();
@@ -204,11 +204,11 @@ fn item_vis(cfg: &Config) -> TokenStream {
     }
 }
 
-fn blocks_type(d: &PoolDef) -> TokenStream {
+fn buffer_type(d: &PoolDef) -> TokenStream {
     let p = runtime();
     let (s, n) = (lit(d.size), lit(d.count));
     let marker = format_ident!("Align{}", d.align());
-    quote!(#p::Blocks<#s, #n, #p::#marker>)
+    quote!(#p::Buffer<#s, #n, #p::#marker>)
 }
 
 fn pool_type(cfg: &Config, d: &PoolDef) -> TokenStream {

@@ -61,10 +61,10 @@ fn waiting_impl(g: &Generator<'_>) -> TokenStream {
     };
     let start = g.by_layout(
         |i| {
-            let (blocks, pool, idx) = (g.blocks(i), g.pool(i), Literal::usize_unsuffixed(i));
+            let (buffer, pool, idx) = (g.buffer(i), g.pool(i), Literal::usize_unsuffixed(i));
             let s = lit(g.cfg.pools[i].size);
             quote! {
-                match unsafe { #pool.wait_start(&#blocks, waker, #count) } {
+                match unsafe { #pool.wait_start(&#buffer, waker, #count) } {
                     #p::WaitStart::Ready(block) => ::core::result::Result::Ok(
                         ::core::option::Option::Some((#idx, ::core::ptr::NonNull::slice_from_raw_parts(block, #s))),
                     ),
@@ -78,12 +78,12 @@ fn waiting_impl(g: &Generator<'_>) -> TokenStream {
     // SAFETY (in the expansion): each pool is paired with its own buffer, and the place is
     // the caller's, from `wait_start` of this pool (the trait method's contract).
     let take = g.by_index(|i| {
-        let (blocks, pool) = (g.blocks(i), g.pool(i));
-        quote!(unsafe { #pool.wait_take(&#blocks, place.ticket, waker) })
+        let (buffer, pool) = (g.buffer(i), g.pool(i));
+        quote!(unsafe { #pool.wait_take(&#buffer, place.ticket, waker) })
     });
     let cancel = g.by_index(|i| {
-        let (blocks, pool) = (g.blocks(i), g.pool(i));
-        quote!(unsafe { #pool.wait_cancel(&#blocks, place.ticket) })
+        let (buffer, pool) = (g.buffer(i), g.pool(i));
+        quote!(unsafe { #pool.wait_cancel(&#buffer, place.ticket) })
     });
     quote! {
     // SAFETY: `wait_start` hands out each place once (a pool's ticket numbers are

@@ -10,16 +10,16 @@
 //! `alloc`: pop the free list, else bump `fresh`, else fail. `free`: push. No loop; the lock
 //! is the sync mode's (`local`: none, `critical_section`, `spin`).
 //!
-//! The buffer ([`Blocks`]) is kept apart from this state so the heap can pack every pool's
+//! The buffer ([`Buffer`]) is kept apart from this state so the heap can pack every pool's
 //! state together instead of padding each to its blocks' alignment.
 
 use core::ptr::NonNull;
 
 use super::check_records;
 use crate::PoolStats;
-use crate::bitmap;
-use crate::blocks::{Align, Blocks};
 use crate::counters::{PoolCounters, StatsMode};
+use crate::pool::bitmap;
+use crate::pool::buffer::{Align, Buffer};
 use crate::sync::shim::{StateCell, loom_const_fn};
 use crate::sync::{Lock, SharedLock, new_lock};
 use crate::wait::{NoWaiters, WaitQueue};
@@ -119,7 +119,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     }
 }
 
-/// The state of one pool (its blocks are a separate [`Blocks`] with the same `S` and `N`),
+/// The state of one pool (its blocks are a separate [`Buffer`] with the same `S` and `N`),
 /// with its queue of waiting allocations `Q` (none by default).
 pub struct Pool<
     const S: usize,
@@ -151,7 +151,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     Pool<S, N, W, L, M, Q>
 {
     const VALIDATE: bool = W > 0;
-    /// The pool's bytes: below 4 GiB, as `Blocks::GEOMETRY` (the buffer this pool is paired
+    /// The pool's bytes: below 4 GiB, as `Buffer::GEOMETRY` (the buffer this pool is paired
     /// with) asserts.
     const BYTES: u32 = {
         assert!(W == 0 || W == bitmap::words_for(N), "bitmap words do not match the block count");
@@ -193,12 +193,12 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// `None` when the pool is exhausted (counted).
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer: the one every earlier `alloc` and `free` of this
+    /// `buffer` is this pool's own buffer: the one every earlier `alloc` and `free` of this
     /// pool was given (the generated heap pairs each pool with its field). Another buffer of
     /// the same geometry would be handed out block by block next to its own pool.
     #[inline(always)]
-    pub unsafe fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
-        let base = blocks.base();
+    pub unsafe fn alloc<A: Align>(&self, buffer: &Buffer<S, N, A>) -> Option<NonNull<u8>> {
+        let base = buffer.base();
         self.with(|st| {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
             let taken = unsafe { st.take::<S, N>(base) };
@@ -216,18 +216,18 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// pool is trusted to be a block start.
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
+    /// `buffer` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
     /// a `ptr` inside the pool must be a block this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         ptr: NonNull<u8>,
     ) -> Result<Q::Wake, FreeError> {
         let offset = if Self::VALIDATE {
-            blocks.block_offset(ptr)?
+            buffer.block_offset(ptr)?
         } else {
-            blocks.offset_of(ptr).ok_or(FreeError::Foreign)?
+            buffer.offset_of(ptr).ok_or(FreeError::Foreign)?
         };
         self.with(|st| {
             if Self::VALIDATE && !bitmap::take(&mut st.live, offset / S) {
@@ -235,7 +235,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
             }
             // SAFETY: `offset` is a block start of this pool (checked above with validation,
             // the caller's promise without) and nobody owns the block any more.
-            Ok(unsafe { st.release::<S>(blocks.base(), offset) })
+            Ok(unsafe { st.release::<S>(buffer.base(), offset) })
         })
     }
 
@@ -246,12 +246,12 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// validation, every free (the heap finds the pool by address and trusts the rest).
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
+    /// `buffer` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free_found<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         offset: usize,
         spill: bool,
     ) -> Result<Q::Wake, FreeError> {
@@ -266,7 +266,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 }
             }
             // SAFETY: the caller's promise: a block start of this buffer, owned by nobody now.
-            Ok(unsafe { st.release::<S>(blocks.base(), offset) })
+            Ok(unsafe { st.release::<S>(buffer.base(), offset) })
         })
     }
 
@@ -290,11 +290,11 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
 
     /// Warms the block the next `alloc` would return.
     #[inline]
-    pub fn prefetch<A: Align>(&self, blocks: &Blocks<S, N, A>) {
+    pub fn prefetch<A: Align>(&self, buffer: &Buffer<S, N, A>) {
         let offset =
             self.with(|st| if st.head != 0 { offset_of_link(st.head) } else { st.fresh as usize });
         if offset < Self::BYTES as usize {
-            crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(offset));
+            crate::__private::prefetch_read(buffer.base().as_ptr().wrapping_add(offset));
         }
     }
 
@@ -302,7 +302,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// counters. `pool` is this pool's index, for the report.
     ///
     /// # Safety
-    /// `base` is the start of this pool's [`Blocks`] (same `S` and `N`).
+    /// `base` is the start of this pool's [`Buffer`] (same `S` and `N`).
     pub unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
         self.with(|st| {
             let fresh = st.fresh as usize;

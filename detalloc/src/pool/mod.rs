@@ -1,4 +1,4 @@
-//! The two pool kinds. Both hand out `S`-byte blocks of their own [`Blocks`] buffer, keep a
+//! The two pool kinds. Both hand out `S`-byte blocks of their own [`Buffer`] buffer, keep a
 //! free list plus a high-water mark, and run `alloc`/`free` without a loop of their own:
 //!
 //! * [`Pool`] (`locked.rs`): the free list threaded through the free blocks, its state behind
@@ -6,8 +6,10 @@
 //! * `LockFreePool` (`treiber/`): `sync: lock_free`, a Treiber stack over block indices whose
 //!   head is an LL/SC word or a tagged compare-and-swap word, chosen per target.
 //!
-//! [`Blocks`]: crate::blocks::Blocks
+//! [`Buffer`]: crate::pool::buffer::Buffer
 
+pub mod bitmap;
+pub mod buffer;
 mod locked;
 #[cfg(detalloc_lock_free)]
 pub mod treiber;

@@ -7,8 +7,8 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use crate::PoolStats;
-use crate::blocks::{Align, Blocks};
 use crate::counters::StatsMode;
+use crate::pool::buffer::{Align, Buffer};
 use crate::view::{Geometry, PoolState};
 use crate::{Corruption, FreeError};
 
@@ -26,7 +26,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     ///
     /// # Safety
     /// None needed; `unsafe` only to match the real pool.
-    pub unsafe fn alloc<A: Align>(&self, _: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
+    pub unsafe fn alloc<A: Align>(&self, _: &Buffer<S, N, A>) -> Option<NonNull<u8>> {
         None
     }
 
@@ -36,7 +36,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     /// None needed; `unsafe` only to match the real pool.
     pub unsafe fn free<A: Align>(
         &self,
-        _: &Blocks<S, N, A>,
+        _: &Buffer<S, N, A>,
         _: NonNull<u8>,
     ) -> Result<(), FreeError> {
         Err(FreeError::Foreign)
@@ -48,7 +48,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     /// None needed; `unsafe` only to match the real pool.
     pub unsafe fn free_found<A: Align>(
         &self,
-        _: &Blocks<S, N, A>,
+        _: &Buffer<S, N, A>,
         _: usize,
         _: bool,
     ) -> Result<(), FreeError> {
@@ -59,7 +59,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     pub fn keep(&self, _: usize) {}
 
     /// Stand-in.
-    pub fn prefetch<A: Align>(&self, _: &Blocks<S, N, A>) {}
+    pub fn prefetch<A: Align>(&self, _: &Buffer<S, N, A>) {}
 }
 
 impl<const S: usize, const N: usize, const W: usize, M> Geometry<S, N>

@@ -12,9 +12,9 @@ use core::task::Waker;
 
 use super::Pool;
 use super::locked::{self, State};
-use crate::bitmap;
-use crate::blocks::{Align, Blocks};
 use crate::counters::{PoolCounters, StatsMode};
+use crate::pool::bitmap;
+use crate::pool::buffer::{Align, Buffer};
 use crate::sync::Lock;
 use crate::wait::{GiveUp, Look, Ticket, WaitQueue, WaitStart, WaitStats, Waiters};
 
@@ -63,15 +63,15 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     /// the caller's own try already counted it).
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)).
+    /// `buffer` is this pool's own buffer (as for [`alloc`](Self::alloc)).
     #[inline(always)]
     pub unsafe fn wait_start<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         waker: &Waker,
         count_exhaustion: bool,
     ) -> WaitStart {
-        let base = blocks.base();
+        let base = buffer.base();
         let first = self.with(|st| {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
             if let Some((block, _)) = unsafe { st.take::<S, N>(base) } {
@@ -85,7 +85,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         match first {
             Some(decided) => decided,
             // SAFETY: the caller's promise, forwarded.
-            None => unsafe { self.enqueue(blocks, waker) },
+            None => unsafe { self.enqueue(buffer, waker) },
         }
     }
 
@@ -95,11 +95,11 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     /// Out of line: the ready path stays short.
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer.
+    /// `buffer` is this pool's own buffer.
     #[cold]
     #[inline(never)]
-    unsafe fn enqueue<A: Align>(&self, blocks: &Blocks<S, N, A>, waker: &Waker) -> WaitStart {
-        let base = blocks.base();
+    unsafe fn enqueue<A: Align>(&self, buffer: &Buffer<S, N, A>, waker: &Waker) -> WaitStart {
+        let base = buffer.base();
         // User code (the waker's clone), outside the lock.
         let waker = waker.clone();
         let (start, unused) = self.with(|st| {
@@ -121,15 +121,15 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     /// then); `None` while it still waits, its waker kept up to date with `waker`.
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer, and `ticket` came from this pool's `wait_start`
+    /// `buffer` is this pool's own buffer, and `ticket` came from this pool's `wait_start`
     /// and has neither taken its block nor been given up.
     pub unsafe fn wait_take<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         ticket: Ticket,
         waker: &Waker,
     ) -> Option<NonNull<u8>> {
-        let base = blocks.base();
+        let base = buffer.base();
         let look = self.with(|st| match st.queue.look(ticket, waker) {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
             Look::Served => Ok(unsafe { st.collect_handed::<S>(base) }),
@@ -157,14 +157,14 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
     /// dropped here, after the lock).
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer, and `ticket` came from this pool's `wait_start`
+    /// `buffer` is this pool's own buffer, and `ticket` came from this pool's `wait_start`
     /// and has neither taken its block nor been given up before.
     pub unsafe fn wait_cancel<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         ticket: Ticket,
     ) -> Option<Waker> {
-        let base = blocks.base();
+        let base = buffer.base();
         let (own, next) = self.with(|st| match st.queue.cancel(ticket) {
             GiveUp::Left(own) => (own, None),
             GiveUp::Served => {

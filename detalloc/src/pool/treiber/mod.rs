@@ -28,9 +28,9 @@
 use core::ptr::NonNull;
 
 use crate::PoolStats;
-use crate::bitmap;
-use crate::blocks::{Align, Blocks};
 use crate::counters::{PoolCounters, StatsMode};
+use crate::pool::bitmap;
+use crate::pool::buffer::{Align, Buffer};
 use crate::sync::shim::Ordering::{Acquire, Relaxed};
 use crate::sync::shim::{AtomicU32, loom_const_fn, zeroed};
 use crate::{Corruption, FreeError};
@@ -41,7 +41,7 @@ mod head;
 
 pub use head::{Head, MAX_BLOCKS, STRATEGY};
 
-/// The state of one lock-free pool (its blocks are a separate [`Blocks`]).
+/// The state of one lock-free pool (its blocks are a separate [`Buffer`]).
 pub struct LockFreePool<const S: usize, const N: usize, const W: usize, M: StatsMode> {
     head: Head,
     fresh: AtomicU32,
@@ -94,10 +94,10 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// (counted); the free stack is looked at once more before giving up.
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer: the one every earlier `alloc` and `free` of this
+    /// `buffer` is this pool's own buffer: the one every earlier `alloc` and `free` of this
     /// pool was given (the generated heap pairs each pool with its field).
     #[inline(always)]
-    pub unsafe fn alloc<A: Align>(&self, blocks: &Blocks<S, N, A>) -> Option<NonNull<u8>> {
+    pub unsafe fn alloc<A: Align>(&self, buffer: &Buffer<S, N, A>) -> Option<NonNull<u8>> {
         let popped = self.head.pop(&self.next);
         let Some(index) = popped.or_else(|| self.bump()).or_else(|| self.head.pop(&self.next))
         else {
@@ -114,7 +114,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         // SAFETY: `index < N` (the stack only holds indices `push` checked against `next`,
         // and `bump` stops at `N`), so the block lies inside the buffer; the pairing promise
         // makes it a block no other owner holds.
-        Some(unsafe { blocks.base().add(index * S) })
+        Some(unsafe { buffer.base().add(index * S) })
     }
 
     /// Returns a block of the pool its layout selects. A pointer outside the pool is
@@ -123,18 +123,18 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// by one atomic AND: a bit already clear is a `DoubleFree`, refused with nothing changed.
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
+    /// `buffer` is this pool's own buffer (as for [`alloc`](Self::alloc)). Without validation,
     /// a `ptr` inside the pool must be a block this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free<A: Align>(
         &self,
-        blocks: &Blocks<S, N, A>,
+        buffer: &Buffer<S, N, A>,
         ptr: NonNull<u8>,
     ) -> Result<(), FreeError> {
         let offset = if Self::VALIDATE {
-            blocks.block_offset(ptr)?
+            buffer.block_offset(ptr)?
         } else {
-            blocks.offset_of(ptr).ok_or(FreeError::Foreign)?
+            buffer.offset_of(ptr).ok_or(FreeError::Foreign)?
         };
         if Self::VALIDATE && !self.take(offset / S) {
             return Err(FreeError::DoubleFree);
@@ -150,12 +150,12 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// free (the heap finds the pool by address and trusts the rest).
     ///
     /// # Safety
-    /// `blocks` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
+    /// `buffer` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
     #[inline(always)]
     pub unsafe fn free_found<A: Align>(
         &self,
-        _blocks: &Blocks<S, N, A>,
+        _buffer: &Buffer<S, N, A>,
         offset: usize,
         spill: bool,
     ) -> Result<(), FreeError> {
@@ -201,10 +201,10 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
 
     /// Warms the block the next `alloc` would return.
     #[inline]
-    pub fn prefetch<A: Align>(&self, blocks: &Blocks<S, N, A>) {
+    pub fn prefetch<A: Align>(&self, buffer: &Buffer<S, N, A>) {
         let index = self.head.top().unwrap_or(self.fresh.load(Relaxed) as usize);
         if index < N {
-            crate::__private::prefetch_read(blocks.base().as_ptr().wrapping_add(index * S));
+            crate::__private::prefetch_read(buffer.base().as_ptr().wrapping_add(index * S));
         }
     }
 

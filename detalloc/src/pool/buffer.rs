@@ -45,12 +45,12 @@ align_markers! {
 /// buffer's first byte has the type's alignment (`A::ALIGN`): the block alignment and the
 /// aligned link reads rely on it.
 #[repr(C)]
-pub struct Blocks<const S: usize, const N: usize, A: Align> {
+pub struct Buffer<const S: usize, const N: usize, A: Align> {
     _align: [A; 0],
     bytes: UnsafeCell<MaybeUninit<[[u8; S]; N]>>,
 }
 
-impl<const S: usize, const N: usize, A: Align> Blocks<S, N, A> {
+impl<const S: usize, const N: usize, A: Align> Buffer<S, N, A> {
     /// Checked when the type is used: the marker must give exactly the block alignment rule's
     /// value (so a block start is `A`-aligned), and the pool must be addressable by 32-bit
     /// offsets (the free-list link width). The macro reports both as spanned errors first.
@@ -107,4 +107,4 @@ impl<const S: usize, const N: usize, A: Align> Blocks<S, N, A> {
 
 // SAFETY: the bytes are only reached through pointers the owning pool hands out under its
 // synchronisation; the buffer itself holds no thread-affine state.
-unsafe impl<const S: usize, const N: usize, A: Align> Sync for Blocks<S, N, A> {}
+unsafe impl<const S: usize, const N: usize, A: Align> Sync for Buffer<S, N, A> {}
