@@ -1,4 +1,4 @@
-//! The README's preset tables are the presets the macro expands: every row (block size,
+//! The preset tables of `detalloc!`'s reference (`detalloc/docs/macro.md`) are the presets the macro expands: every row (block size,
 //! blocks, align, bytes) and the total, for every preset.
 
 use detalloc::{PoolSpec, detalloc};
@@ -8,11 +8,11 @@ detalloc! { struct Robotics<preset: robotics>; }
 detalloc! { struct Networking<preset: networking>; }
 detalloc! { struct Embedded<preset: embedded>; }
 
-/// The rows of the README table under `**`name`**`, as `(size, blocks, align, bytes)`, and
+/// The rows of the reference's table under `**`name`**`, as `(size, blocks, align, bytes)`, and
 /// the total.
-fn readme_table(name: &str) -> (Vec<[usize; 4]>, usize) {
-    let readme = include_str!("../README.md");
-    let section = &readme[readme.find("## Presets").expect("a Presets section")..];
+fn reference_table(name: &str) -> (Vec<[usize; 4]>, usize) {
+    let reference = include_str!("../detalloc/docs/macro.md");
+    let section = &reference[reference.find("# Presets").expect("a Presets section")..];
     let start = section.find(&format!("**`{name}`**")).expect("the preset's heading");
     let number = |cell: &str| -> usize {
         cell.trim()
@@ -40,15 +40,15 @@ fn readme_table(name: &str) -> (Vec<[usize; 4]>, usize) {
 }
 
 fn check(name: &str, pools: &[PoolSpec], total: usize) {
-    let (rows, readme_total) = readme_table(name);
+    let (rows, reference_total) = reference_table(name);
     let expanded: Vec<[usize; 4]> =
         pools.iter().map(|p| [p.block_size, p.blocks, p.align, p.bytes()]).collect();
-    assert_eq!(rows, expanded, "README table of `{name}`");
-    assert_eq!(readme_total, total, "README total of `{name}`");
+    assert_eq!(rows, expanded, "reference table of `{name}`");
+    assert_eq!(reference_total, total, "reference total of `{name}`");
 }
 
 #[test]
-fn readme_preset_tables_match_the_macro() {
+fn reference_preset_tables_match_the_macro() {
     check("audio", Audio::POOLS, Audio::TOTAL_BYTES);
     check("robotics", Robotics::POOLS, Robotics::TOTAL_BYTES);
     check("networking", Networking::POOLS, Networking::TOTAL_BYTES);

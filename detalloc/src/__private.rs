@@ -10,9 +10,10 @@ pub use crate::__lock_free_available as require_lock_free;
 #[cfg(feature = "allocator-api2")]
 pub use crate::api2::{api2_allocate, api2_grow, api2_shrink};
 pub use crate::arch::prefetch_read;
-pub use crate::counters::{AtomicErrors, LockedErrors, NoCounts, StatsOff, StatsOn};
+pub use crate::counters::{AtomicErrors, LockedErrors, NoCounters, StatsOff, StatsOn};
 pub use crate::dispatch::{Dispatch, Holder};
 pub use crate::heap_state::HeapState;
+pub use crate::inspect::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};
 pub use crate::pool::Pool;
 #[cfg(not(detalloc_lock_free))]
 pub use crate::pool::UnsupportedPool as LockFreePool;
@@ -25,7 +26,6 @@ pub use crate::pool::treiber::LockFreePool;
 pub use crate::resize::realloc;
 pub use crate::sync::{CriticalSection, Local, Lock, SharedLock, Spin, new_lock};
 pub use crate::timing::{AtomicTicks, CriticalTicks, LocalTicks, NoTimer, Timed, Timer, Timing};
-pub use crate::view::{PoolView, pool_stats, reset_stats, stats, validate, validate_pool};
 #[cfg(feature = "std")]
 pub use crate::wait::allocate_timeout;
 pub use crate::wait::queue::{Waiters, Wake};

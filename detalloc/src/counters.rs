@@ -4,11 +4,11 @@
 //! * [`StatsOn`] / [`StatsOff`] ([`StatsMode`]): `stats: true | false`; they choose the
 //!   counters below.
 //! * A pool's counters ([`PoolCounters`]): [`Counts`] (plain integers, in a locked pool's state,
-//!   touched only under its lock), [`AtomicCounts`] (a `lock_free` pool's), [`NoCounts`]
+//!   touched only under its lock), [`AtomicCounters`] (a `lock_free` pool's), [`NoCounters`]
 //!   (`stats: false`: every update compiles to nothing).
 //! * The heap's own error counters ([`ErrorCounters`]: failed allocations, refused frees; only
 //!   touched on error paths): [`LockedErrors`] (behind their own lock of the heap's mode),
-//!   [`AtomicErrors`] (`lock_free`), [`NoCounts`].
+//!   [`AtomicErrors`] (`lock_free`), [`NoCounters`].
 //!
 //! All of them are all-zero bytes when empty, so a heap's `new()` writes nothing.
 
@@ -34,9 +34,12 @@ pub struct Stats {
     pub failures: u64,
     /// Frees refused (see [`FreeError`](crate::FreeError)).
     pub invalid_frees: u64,
-    /// Longest measured allocation, in clock ticks (0 without `wcet`).
+    /// Longest measured allocation (0 without `wcet`), in ticks of the declared clock: core
+    /// cycles for `clock::Dwt`, nanoseconds for `clock::Instant`, time-stamp-counter ticks
+    /// for `clock::Tsc`. (The name is the contract's; the unit is the clock's.)
     pub wcet_alloc_cycles: u64,
-    /// Longest measured free, in clock ticks (0 without `wcet`).
+    /// Longest measured free (0 without `wcet`), in ticks of the declared clock, as
+    /// [`wcet_alloc_cycles`](Self::wcet_alloc_cycles).
     pub wcet_free_cycles: u64,
 }
 
@@ -66,9 +69,9 @@ pub trait StatsMode {
     /// Whether counters are kept.
     const ENABLED: bool;
     /// A locked pool's counters.
-    type Counts: PoolCounters;
+    type Locked: PoolCounters;
     /// A `lock_free` pool's counters.
-    type AtomicCounts: PoolCounters;
+    type Atomic: PoolCounters;
 }
 
 /// `stats: true`: counters kept.
@@ -80,14 +83,14 @@ pub enum StatsOff {}
 
 impl StatsMode for StatsOn {
     const ENABLED: bool = true;
-    type Counts = Counts;
-    type AtomicCounts = AtomicCounts;
+    type Locked = LockedCounters;
+    type Atomic = AtomicCounters;
 }
 
 impl StatsMode for StatsOff {
     const ENABLED: bool = false;
-    type Counts = NoCounts;
-    type AtomicCounts = NoCounts;
+    type Locked = NoCounters;
+    type Atomic = NoCounters;
 }
 
 /// One pool's counters. The all-zero value is the initial state.
@@ -130,14 +133,14 @@ pub trait ErrorCounters {
 
 /// `stats: false`: nothing counted, everything reads 0.
 #[derive(Debug)]
-pub struct NoCounts;
+pub struct NoCounters;
 
-impl PoolCounters for NoCounts {
+impl PoolCounters for NoCounters {
     #[cfg(not(loom))]
-    const ZERO: Self = NoCounts;
+    const ZERO: Self = NoCounters;
     #[cfg(loom)]
     fn zero() -> Self {
-        NoCounts
+        NoCounters
     }
     #[inline(always)]
     fn on_alloc(&self) {}
@@ -151,12 +154,12 @@ impl PoolCounters for NoCounts {
     fn reset(&self) {}
 }
 
-impl ErrorCounters for NoCounts {
+impl ErrorCounters for NoCounters {
     #[cfg(not(loom))]
-    const ZERO: Self = NoCounts;
+    const ZERO: Self = NoCounters;
     #[cfg(loom)]
     fn zero() -> Self {
-        NoCounts
+        NoCounters
     }
     #[inline(always)]
     fn count_failure(&self) {}
@@ -171,14 +174,14 @@ impl ErrorCounters for NoCounts {
 /// A locked pool's counters: plain integers in the pool's state, which only its lock reaches
 /// (cells, so the pool can count through a shared reference while it holds the lock).
 ///
-/// As with [`AtomicCounts`], `in_use` is not stored but is `allocs - frees`: an allocation
+/// As with [`AtomicCounters`], `in_use` is not stored but is `allocs - frees`: an allocation
 /// updates one count and the peak, a free one count. `reset` keeps that difference by
 /// starting `frees` at `-in_use` (wrapping) and remembering `in_use` in `carried`, which only
 /// [`read`](PoolCounters::read) adds back. (It may rewrite the counts because it holds the
 /// pool's lock; the atomic counters, which concurrent operations keep incrementing, move
 /// bases instead.)
 #[derive(Debug)]
-pub struct Counts {
+pub struct LockedCounters {
     allocs: Cell<u64>,
     frees: Cell<u64>,
     failures: Cell<u64>,
@@ -186,7 +189,7 @@ pub struct Counts {
     carried: Cell<u32>,
 }
 
-impl Counts {
+impl LockedCounters {
     /// Buffer allocated now: at most the pool's blocks, below 2^32.
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation)]
@@ -195,7 +198,7 @@ impl Counts {
     }
 }
 
-impl Counts {
+impl LockedCounters {
     #[allow(clippy::declare_interior_mutable_const)]
     const ZERO: Self = Self {
         allocs: Cell::new(0),
@@ -206,12 +209,12 @@ impl Counts {
     };
 }
 
-impl PoolCounters for Counts {
+impl PoolCounters for LockedCounters {
     #[cfg(not(loom))]
-    const ZERO: Self = Counts::ZERO;
+    const ZERO: Self = LockedCounters::ZERO;
     #[cfg(loom)]
     fn zero() -> Self {
-        Counts::ZERO
+        LockedCounters::ZERO
     }
 
     #[inline(always)]
@@ -303,11 +306,11 @@ impl<L: Lock> ErrorCounters for LockedErrors<L> {
 #[cfg(target_has_atomic = "32")]
 mod atomic;
 #[cfg(target_has_atomic = "32")]
-pub use atomic::{AtomicCounts, AtomicErrors};
+pub use atomic::{AtomicCounters, AtomicErrors};
 
 /// Stand-in on targets without atomics, where `lock_free` is a compile error.
 #[cfg(not(target_has_atomic = "32"))]
-pub type AtomicCounts = NoCounts;
+pub type AtomicCounters = NoCounters;
 /// Stand-in on targets without atomics, where `lock_free` is a compile error.
 #[cfg(not(target_has_atomic = "32"))]
-pub type AtomicErrors = NoCounts;
+pub type AtomicErrors = NoCounters;

@@ -1,4 +1,4 @@
-//! The errors a heap reports: a refused allocation, a refused free, a failed audit.
+//! The errors a heap reports: a refused allocation, a refused free, a failed validation.
 
 use core::fmt;
 

@@ -59,7 +59,7 @@ pub trait Heap {
 
     /// Audits pool `pool` alone (its index in `POOLS`; `None` past the last pool), holding
     /// only that pool's lock for `O(its blocks)`. Under `critical_section` this bounds the
-    /// window with interrupts masked to one pool's walk: a firmware can audit one pool per
+    /// window with interrupts masked to one pool's walk: a firmware can validate one pool per
     /// idle period instead of the whole heap at once.
     ///
     /// # Errors

@@ -69,12 +69,12 @@ pub mod guide;
 mod heap;
 mod heap_state;
 mod hooks;
+mod inspect;
 mod pool;
 mod report;
 mod resize;
 mod sync;
 mod timing;
-mod view;
 pub mod wait;
 
 #[doc(hidden)]

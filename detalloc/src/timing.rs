@@ -161,38 +161,17 @@ impl TickRecord for LocalTicks {
     }
 }
 
-#[cfg(target_has_atomic = "64")]
-mod atomic {
-    pub use core::sync::atomic::AtomicU64 as Word;
-    pub type Value = u64;
-    pub fn narrow(ticks: u64) -> Value {
-        ticks
-    }
-    pub fn widen(value: Value) -> u64 {
-        value
-    }
-}
-#[cfg(all(target_has_atomic = "32", not(target_has_atomic = "64")))]
-mod atomic {
-    pub use core::sync::atomic::AtomicU32 as Word;
-    pub type Value = u32;
-    /// Saturates: a 32-bit record never under-reports a maximum.
-    pub fn narrow(ticks: u64) -> Value {
-        u32::try_from(ticks).unwrap_or(u32::MAX)
-    }
-    pub fn widen(value: Value) -> u64 {
-        value.into()
-    }
-}
+#[cfg(target_has_atomic = "32")]
+use crate::sync::wide as atomic;
 
 /// Atomic counters, for `sync: spin` and `lock_free`: one `fetch_add` per count and total,
 /// one `fetch_max`. 32-bit targets keep 32-bit figures (saturating ticks, wrapping totals).
 #[cfg(target_has_atomic = "32")]
-pub struct AtomicTicks([[atomic::Word; 3]; 2]);
+pub struct AtomicTicks([[atomic::CoreWord; 3]; 2]);
 
 #[cfg(target_has_atomic = "32")]
 impl TickRecord for AtomicTicks {
-    const ZERO: Self = AtomicTicks([const { [const { atomic::Word::new(0) }; 3] }; 2]);
+    const ZERO: Self = AtomicTicks([const { [const { atomic::CoreWord::new(0) }; 3] }; 2]);
 
     #[inline(always)]
     fn record(&self, op: usize, ticks: u64) {

@@ -19,45 +19,45 @@ type Storage = Buffer<16, BLOCKS, Align16>;
 
 /// What the models need of a pool, over both pool kinds.
 trait ModelPool: Send + Sync + 'static {
-    fn alloc(&self, blocks: &Storage) -> Option<NonNull<u8>>;
+    fn alloc(&self, buffer: &Storage) -> Option<NonNull<u8>>;
     /// # Safety
     /// `ptr` is a live block of this pool.
-    unsafe fn free(&self, blocks: &Storage, ptr: NonNull<u8>);
-    fn audit(&self, blocks: &Storage);
+    unsafe fn free(&self, buffer: &Storage, ptr: NonNull<u8>);
+    fn validate(&self, buffer: &Storage);
 }
 
 impl<L: SharedLock + Send + 'static> ModelPool for Pool<16, BLOCKS, 1, L, StatsOn> {
-    fn alloc(&self, blocks: &Storage) -> Option<NonNull<u8>> {
-        // SAFETY: the models pass each pool its own `Shared::blocks`.
-        unsafe { Pool::alloc(self, blocks) }
+    fn alloc(&self, buffer: &Storage) -> Option<NonNull<u8>> {
+        // SAFETY: the models pass each pool its own `Shared::buffer`.
+        unsafe { Pool::alloc(self, buffer) }
     }
-    unsafe fn free(&self, blocks: &Storage, ptr: NonNull<u8>) {
+    unsafe fn free(&self, buffer: &Storage, ptr: NonNull<u8>) {
         // SAFETY: forwarded.
-        unsafe { Pool::free(self, blocks, ptr) }.unwrap();
+        unsafe { Pool::free(self, buffer, ptr) }.unwrap();
     }
-    fn audit(&self, blocks: &Storage) {
-        // SAFETY: `blocks` is this pool's buffer.
-        unsafe { Pool::audit(self, buffer.base(), 0) }.unwrap();
+    fn validate(&self, buffer: &Storage) {
+        // SAFETY: `buffer` is this pool's buffer.
+        unsafe { Pool::validate(self, buffer.base(), 0) }.unwrap();
     }
 }
 
 impl ModelPool for LockFreePool<16, BLOCKS, 1, StatsOn> {
-    fn alloc(&self, blocks: &Storage) -> Option<NonNull<u8>> {
-        // SAFETY: the models pass each pool its own `Shared::blocks`.
-        unsafe { LockFreePool::alloc(self, blocks) }
+    fn alloc(&self, buffer: &Storage) -> Option<NonNull<u8>> {
+        // SAFETY: the models pass each pool its own `Shared::buffer`.
+        unsafe { LockFreePool::alloc(self, buffer) }
     }
-    unsafe fn free(&self, blocks: &Storage, ptr: NonNull<u8>) {
+    unsafe fn free(&self, buffer: &Storage, ptr: NonNull<u8>) {
         // SAFETY: forwarded.
-        unsafe { LockFreePool::free(self, blocks, ptr) }.unwrap();
+        unsafe { LockFreePool::free(self, buffer, ptr) }.unwrap();
     }
-    fn audit(&self, _blocks: &Storage) {
-        LockFreePool::audit(self, 0).unwrap();
+    fn validate(&self, _buffer: &Storage) {
+        LockFreePool::validate(self, 0).unwrap();
     }
 }
 
 struct Shared<P> {
     pool: P,
-    blocks: Storage,
+    buffer: Storage,
     owned: [AtomicBool; BLOCKS],
     handed_out: AtomicUsize,
 }
@@ -65,13 +65,13 @@ struct Shared<P> {
 /// Allocates, claims the block (it must not be claimed already), releases it, frees it.
 fn cycle<P: ModelPool>(s: &Shared<P>, rounds: usize) {
     for _ in 0..rounds {
-        let Some(block) = s.pool.alloc(&s.blocks) else { continue };
+        let Some(block) = s.pool.alloc(&s.buffer) else { continue };
         let index = (block.as_ptr() as usize - s.buffer.base().as_ptr() as usize) / 16;
         assert!(!s.owned[index].swap(true, Ordering::AcqRel), "block {index} handed out twice");
         s.handed_out.fetch_add(1, Ordering::Relaxed);
         s.owned[index].store(false, Ordering::Release);
         // SAFETY: `block` is this thread's live block.
-        unsafe { s.pool.free(&s.blocks, block) };
+        unsafe { s.pool.free(&s.buffer, block) };
     }
 }
 
@@ -82,7 +82,7 @@ fn model<P: ModelPool>(new: fn() -> P, spawned: usize, rounds: usize) {
     builder.check(move || {
         let shared = Arc::new(Shared {
             pool: new(),
-            blocks: Buffer::new(),
+            buffer: Buffer::new(),
             owned: [AtomicBool::new(false), AtomicBool::new(false)],
             handed_out: AtomicUsize::new(0),
         });
@@ -97,12 +97,12 @@ fn model<P: ModelPool>(new: fn() -> P, spawned: usize, rounds: usize) {
             t.join().unwrap();
         }
         // Nothing lost: exactly `BLOCKS` distinct blocks, then exhaustion.
-        shared.pool.audit(&shared.blocks);
+        shared.pool.validate(&shared.buffer);
         let all: Vec<_> = (0..BLOCKS)
-            .map(|_| shared.pool.alloc(&shared.blocks).expect("a block was lost"))
+            .map(|_| shared.pool.alloc(&shared.buffer).expect("a block was lost"))
             .collect();
         assert_ne!(all[0], all[1]);
-        assert!(shared.pool.alloc(&shared.blocks).is_none(), "more than the pool's capacity");
+        assert!(shared.pool.alloc(&shared.buffer).is_none(), "more than the pool's capacity");
         assert!(shared.handed_out.load(Ordering::Relaxed) > 0);
     });
 }
@@ -151,7 +151,7 @@ fn lock_free_reset_against_an_allocation() {
         };
         allocator.join().unwrap();
         resetter.join().unwrap();
-        ModelPool::audit(&shared.0, &shared.1);
+        ModelPool::validate(&shared.0, &shared.1);
         let stats = shared.0.stats();
         assert_eq!((stats.in_use, stats.peak), (2, 2));
         let _ = first;
@@ -200,16 +200,16 @@ mod waiting {
 
     struct Shared {
         pool: WaitPool,
-        blocks: Buffer<16, 1, Align16>,
+        buffer: Buffer<16, 1, Align16>,
     }
 
     fn model(cancel: bool) {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(2);
         builder.check(move || {
-            let shared = Arc::new(Shared { pool: WaitPool::new(), blocks: Buffer::new() });
-            // SAFETY (each call below): the pool is only ever given its own `blocks`.
-            let held = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the one block");
+            let shared = Arc::new(Shared { pool: WaitPool::new(), buffer: Buffer::new() });
+            // SAFETY (each call below): the pool is only ever given its own `buffer`.
+            let held = unsafe { shared.pool.alloc(&shared.buffer) }.expect("the one block");
             let freer = {
                 let s = Arc::clone(&shared);
                 let held = held.as_ptr().addr();
@@ -217,7 +217,7 @@ mod waiting {
                     let block =
                         s.buffer.base().with_addr(core::num::NonZeroUsize::new(held).unwrap());
                     // SAFETY: the main thread's live block, handed to this thread to free.
-                    unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake();
+                    unsafe { s.pool.free(&s.buffer, block) }.unwrap().wake();
                 })
             };
             let waiter = {
@@ -225,17 +225,17 @@ mod waiting {
                 loom::thread::spawn(move || {
                     let waker = Waker::noop();
                     // SAFETY: as above.
-                    match unsafe { s.pool.wait_start(&s.blocks, waker, true) } {
+                    match unsafe { s.pool.wait_start(&s.buffer, waker, true) } {
                         WaitStart::Ready(block) => {
-                            unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake()
+                            unsafe { s.pool.free(&s.buffer, block) }.unwrap().wake()
                         }
                         WaitStart::Queued(slot) if cancel => {
-                            unsafe { s.pool.wait_cancel(&s.blocks, slot) }.wake()
+                            unsafe { s.pool.wait_cancel(&s.buffer, slot) }.wake()
                         }
                         WaitStart::Queued(slot) => loop {
-                            if let Some(block) = unsafe { s.pool.wait_take(&s.blocks, slot, waker) }
+                            if let Some(block) = unsafe { s.pool.wait_take(&s.buffer, slot, waker) }
                             {
-                                unsafe { s.pool.free(&s.blocks, block) }.unwrap().wake();
+                                unsafe { s.pool.free(&s.buffer, block) }.unwrap().wake();
                                 break;
                             }
                             loom::thread::yield_now();
@@ -247,10 +247,10 @@ mod waiting {
             freer.join().unwrap();
             waiter.join().unwrap();
             // SAFETY: the pool's own buffer.
-            unsafe { shared.pool.audit(shared.buffer.base(), 0) }.unwrap();
-            let again = unsafe { shared.pool.alloc(&shared.blocks) }.expect("the block is back");
+            unsafe { shared.pool.validate(shared.buffer.base(), 0) }.unwrap();
+            let again = unsafe { shared.pool.alloc(&shared.buffer) }.expect("the block is back");
             assert_eq!(again, held);
-            assert!(unsafe { shared.pool.alloc(&shared.blocks) }.is_none(), "one block, once");
+            assert!(unsafe { shared.pool.alloc(&shared.buffer) }.is_none(), "one block, once");
         });
     }
 

@@ -1,5 +1,5 @@
 //! The free path: `Heap::deallocate` with validation (the size-class dispatch to the selected
-//! pool's `free`, and for a pointer outside it the cold, generated `__free_found`, which finds
+//! pool's `free`, and for a pointer outside it the cold, generated `__free_by_address`, which finds
 //! the pool by address and classifies the free) or without (the pool found by address, the
 //! layout trusted; `__free_foreign` for a pointer in no pool); then
 //! `HeapState::finish_free` (WCET record, counters, hooks).
@@ -16,7 +16,7 @@ impl Generator<'_> {
     pub fn free_arm(&self, i: usize) -> TokenStream {
         let p = runtime();
         let (buffer, pool, idx) = (self.buffer(i), self.pool(i), Literal::usize_unsuffixed(i));
-        let found = self.free_found_call();
+        let found = self.free_by_address_call();
         quote! {
             match unsafe { #pool.free(&#buffer, ptr) } {
                 ::core::result::Result::Ok(wake) => {
@@ -44,7 +44,7 @@ impl Generator<'_> {
                 // pool handed out and not freed since is `deallocate`'s contract, which
                 // without validation is trusted (as the layout is).
                 quote! {
-                    unsafe { #pool.free_found(&#buffer, offset, true) }.map(|wake| {
+                    unsafe { #pool.free_by_address(&#buffer, offset, true) }.map(|wake| {
                         #p::Wake::wake(wake);
                         #idx
                     })
@@ -56,16 +56,16 @@ impl Generator<'_> {
         )
     }
 
-    /// `self.__free_found(ptr, layout, mark)`: the rest of a free whose pool is found by
+    /// `self.__free_by_address(ptr, layout, mark)`: the rest of a free whose pool is found by
     /// address, finish included.
-    pub fn free_found_call(&self) -> TokenStream {
-        quote!(unsafe { self.__free_found(ptr, layout, mark) })
+    pub fn free_by_address_call(&self) -> TokenStream {
+        quote!(unsafe { self.__free_by_address(ptr, layout, mark) })
     }
 
-    /// The body of `__free_found`: the pool holding `ptr` by address. Not at a block start:
+    /// The body of `__free_by_address`: the pool holding `ptr` by address. Not at a block start:
     /// `Misaligned`; a pool the layout does not fit: `WrongPool`; otherwise that pool decides
     /// (right with `spill`, or for a block kept there by a shrink). In no pool: `Foreign`.
-    pub fn found_free(&self) -> TokenStream {
+    pub fn free_by_address_body(&self) -> TokenStream {
         let p = runtime();
         let spill = self.cfg.spill;
         self.by_address(
@@ -78,7 +78,7 @@ impl Generator<'_> {
                     if offset % #s != 0 {
                         ::core::result::Result::Err(#p::FreeError::Misaligned)
                     } else if { let key = if size > align { size } else { align }; #fits } {
-                        unsafe { #pool.free_found(&#buffer, offset, #spill) }.map(|wake| {
+                        unsafe { #pool.free_by_address(&#buffer, offset, #spill) }.map(|wake| {
                             #p::Wake::wake(wake);
                             #idx
                         })
@@ -92,20 +92,20 @@ impl Generator<'_> {
     }
 }
 
-/// The inherent `__free_found` (a free the selected pool does not hold, by address) and
+/// The inherent `__free_by_address` (a free the selected pool does not hold, by address) and
 /// `__free_foreign` (a free without validation that no pool holds), both cold and out of line
 /// so the hot path merges nothing with them.
 pub fn cold_ends(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
     let hooks = g.hooks();
     let timer = types::timer(g.cfg);
-    let found_free = g.found_free();
+    let free_by_address_body = g.free_by_address_body();
     quote! {
         /// The rest of a free the selected pool does not hold: the pool found by
         /// address, then the end of `deallocate`.
         #[cold]
         #[inline(never)]
-        unsafe fn __free_found(
+        unsafe fn __free_by_address(
             &self,
             ptr: ::core::ptr::NonNull<u8>,
             layout: ::core::alloc::Layout,
@@ -113,7 +113,7 @@ pub fn cold_ends(g: &Generator<'_>) -> TokenStream {
         ) -> ::core::result::Result<(), #p::FreeError> {
             let size = layout.size();
             let align = layout.align();
-            let outcome: ::core::result::Result<usize, #p::FreeError> = #found_free;
+            let outcome: ::core::result::Result<usize, #p::FreeError> = #free_by_address_body;
             self.__heap.finish_free::<#hooks>(mark, outcome, ptr, layout)
         }
 
@@ -137,7 +137,7 @@ pub fn cold_ends(g: &Generator<'_>) -> TokenStream {
 pub fn heap_deallocate(g: &Generator<'_>) -> TokenStream {
     let p = runtime();
     let hooks = g.hooks();
-    let found = g.free_found_call();
+    let found = g.free_by_address_call();
     let checked_free = g.by_layout(|i| g.free_arm(i), quote!(return #found));
     let trusting_free = g.trusting_free();
     let validating = g.validating();

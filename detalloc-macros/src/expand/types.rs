@@ -246,7 +246,7 @@ fn lock(mode: SyncMode) -> Option<TokenStream> {
 fn heap_state(cfg: &Config) -> TokenStream {
     let p = runtime();
     let errors = match (cfg.stats, lock(cfg.sync.value)) {
-        (false, _) => quote!(#p::NoCounts),
+        (false, _) => quote!(#p::NoCounters),
         (true, None) => quote!(#p::AtomicErrors),
         (true, Some(lock)) => quote!(#p::LockedErrors<#lock>),
     };

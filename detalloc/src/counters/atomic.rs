@@ -1,4 +1,4 @@
-//! The atomic counters of `sync: lock_free` (no lock anywhere): a pool's [`AtomicCounts`] and
+//! The atomic counters of `sync: lock_free` (no lock anywhere): a pool's [`AtomicCounters`] and
 //! the heap's [`AtomicErrors`]. 64-bit counters where the target has 64-bit atomics, else
 //! 32-bit ones that wrap. The atomics are the shim's, so the loom models explore them too.
 
@@ -7,19 +7,7 @@ use crate::sync::shim::Ordering::{AcqRel, Relaxed};
 
 use super::{ErrorCounters, PoolCounters, PoolStats};
 
-#[cfg(target_has_atomic = "64")]
-mod width {
-    pub type Word = crate::sync::shim::AtomicU64;
-    pub type Value = u64;
-    pub type Signed = i64;
-}
-#[cfg(not(target_has_atomic = "64"))]
-mod width {
-    pub type Word = crate::sync::shim::AtomicU32;
-    pub type Value = u32;
-    pub type Signed = i32;
-}
-use width::{Signed, Value, Word};
+use crate::sync::wide::{Signed, Value, Word};
 
 /// One relaxed event count of the target's widest atomic word.
 struct Count(Word);
@@ -72,7 +60,7 @@ fn live(allocs: Value, frees: Value) -> u32 {
 /// increment is acquire-release: each allocation then sees every free whose block it (or an
 /// allocation before it) reused, so the `in_use` it computes for the peak never exceeds the
 /// pool's blocks, and every figure is exact once the pool is quiescent.
-pub struct AtomicCounts {
+pub struct AtomicCounters {
     allocs: Count,
     frees: Count,
     allocs_base: Count,
@@ -81,7 +69,7 @@ pub struct AtomicCounts {
     peak: AtomicU32,
 }
 
-impl AtomicCounts {
+impl AtomicCounters {
     crate::sync::shim::loom_const_fn! {
         /// All counts at 0.
         fn zeroed() -> Self {
@@ -97,7 +85,7 @@ impl AtomicCounts {
     }
 }
 
-impl PoolCounters for AtomicCounts {
+impl PoolCounters for AtomicCounters {
     #[cfg(not(loom))]
     const ZERO: Self = Self::zeroed();
     #[cfg(loom)]

@@ -35,7 +35,7 @@ pub const fn both(mask: u32) -> u32 {
 
 /// Marks `block` allocated.
 #[inline(always)]
-pub fn set<const W: usize>(bits: &mut [u32; W], block: usize) {
+pub fn mark_live<const W: usize>(bits: &mut [u32; W], block: usize) {
     let (word, mask) = position(block);
     if let Some(word) = bits.get_mut(word) {
         *word |= mask;
@@ -44,7 +44,7 @@ pub fn set<const W: usize>(bits: &mut [u32; W], block: usize) {
 
 /// Marks `block` free if it was allocated (clearing its kept bit too); returns whether it was.
 #[inline(always)]
-pub fn take<const W: usize>(bits: &mut [u32; W], block: usize) -> bool {
+pub fn free<const W: usize>(bits: &mut [u32; W], block: usize) -> bool {
     let (word, mask) = position(block);
     match bits.get_mut(word) {
         Some(word) if *word & mask != 0 => {
@@ -129,10 +129,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn set_take_keep_count() {
+    fn mark_free_keep_count() {
         let mut bits = [0u32; 3];
-        set(&mut bits, 0);
-        set(&mut bits, 33);
+        mark_live(&mut bits, 0);
+        mark_live(&mut bits, 33);
         assert_eq!(count(&bits), 2);
         assert_eq!(state(&bits, 33), (true, false));
         keep(&mut bits, 33);
@@ -141,10 +141,10 @@ mod tests {
         assert_eq!(state(&bits, 34), (false, false), "a free block is never kept");
         assert_eq!(count(&bits), 2, "a kept bit is not a live block");
         assert_eq!(first_marked_from(&bits, 1), Some(33));
-        assert!(take(&mut bits, 33));
+        assert!(free(&mut bits, 33));
         assert_eq!(state(&bits, 33), (false, false), "a free clears the kept bit too");
-        assert!(!take(&mut bits, 33), "a clear bit cannot be taken twice");
-        assert!(!take(&mut bits, 48), "beyond the map is never set");
+        assert!(!free(&mut bits, 33), "a clear bit cannot be freed twice");
+        assert!(!free(&mut bits, 48), "beyond the map is never set");
         assert_eq!(count(&bits), 1);
         assert_eq!(words_for(33), 3);
         assert_eq!(words_for(32), 2);
@@ -156,7 +156,7 @@ mod tests {
         hand(&mut bits, 3);
         assert!(is_handed(&bits, 3));
         assert_eq!(count(&bits), 0, "handed is not live");
-        assert!(!take(&mut bits, 3), "a free of a handed block is a double free");
+        assert!(!free(&mut bits, 3), "a free of a handed block is a double free");
         assert!(is_handed(&bits, 3), "and changes nothing");
         collect(&mut bits, 3);
         assert_eq!(state(&bits, 3), (true, false));

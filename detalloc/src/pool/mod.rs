@@ -15,7 +15,6 @@ mod locked;
 pub mod treiber;
 #[cfg(not(detalloc_lock_free))]
 mod unsupported;
-mod waiting;
 
 pub use locked::Pool;
 #[cfg(not(detalloc_lock_free))]
@@ -48,7 +47,7 @@ compare-and-swap, so that ABA is impossible, and this target has neither: use `s
 }
 use crate::PoolStats;
 
-/// The audit's last step, for both pool kinds: the live blocks counted on the free list
+/// The last step of validation, for both pool kinds: the live blocks counted on the free list
 /// against the bitmap's population (with validation) and the counters (with statistics).
 pub(crate) fn check_records(
     pool: usize,

@@ -8,8 +8,8 @@ use core::ptr::NonNull;
 
 use crate::PoolStats;
 use crate::counters::StatsMode;
+use crate::inspect::{Geometry, Inspect};
 use crate::pool::buffer::{Align, Buffer};
-use crate::view::{Geometry, PoolState};
 use crate::{Corruption, FreeError};
 
 /// The stand-in pool.
@@ -46,7 +46,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     ///
     /// # Safety
     /// None needed; `unsafe` only to match the real pool.
-    pub unsafe fn free_found<A: Align>(
+    pub unsafe fn free_by_address<A: Align>(
         &self,
         _: &Buffer<S, N, A>,
         _: usize,
@@ -67,12 +67,12 @@ impl<const S: usize, const N: usize, const W: usize, M> Geometry<S, N>
 {
 }
 
-impl<const S: usize, const N: usize, const W: usize, M> PoolState for UnsupportedPool<S, N, W, M> {
+impl<const S: usize, const N: usize, const W: usize, M> Inspect for UnsupportedPool<S, N, W, M> {
     fn stats(&self) -> PoolStats {
         PoolStats { block_size: S, blocks: N, ..PoolStats::default() }
     }
     fn reset(&self) {}
-    unsafe fn audit(&self, _: NonNull<u8>, _: usize) -> Result<(), Corruption> {
+    unsafe fn validate(&self, _: NonNull<u8>, _: usize) -> Result<(), Corruption> {
         Ok(())
     }
 }

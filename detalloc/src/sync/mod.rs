@@ -16,6 +16,8 @@
 
 mod local;
 pub mod shim;
+#[cfg(target_has_atomic = "32")]
+pub mod wide;
 pub use local::Local;
 
 #[cfg(target_has_atomic = "32")]

@@ -63,7 +63,7 @@ pub trait WaitQueue {
     /// after the lock) and the previous head, which the caller writes into the block as its
     /// link. `None` when nobody waits (the block goes on the free list).
     fn hand_off(&mut self, link: u32) -> Option<(Self::Wake, u32)>;
-    /// The head of the handed list (0: empty), for the audit.
+    /// The head of the handed list (0: empty), for validation.
     fn handed(&self) -> u32;
 }
 

@@ -98,7 +98,7 @@ impl Head {
         }
     }
 
-    /// The top block's index, if any (a relaxed look, for `prefetch` and the audit).
+    /// The top block's index, if any (a relaxed look, for `prefetch` and validation).
     pub fn top(&self) -> Option<usize> {
         ((self.0.load(Acquire) & INDEX_MASK) as usize).checked_sub(1)
     }

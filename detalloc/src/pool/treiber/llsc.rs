@@ -148,7 +148,7 @@ impl Head {
         }
     }
 
-    /// The top block's index, if any (a plain look, for `prefetch` and the audit).
+    /// The top block's index, if any (a plain look, for `prefetch` and validation).
     pub fn top(&self) -> Option<usize> {
         (self.0.load(core::sync::atomic::Ordering::Acquire) as usize).checked_sub(1)
     }

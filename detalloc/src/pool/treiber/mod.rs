@@ -47,7 +47,7 @@ pub struct LockFreePool<const S: usize, const N: usize, const W: usize, M: Stats
     fresh: AtomicU32,
     next: [AtomicU32; N],
     live: [AtomicU32; W],
-    tally: M::AtomicCounts,
+    counters: M::Atomic,
 }
 
 impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<S, N, W, M> {
@@ -62,9 +62,9 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
                 next: zeroed(),
                 live: zeroed(),
                 #[cfg(not(loom))]
-                tally: M::AtomicCounts::ZERO,
+                counters: M::Atomic::ZERO,
                 #[cfg(loom)]
-                tally: M::AtomicCounts::zero(),
+                counters: M::Atomic::zero(),
             }
         }
     }
@@ -101,7 +101,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         let popped = self.head.pop(&self.next);
         let Some(index) = popped.or_else(|| self.bump()).or_else(|| self.head.pop(&self.next))
         else {
-            self.tally.on_fail();
+            self.counters.on_fail();
             return None;
         };
         if Self::VALIDATE {
@@ -110,7 +110,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
                 word.fetch_or(mask, Relaxed);
             }
         }
-        self.tally.on_alloc();
+        self.counters.on_alloc();
         // SAFETY: `index < N` (the stack only holds indices `push` checked against `next`,
         // and `bump` stops at `N`), so the block lies inside the buffer; the pairing promise
         // makes it a block no other owner holds.
@@ -136,7 +136,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         } else {
             buffer.offset_of(ptr).ok_or(FreeError::Foreign)?
         };
-        if Self::VALIDATE && !self.take(offset / S) {
+        if Self::VALIDATE && !self.free_bits(offset / S) {
             return Err(FreeError::DoubleFree);
         }
         self.release(offset / S);
@@ -153,7 +153,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     /// `buffer` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
     #[inline(always)]
-    pub unsafe fn free_found<A: Align>(
+    pub unsafe fn free_by_address<A: Align>(
         &self,
         _buffer: &Buffer<S, N, A>,
         offset: usize,
@@ -165,7 +165,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
             if !(spill || kept) {
                 return Err(FreeError::WrongPool);
             }
-            if !self.take(offset / S) {
+            if !self.free_bits(offset / S) {
                 return Err(FreeError::DoubleFree);
             }
         }
@@ -186,16 +186,16 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
 
     /// Clears block `index`'s live and kept bits in one atomic AND; whether it was live.
     #[inline(always)]
-    fn take(&self, index: usize) -> bool {
+    fn free_bits(&self, index: usize) -> bool {
         let (word, mask) = bitmap::position(index);
         self.live.get(word).is_some_and(|w| w.fetch_and(!bitmap::both(mask), Relaxed) & mask != 0)
     }
 
-    /// Counts the free, then makes the block available: counted first, so another thread that
+    /// LockedCounters the free, then makes the block available: counted first, so another thread that
     /// pops it at once counts its allocation after this free (`in_use` never over-counts).
     #[inline(always)]
     fn release(&self, index: usize) {
-        self.tally.on_free();
+        self.counters.on_free();
         self.head.push(&self.next, index);
     }
 
@@ -210,17 +210,17 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
 
     /// The figures (counters zero with `stats: false`).
     pub fn stats(&self) -> PoolStats {
-        PoolStats { block_size: S, blocks: N, ..self.tally.read() }
+        PoolStats { block_size: S, blocks: N, ..self.counters.read() }
     }
 
     /// Counters to 0, peak to the current use.
     pub fn reset(&self) {
-        self.tally.reset();
+        self.counters.reset();
     }
 
-    /// The audit (exact only while no other thread uses the pool): the free stack against
+    /// The validation (exact only while no other thread uses the pool): the free stack against
     /// the high-water mark, the bitmap and the counters.
-    pub fn audit(&self, pool: usize) -> Result<(), Corruption> {
+    pub fn validate(&self, pool: usize) -> Result<(), Corruption> {
         let handed_out = self.fresh.load(Acquire) as usize;
         if handed_out > N {
             return Err(Corruption::HighWaterMark { pool, bytes: handed_out * S });
@@ -254,7 +254,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
             }
             bitmap::count(&bits)
         });
-        let counts = M::ENABLED.then(|| self.tally.read());
+        let counts = M::ENABLED.then(|| self.counters.read());
         super::check_records(pool, N, live, marked, counts)
     }
 

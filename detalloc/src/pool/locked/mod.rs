@@ -13,6 +13,8 @@
 //! The buffer ([`Buffer`]) is kept apart from this state so the heap can pack every pool's
 //! state together instead of padding each to its blocks' alignment.
 
+mod waiting;
+
 use core::ptr::NonNull;
 
 use super::check_records;
@@ -28,7 +30,7 @@ use crate::{Corruption, FreeError};
 pub(super) struct State<const W: usize, T, Q> {
     head: u32,
     fresh: u32,
-    pub(super) tally: T,
+    pub(super) counters: T,
     pub(super) live: [u32; W],
     /// The waiting allocations (`waiters: K`); `NoWaiters` stores nothing.
     pub(super) queue: Q,
@@ -36,13 +38,13 @@ pub(super) struct State<const W: usize, T, Q> {
 
 impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     /// Takes a block: the head of the free list, else the next never-used block; its offset.
-    /// Counts the allocation (and sets its live bit); `None` when the pool is exhausted (the
+    /// LockedCounters the allocation (and sets its live bit); `None` when the pool is exhausted (the
     /// caller counts that, or not).
     ///
     /// # Safety
     /// `base` is the start of this pool's own `S * N`-byte buffer.
     #[inline(always)]
-    pub(super) unsafe fn take<const S: usize, const N: usize>(
+    pub(super) unsafe fn hand_out<const S: usize, const N: usize>(
         &mut self,
         base: NonNull<u8>,
     ) -> Option<(NonNull<u8>, usize)> {
@@ -78,15 +80,15 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             return None;
         };
         if W > 0 {
-            bitmap::set(&mut self.live, offset / S);
+            bitmap::mark_live(&mut self.live, offset / S);
         }
-        self.tally.on_alloc();
+        self.counters.on_alloc();
         Some((block, offset))
     }
 
     /// Returns the block at `offset`, freed (its live bit already cleared): to the oldest
     /// waiter if any (it stays allocated, on the handed list; the waker to wake after the lock
-    /// is returned), else onto the free list. Counts the free (and the waiter's allocation).
+    /// is returned), else onto the free list. LockedCounters the free (and the waiter's allocation).
     ///
     /// # Safety
     /// `offset` is a block start of the `S`-byte-block buffer at `base`, and nobody owns that
@@ -97,7 +99,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         base: NonNull<u8>,
         offset: usize,
     ) -> Q::Wake {
-        self.tally.on_free();
+        self.counters.on_free();
         let link = link(offset);
         if Q::ENABLED
             && let Some((wake, next)) = self.queue.hand_off(link)
@@ -109,7 +111,7 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
                 // The queue's, not the freer's: a second free of it is a double free.
                 bitmap::hand(&mut self.live, offset / S);
             }
-            self.tally.on_alloc();
+            self.counters.on_alloc();
             return wake;
         }
         // SAFETY: the caller's promise: the block's first bytes may hold the link.
@@ -130,7 +132,7 @@ pub struct Pool<
     Q: WaitQueue = NoWaiters,
 > {
     lock: L,
-    state: StateCell<State<W, M::Counts, Q>>,
+    state: StateCell<State<W, M::Locked, Q>>,
 }
 
 // SAFETY: the state is only reached inside `L::with`, which excludes other threads for a
@@ -169,9 +171,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                     head: 0,
                     fresh: 0,
                     #[cfg(not(loom))]
-                    tally: M::Counts::ZERO,
+                    counters: M::Locked::ZERO,
                     #[cfg(loom)]
-                    tally: M::Counts::zero(),
+                    counters: M::Locked::zero(),
                     live: [0; W],
                     queue: Q::EMPTY,
                 }),
@@ -181,7 +183,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
 
     /// Runs `f` on the state under the lock.
     #[inline(always)]
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Counts, Q>) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut State<W, M::Locked, Q>) -> R) -> R {
         self.lock.with(|| {
             // SAFETY: `Lock::with` gives exclusive access to the state for the duration of
             // the closure, and no reference to it outlives the closure.
@@ -201,9 +203,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
         let base = buffer.base();
         self.with(|st| {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
-            let taken = unsafe { st.take::<S, N>(base) };
+            let taken = unsafe { st.hand_out::<S, N>(base) };
             if taken.is_none() {
-                st.tally.on_fail();
+                st.counters.on_fail();
             }
             taken.map(|(block, _)| block)
         })
@@ -230,7 +232,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
             buffer.offset_of(ptr).ok_or(FreeError::Foreign)?
         };
         self.with(|st| {
-            if Self::VALIDATE && !bitmap::take(&mut st.live, offset / S) {
+            if Self::VALIDATE && !bitmap::free(&mut st.live, offset / S) {
                 return Err(FreeError::DoubleFree);
             }
             // SAFETY: `offset` is a block start of this pool (checked above with validation,
@@ -249,7 +251,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     /// `buffer` is this pool's own buffer; `offset` is a multiple of `S` below `S * N`.
     /// Without validation, the block must be one this pool handed out and not freed since.
     #[inline(always)]
-    pub unsafe fn free_found<A: Align>(
+    pub unsafe fn free_by_address<A: Align>(
         &self,
         buffer: &Buffer<S, N, A>,
         offset: usize,
@@ -261,7 +263,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 if !(spill || kept) {
                     return Err(FreeError::WrongPool);
                 }
-                if !bitmap::take(&mut st.live, offset / S) {
+                if !bitmap::free(&mut st.live, offset / S) {
                     return Err(FreeError::DoubleFree);
                 }
             }
@@ -280,12 +282,12 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
 
     /// The figures (counters zero with `stats: false`).
     pub fn stats(&self) -> PoolStats {
-        PoolStats { block_size: S, blocks: N, ..self.with(|st| st.tally.read()) }
+        PoolStats { block_size: S, blocks: N, ..self.with(|st| st.counters.read()) }
     }
 
     /// Counters to 0, peak to the current use.
     pub fn reset(&self) {
-        self.with(|st| st.tally.reset());
+        self.with(|st| st.counters.reset());
     }
 
     /// Warms the block the next `alloc` would return.
@@ -298,12 +300,12 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
         }
     }
 
-    /// The full audit: the free list against the high-water mark, the bitmap and the
+    /// The full validation: the free list against the high-water mark, the bitmap and the
     /// counters. `pool` is this pool's index, for the report.
     ///
     /// # Safety
     /// `base` is the start of this pool's [`Buffer`] (same `S` and `N`).
-    pub unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+    pub unsafe fn validate(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
         self.with(|st| {
             let fresh = st.fresh as usize;
             if !fresh.is_multiple_of(S) || fresh > S * N {
@@ -353,7 +355,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
             }
             let marked = Self::VALIDATE.then(|| bitmap::count(&st.live) + handed);
-            let counts = M::ENABLED.then(|| st.tally.read());
+            let counts = M::ENABLED.then(|| st.counters.read());
             check_records(pool, N, live, marked, counts)
         })
     }

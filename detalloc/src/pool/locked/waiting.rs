@@ -10,8 +10,7 @@
 use core::ptr::NonNull;
 use core::task::Waker;
 
-use super::Pool;
-use super::locked::{self, State};
+use super::{Pool, State};
 use crate::counters::{PoolCounters, StatsMode};
 use crate::pool::bitmap;
 use crate::pool::buffer::{Align, Buffer};
@@ -32,10 +31,10 @@ impl<const W: usize, T: PoolCounters, const K: usize> State<W, T, Waiters<K>> {
             return None;
         }
         // SAFETY: every handed link was made by `release` from a block start of this buffer.
-        let block = unsafe { base.add(locked::offset_of_link(link)) };
+        let block = unsafe { base.add(super::offset_of_link(link)) };
         // SAFETY: `release` wrote the block's link when it put it on the list, and nobody has
         // owned the block since (its waiter takes it here, under the lock).
-        self.queue.set_handed(unsafe { locked::read_link::<S>(block) });
+        self.queue.set_handed(unsafe { super::read_link::<S>(block) });
         Some(block)
     }
 
@@ -74,11 +73,11 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = buffer.base();
         let first = self.with(|st| {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
-            if let Some((block, _)) = unsafe { st.take::<S, N>(base) } {
+            if let Some((block, _)) = unsafe { st.hand_out::<S, N>(base) } {
                 return Some(WaitStart::Ready(block));
             }
             if count_exhaustion {
-                st.tally.on_fail();
+                st.counters.on_fail();
             }
             st.queue.is_full().then_some(WaitStart::Full)
         });
@@ -105,7 +104,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let (start, unused) = self.with(|st| {
             // A block may have come back meanwhile: take it rather than wait for the next.
             // SAFETY: as above.
-            if let Some((block, _)) = unsafe { st.take::<S, N>(base) } {
+            if let Some((block, _)) = unsafe { st.hand_out::<S, N>(base) } {
                 return (WaitStart::Ready(block), Some(waker));
             }
             match st.queue.enqueue(waker) {

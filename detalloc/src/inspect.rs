@@ -1,4 +1,4 @@
-//! The cold paths, written once for every heap: statistics, audit and reset. The generated
+//! The cold paths, written once for every heap: statistics, validation and reset. The generated
 //! code hands them a [`PoolView`] per pool. (Nothing here is on the allocate or deallocate
 //! path: those are generated code, one arm per pool.)
 
@@ -14,16 +14,16 @@ use crate::wait::WaitQueue;
 use crate::{Corruption, PoolStats, Stats};
 
 /// The dyn-compatible face of a pool's state, for the cold paths.
-pub trait PoolState {
+pub trait Inspect {
     /// The figures (zeros with `stats: false`; the geometry is always true).
     fn stats(&self) -> PoolStats;
     /// Counters to 0, peaks to current use.
     fn reset(&self);
-    /// The full audit.
+    /// The full validation.
     ///
     /// # Safety
     /// `base` is the start of this pool's blocks.
-    unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption>;
+    unsafe fn validate(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption>;
 }
 
 /// Ties a pool state to the geometry of its blocks, so a [`PoolView`] pairs matching halves.
@@ -34,7 +34,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
 {
 }
 
-impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: WaitQueue> PoolState
+impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: WaitQueue> Inspect
     for Pool<S, N, W, L, M, Q>
 {
     fn stats(&self) -> PoolStats {
@@ -45,9 +45,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
         Pool::reset(self);
     }
 
-    unsafe fn audit(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+    unsafe fn validate(&self, base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
         // SAFETY: forwarded: the caller promises `base` is this pool's buffer.
-        unsafe { Pool::audit(self, base, pool) }
+        unsafe { Pool::validate(self, base, pool) }
     }
 }
 
@@ -58,7 +58,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> Geometry<S, N
 }
 
 #[cfg(detalloc_lock_free)]
-impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
+impl<const S: usize, const N: usize, const W: usize, M: StatsMode> Inspect
     for crate::pool::treiber::LockFreePool<S, N, W, M>
 {
     fn stats(&self) -> PoolStats {
@@ -69,14 +69,14 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> PoolState
         crate::pool::treiber::LockFreePool::reset(self);
     }
 
-    unsafe fn audit(&self, _base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
-        crate::pool::treiber::LockFreePool::audit(self, pool)
+    unsafe fn validate(&self, _base: NonNull<u8>, pool: usize) -> Result<(), Corruption> {
+        crate::pool::treiber::LockFreePool::validate(self, pool)
     }
 }
 
 /// One pool of a heap: its state and where its blocks are.
 pub struct PoolView<'a> {
-    state: &'a dyn PoolState,
+    state: &'a dyn Inspect,
     base: NonNull<u8>,
 }
 
@@ -91,7 +91,7 @@ impl<'a> PoolView<'a> {
     ) -> Self
     where
         A: Align,
-        P: PoolState + Geometry<S, N>,
+        P: Inspect + Geometry<S, N>,
     {
         Self { state: pool, base: buffer.base() }
     }
@@ -136,15 +136,15 @@ pub fn reset_stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &He
     heap.reset();
 }
 
-/// The full audit, pool by pool.
+/// The full validation, pool by pool.
 pub fn validate(pools: &[PoolView<'_>]) -> Result<(), Corruption> {
     (0..pools.len()).try_for_each(|index| validate_pool(pools, index).unwrap_or(Ok(())))
 }
 
-/// The audit of pool `index` alone (`None` past the last pool): the lock is held for this
+/// The validation of pool `index` alone (`None` past the last pool): the lock is held for this
 /// pool's walk only.
 pub fn validate_pool(pools: &[PoolView<'_>], index: usize) -> Option<Result<(), Corruption>> {
     let pool = pools.get(index)?;
     // SAFETY: `PoolView::new`'s caller promised `base` is this state's own buffer.
-    Some(unsafe { pool.state.audit(pool.base, index) })
+    Some(unsafe { pool.state.validate(pool.base, index) })
 }
