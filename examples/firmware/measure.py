@@ -111,7 +111,7 @@ def reachable(elf, roots):
 
 def cold(elf):
     return [(size, name) for size, name in functions(elf).values()
-            if re.search(r"PoolState>::(audit|counts|reset)$", name)]
+            if re.search(r"Inspect>::(validate|stats|reset)$", name)]
 
 
 def codesize(out, level):
@@ -132,8 +132,8 @@ def codesize(out, level):
         cold_funcs = cold(program)
         cold_total = sum(size for size, _ in cold_funcs)
         print(f"  examples/size.rs: .text {heap} B, with a bump allocator {base} B: "
-              f"+{heap - base} B, of which {cold_total} B audit/counts/reset "
-              f"({len(cold_funcs)} functions, linked through the dyn pool views)")
+              f"+{heap - base} B, of which {cold_total} B validate/stats/reset "
+              f"({len(cold_funcs)} functions, linked through the dyn Inspect views)")
 
 
 def icount(out, level):
