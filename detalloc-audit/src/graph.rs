@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analysis::{Cost, Exit, Loop};
 use crate::cfg::{Block, Cfg, Target};
+use crate::verdict::{Cost, Exit, Loop};
 
 /// A block's cost, by how its last instruction goes.
 #[derive(Clone, Copy)]

@@ -40,7 +40,8 @@
 //!    (symbolic register values with the value ranges and comparisons the path's branches
 //!    imply, and the frame's stack slots), following direct calls and tail calls into the
 //!    callee with the caller's state, taking an edge only when its condition can hold. Reads of
-//!    `.rodata*` / `.data.rel.ro*` on feasible paths are collected on the way.
+//!    `.rodata*` / `.data.rel.ro*` on feasible paths are collected on the way. The result is a
+//!    [`verdict::FnAudit`] per function.
 //! 5. [`report`]: Markdown tables.
 //!
 //! **Jump tables** (an indirect branch through a table lookup: `jmp [.. + rax * 8]`, a `jmp rax`
@@ -102,13 +103,15 @@ pub mod thumb;
 mod thumb_sem;
 pub mod timing;
 mod values;
+pub mod verdict;
 pub mod x86;
 
 use std::rc::Rc;
 
-use analysis::{Auditor, FnAudit};
+use analysis::Auditor;
 use elf::{Arch, Image};
 use insn::Decoder;
+use verdict::FnAudit;
 
 /// The prefixes of the default entry points (`examples/audit_targets.rs`, firmware
 /// `examples/measure.rs`).
@@ -122,7 +125,7 @@ pub struct Checks {
     /// Fail when the function or a callee has a loop, or anything that may hide one.
     pub deny_loops: bool,
     /// Fail when the function or a callee reads read-only data (`.rodata*`, `.data.rel.ro*`):
-    /// a configuration table, a jump table, a constant pool ([`analysis::DataRead`]).
+    /// a configuration table, a jump table, a constant pool ([`verdict::DataRead`]).
     pub deny_table_reads: bool,
 }
 

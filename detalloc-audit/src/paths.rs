@@ -22,13 +22,13 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use crate::analysis::{Cost, Exit};
 use crate::cfg::{Cfg, Target};
 use crate::elf::Image;
 use crate::graph::block_cost;
 use crate::insn::{Flow, Insn};
 use crate::sem::{Abi, Effect};
 use crate::values::{Ctx, DataRead, State, Symbols};
+use crate::verdict::{Cost, Exit};
 
 /// The most distinct states kept at a block before they are joined.
 pub(crate) const MAX_STATES: usize = 24;

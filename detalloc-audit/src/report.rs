@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::analysis::{CallKind, Cost, FnAudit};
 use crate::timing;
+use crate::verdict::{CallKind, Cost, FnAudit};
 
 /// Formats a bound (instructions, or with `cycles` the cycle figure): the number when it is
 /// a bound; otherwise that it is unbounded, with the known part. A function with loops has no

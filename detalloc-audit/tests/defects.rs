@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 use std::rc::Rc;
 
-use detalloc_audit::analysis::{CallKind, FnAudit};
+use detalloc_audit::verdict::{CallKind, FnAudit};
 use detalloc_audit::{Audit, Checks, audit, audit_assuming, check, report};
 
 const X86: &str = "x86_64-unknown-linux-gnu";

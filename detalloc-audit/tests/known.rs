@@ -7,8 +7,8 @@ mod common;
 
 use std::rc::Rc;
 
-use detalloc_audit::analysis::{CallKind, FnAudit};
 use detalloc_audit::elf::Image;
+use detalloc_audit::verdict::{CallKind, FnAudit};
 use detalloc_audit::{Audit, Checks, audit, audit_assuming, check};
 
 const NAMES: &[&str] = &[

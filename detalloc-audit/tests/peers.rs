@@ -18,7 +18,7 @@ use std::process::Command;
 use std::rc::Rc;
 
 use common::ratio;
-use detalloc_audit::analysis::{CallKind, FnAudit};
+use detalloc_audit::verdict::{CallKind, FnAudit};
 use detalloc_audit::{Audit, Checks, audit, check};
 
 fn build() -> PathBuf {
