@@ -100,6 +100,7 @@ pub mod report;
 pub mod sem;
 mod symbols;
 pub mod thumb;
+mod thumb_decoded;
 mod thumb_sem;
 pub mod timing;
 mod values;

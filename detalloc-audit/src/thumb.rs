@@ -7,7 +7,8 @@ use capstone::{AccessType, Capstone, arch};
 
 use crate::insn::{Decoder, Flow, Insn};
 use crate::sem::{Abi, bit};
-use crate::thumb_sem::{self, Decoded};
+use crate::thumb_decoded::{Decoded, Op, Shift};
+use crate::thumb_sem;
 use crate::timing::{self, Class};
 
 /// The Thumb-2 decoder.
@@ -33,43 +34,6 @@ impl Thumb {
             .map_err(|e| format!("capstone: {e}"))?;
         Ok(Thumb { cs })
     }
-}
-
-/// A shift applied to a register operand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shift {
-    /// None.
-    No,
-    /// Logical shift left by a constant.
-    Lsl(u32),
-    /// Logical shift right by a constant.
-    Lsr(u32),
-    /// Any other shift (arithmetic, rotate, by a register).
-    Other,
-}
-
-/// One operand, reduced to what the audit needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    /// A register (capstone's id).
-    Reg(u32),
-    /// An immediate.
-    Imm(i64),
-    /// `[base, index, lsl #lshift]` or `[base, #disp]` (capstone's register ids; 0: none).
-    Mem {
-        /// Base register.
-        base: u32,
-        /// Index register (0: none).
-        index: u32,
-        /// The index is subtracted.
-        negative: bool,
-        /// Displacement.
-        disp: i32,
-        /// Left shift of the index.
-        lshift: u32,
-    },
-    /// Anything else (system registers, floating point).
-    Other,
 }
 
 fn is(id: u32, insn: ArmInsn) -> bool {

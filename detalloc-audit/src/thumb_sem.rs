@@ -12,40 +12,10 @@ use capstone::arch::arm::{ArmCC, ArmInsn, ArmReg};
 
 use crate::insn::Flow;
 use crate::sem::{Cond, Effect, Guard, MemRef, Opnd, Reg, RegSet, Sem, Value, bit};
-use crate::thumb::{Op, Shift};
+use crate::thumb_decoded::{Decoded, Op, Shift};
 
 /// A base register written back, and by how much (`None`: by a register).
 type WriteBack = (Reg, Option<u64>);
-
-/// What the lowering reads of one decoded instruction.
-pub(crate) struct Decoded<'a> {
-    /// capstone's instruction id.
-    pub id: u32,
-    /// Its address.
-    pub addr: u64,
-    /// Its length in bytes.
-    pub size: u8,
-    /// Its mnemonic (for `IT`'s then/else pattern).
-    pub mnemonic: &'a str,
-    /// Operands.
-    pub ops: &'a [Op],
-    /// The shift of each operand.
-    pub shifts: &'a [Shift],
-    /// Whether each operand is written.
-    pub op_writes: &'a [bool],
-    /// Its condition (a conditional branch, or `IT`'s first condition).
-    pub cc: ArmCC,
-    /// It sets the flags.
-    pub update_flags: bool,
-    /// Its base register is written back.
-    pub writeback: bool,
-    /// Every register written (capstone ids).
-    pub regs_write: Vec<u32>,
-    /// Every register read (capstone ids).
-    pub regs_read: Vec<u32>,
-    /// Its control flow.
-    pub flow: Flow,
-}
 
 const PC: Reg = 15;
 const SP: Reg = 13;
