@@ -7,7 +7,7 @@ use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
-use crate::recording::{Event, Recording};
+use crate::recording::{Event, Recording, decode, encode};
 
 /// Events per chunk of the log: 2^16 events, 512 KiB.
 const CHUNK_EVENTS: usize = 1 << 16;
@@ -257,46 +257,5 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Recorder<A> {
             self.log(encode(Event::Free(gone)));
         }
         moved
-    }
-}
-
-/// Bit 63: a free. Bits 57..=62: log2 of the alignment. Bits 0..=56: the size, at least 1
-/// (so a written event is never 0), saturated at 2^57 - 1 (no request that large succeeds).
-const FREE_BIT: u64 = 1 << 63;
-const ALIGN_SHIFT: u32 = 57;
-const SIZE_MASK: u64 = (1 << ALIGN_SHIFT) - 1;
-
-pub(crate) fn encode(event: Event) -> u64 {
-    let (layout, free) = match event {
-        Event::Alloc(layout) => (layout, 0),
-        Event::Free(layout) => (layout, FREE_BIT),
-    };
-    let size = (layout.size().max(1) as u64).min(SIZE_MASK);
-    free | (u64::from(layout.align().trailing_zeros()) << ALIGN_SHIFT) | size
-}
-
-/// The event of a written code; `None` for an unwritten place (0).
-pub(crate) fn decode(code: u64) -> Option<(usize, usize, bool)> {
-    let size = code & SIZE_MASK;
-    if size == 0 {
-        return None;
-    }
-    let shift = ((code >> ALIGN_SHIFT) & 0x3f) as u32;
-    let align = 1usize.checked_shl(shift).unwrap_or(1 << (usize::BITS - 1));
-    Some((usize::try_from(size).unwrap_or(usize::MAX), align, code & FREE_BIT != 0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_round_trip() {
-        for (size, align) in [(1, 1), (0, 1), (24, 8), (4096, 4096), (3 << 40, 1 << 20)] {
-            let layout = Layout::from_size_align(size, align).unwrap();
-            assert_eq!(decode(encode(Event::Alloc(layout))), Some((size.max(1), align, false)));
-            assert_eq!(decode(encode(Event::Free(layout))), Some((size.max(1), align, true)));
-        }
-        assert_eq!(decode(0), None);
     }
 }

@@ -1,12 +1,11 @@
-//! [`Recording`]: the logged events of one run, their per-kind figures, and the file format.
+//! [`Recording`]: the logged events of one run (and each event's 64-bit code, as the recorder
+//! logs it), their per-kind figures, and the file format.
 
 use std::alloc::Layout;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
-
-use crate::recorder::{decode, encode};
 
 /// One allocation or free, as a [`Recorder`](crate::Recorder) logs it. A zero-size request
 /// counts as 1 byte (a pool serves `max(size, 1)`).
@@ -16,6 +15,33 @@ pub enum Event {
     Alloc(Layout),
     /// A block of this layout was freed (for `realloc`: the old block).
     Free(Layout),
+}
+
+/// Bit 63: a free. Bits 57..=62: log2 of the alignment. Bits 0..=56: the size, at least 1
+/// (so a written event is never 0), saturated at 2^57 - 1 (no request that large succeeds).
+const FREE_BIT: u64 = 1 << 63;
+const ALIGN_SHIFT: u32 = 57;
+const SIZE_MASK: u64 = (1 << ALIGN_SHIFT) - 1;
+
+/// The code of an event (never 0).
+pub(crate) fn encode(event: Event) -> u64 {
+    let (layout, free) = match event {
+        Event::Alloc(layout) => (layout, 0),
+        Event::Free(layout) => (layout, FREE_BIT),
+    };
+    let size = (layout.size().max(1) as u64).min(SIZE_MASK);
+    free | (u64::from(layout.align().trailing_zeros()) << ALIGN_SHIFT) | size
+}
+
+/// The event of a written code; `None` for an unwritten place (0).
+pub(crate) fn decode(code: u64) -> Option<(usize, usize, bool)> {
+    let size = code & SIZE_MASK;
+    if size == 0 {
+        return None;
+    }
+    let shift = ((code >> ALIGN_SHIFT) & 0x3f) as u32;
+    let align = 1usize.checked_shl(shift).unwrap_or(1 << (usize::BITS - 1));
+    Some((usize::try_from(size).unwrap_or(usize::MAX), align, code & FREE_BIT != 0))
 }
 
 /// The figures of one request kind (a size and an alignment) in one run.
@@ -76,7 +102,7 @@ impl Recording {
         Self::from_codes(&codes, 1, 0)
     }
 
-    /// From encoded events (see `recorder::encode`; codes that do not decode are skipped).
+    /// From encoded events (see `encode`; codes that do not decode are skipped).
     pub(crate) fn from_codes(codes: &[u64], threads: usize, dropped: u64) -> Self {
         let mut index: HashMap<(usize, usize), u32> = HashMap::new();
         let mut pairs: Vec<(usize, usize)> = Vec::new();
@@ -327,4 +353,19 @@ fn field(input: &mut impl BufRead, name: &str) -> io::Result<usize> {
         .and_then(|rest| rest.strip_prefix(' '))
         .and_then(|value| value.parse().ok())
         .ok_or_else(|| invalid(&format!("expected `{name} <number>`, found `{text}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for (size, align) in [(1, 1), (0, 1), (24, 8), (4096, 4096), (3 << 40, 1 << 20)] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            assert_eq!(decode(encode(Event::Alloc(layout))), Some((size.max(1), align, false)));
+            assert_eq!(decode(encode(Event::Free(layout))), Some((size.max(1), align, true)));
+        }
+        assert_eq!(decode(0), None);
+    }
 }
