@@ -1,0 +1,1 @@
+//! Minimized cases (filled in below).

@@ -1,0 +1,1 @@
+//! Multi-thread fuzzing (below).
