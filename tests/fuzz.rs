@@ -19,6 +19,8 @@
 //!
 //! `cargo test -p detalloc-tests --test fuzz` runs everything; `--release` for long runs.
 
+#[path = "fuzz/api.rs"]
+mod api;
 #[path = "fuzz/corpus.rs"]
 mod corpus;
 #[path = "fuzz/ctx.rs"]
@@ -29,6 +31,8 @@ mod heaps;
 mod model;
 #[path = "fuzz/ops.rs"]
 mod ops;
+#[path = "fuzz/rounds.rs"]
+mod rounds;
 #[path = "fuzz/runner.rs"]
 mod runner;
 #[path = "fuzz/shrink.rs"]
@@ -175,7 +179,7 @@ pub fn case_of(seed: u64) -> (&'static str, usize, Vec<Op>) {
     let at = rng.below(4096 / 16) * 16;
     let shape = heaps::with_heap(heap, ShapeOf).expect("a listed heap");
     let len = if cfg!(miri) { 4 + rng.below(16) } else { 4 + rng.below(120) };
-    (heap, at, ops::generate(&mut rng, &shape, len))
+    (heap, at, ops::generate(&mut rng, &shape, len, false, 0))
 }
 
 /// `heaps`, or those named in `DETALLOC_FUZZ_HEAPS` (comma-separated) when it names any.
@@ -333,4 +337,83 @@ fn child_replay() {
         ),
     }
     watch.disarm();
+}
+
+/// The multi-thread fuzz test: random thread cases on every `SHARED` heap for the budget.
+#[test]
+fn threads() {
+    let cfg = config();
+    let budget = Duration::from_secs_f64(cfg.secs * 0.4);
+    let started = Instant::now();
+    let watch = Watch::new(HANG);
+    let mut master = Rng::new(cfg.master ^ 0x7487_EAD5);
+    let mut cases = 0u64;
+    let (mut failures, mut seen) = (Vec::new(), std::collections::BTreeSet::new());
+    loop {
+        let seed = cfg.replay.unwrap_or_else(|| master.next_u64());
+        let case = rounds::case_of(seed);
+        let shown = Arc::new(rounds::show(&case));
+        watch.arm(
+            Arc::new(move |round| format!("seed {seed:#x}, hung in round {round} of\n{shown}")),
+            OnHang::Abort(Arc::new(move |_| eprintln!("{}", replay_line(seed, "threads")))),
+        );
+        let result = rounds::run(&case, Some(&watch));
+        watch.disarm();
+        cases += 1;
+        if let Err(found) = result {
+            let elapsed = started.elapsed().as_secs_f64();
+            let head = format!(
+                "detalloc fuzz threads: FAILED after {elapsed:.2} s ({cases} cases): seed {seed:#x}, heap {} at {:#x}, {} threads, burst {}, resetter {}; step {}: `{}`\n  [{}] {}\n{}",
+                case.heap,
+                case.at,
+                case.threads.len(),
+                case.burst,
+                case.resetter,
+                found.step,
+                text::op(&found.op),
+                found.fail.kind,
+                found.fail.msg,
+                replay_line(seed, "threads")
+            );
+            eprintln!("{head}");
+            let new = seen.insert((case.heap, found.fail.kind));
+            let shrunk = if cfg!(miri) || !new {
+                String::new()
+            } else {
+                let t0 = Instant::now();
+                match rounds::judging_time(&case) {
+                    None => "(not shrunk: it did not fail again within 5 s)".to_string(),
+                    Some(per) => {
+                        let (small, f, tries) =
+                            rounds::shrink_case(&case, found, Duration::from_secs(90), per);
+                        format!(
+                            "minimized in {:.1} s ({tries} candidates, each run up to {} ms): [{}] {}\ncorpus entry:\n    {}",
+                            t0.elapsed().as_secs_f64(),
+                            per.as_millis(),
+                            f.fail.kind,
+                            f.fail.msg,
+                            rounds::show(&small)
+                        )
+                    }
+                }
+            };
+            eprintln!("{shrunk}");
+            failures.push(format!("{head}\n{shrunk}"));
+            if !cfg.keep_going {
+                break;
+            }
+        }
+        let done = if cfg!(miri) { cases >= 1 } else { started.elapsed() >= budget };
+        if cfg.replay.is_some() || done {
+            break;
+        }
+    }
+    eprintln!(
+        "detalloc fuzz threads: {cases} cases in {:.1} s, master seed {:#x}",
+        started.elapsed().as_secs_f64(),
+        cfg.master
+    );
+    if !failures.is_empty() {
+        panic!("{} failing case(s):\n{}", failures.len(), failures.join("\n\n"));
+    }
 }

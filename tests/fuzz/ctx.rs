@@ -117,21 +117,25 @@ pub fn install(heap: &'static dyn Heap) {
     with(|c| *c = Ctx { heap: Some(heap), live: true, stamp: 0x5A, ..Ctx::default() });
 }
 
-/// Ends the run: callbacks stop acting. When every waker made in the run was dropped as often
-/// as it was cloned, their data is freed and `Ok`; otherwise the data is leaked (the heap may
-/// still hold such a waker) and the first waker with references left is named.
-pub fn uninstall() -> Result<(), String> {
-    let wakers = with(|c| {
+/// Ends the run: callbacks stop acting and nothing more is recorded (the heap may still drop
+/// a waker it holds when it is dropped).
+pub fn stop() {
+    with(|c| {
         c.live = false;
         c.heap = None;
         c.bag.clear();
-        std::mem::take(&mut c.wakers)
-    })
-    .unwrap_or_default();
+    });
+}
+
+/// After [`stop`] and once the heap is gone: when every waker made in the run was dropped as
+/// often as it was cloned, frees their data and `Ok`; otherwise leaks it and names the first
+/// waker with references left (a waker the heap forgot without dropping it).
+pub fn release_wakers() -> Result<(), String> {
+    let wakers = with(|c| std::mem::take(&mut c.wakers)).unwrap_or_default();
     if let Some(w) = wakers.iter().find(|w| w.refs.load(Ordering::Acquire) != 0) {
         return Err(format!(
-            "a waker of future {} has {} references left at the end of the run: the heap kept \
-             (or dropped too often) a waker it was given",
+            "a waker of future {} has {} references left after the heap was dropped: the heap \
+             forgot a waker without dropping it",
             w.fut,
             w.refs.load(Ordering::Acquire)
         ));

@@ -13,7 +13,7 @@ use std::alloc::Layout;
 use std::collections::{BTreeMap, VecDeque};
 use std::ptr::NonNull;
 
-use detalloc::{Heap, PoolStats};
+use detalloc::{FreeError, Heap, PoolStats};
 
 use crate::ctx::{Call, Event};
 use crate::heaps::Shape;
@@ -398,6 +398,63 @@ impl Model {
             return Err(fail("wake", format!("future {fut} was handed a block but never woken")));
         }
         Ok(())
+    }
+
+    /// Checks a region the heap just returned: inside the block holding it, as long as the
+    /// request, aligned as requested. Nothing is written before this passes.
+    pub fn check_region(
+        &self,
+        what: &str,
+        ptr: NonNull<u8>,
+        len: usize,
+        layout: Layout,
+        pool: usize,
+        block: usize,
+    ) -> Result<(), Fail> {
+        let (start, end, size) = (ptr.as_ptr().addr(), ptr.as_ptr().addr() + len, self.size(pool));
+        if start < block || end > block + size {
+            return Err(fail(
+                "region-bounds",
+                format!(
+                    "{what} returned {len} bytes at {}, but the block holding it ({}, pool {pool}, {size} B) \
+                     ends at {}: the region runs {} bytes past it",
+                    self.at(start),
+                    self.at(block),
+                    self.at(block + size),
+                    end.saturating_sub(block + size)
+                ),
+            ));
+        }
+        if len < layout.size() {
+            return Err(fail(
+                "region-bounds",
+                format!("{what} returned {len} bytes for {} requested", layout.size()),
+            ));
+        }
+        if !start.is_multiple_of(layout.align()) {
+            return Err(fail(
+                "region-align",
+                format!(
+                    "{what} returned {}, not aligned to the requested {} bytes",
+                    self.at(start),
+                    layout.align()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a free of a block of `pool` with `layout` must be refused with: `None` when it is
+    /// right (the layout selects the pool, or with `spill` fits it); a live block is then freed,
+    /// a freed one is a double free.
+    pub fn verdict(&self, pool: usize, layout: Layout, live: bool) -> Option<FreeError> {
+        let right =
+            self.select(layout) == Some(pool) || (self.shape.spill && self.fits(pool, layout));
+        match (right, live) {
+            (true, true) => None,
+            (true, false) => Some(FreeError::DoubleFree),
+            (false, _) => Some(FreeError::WrongPool),
+        }
     }
 
     /// `reset_stats`: counters to 0, peaks to the current use.

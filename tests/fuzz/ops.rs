@@ -191,11 +191,17 @@ struct Gen<'a> {
     freed: Vec<Id>,
     /// Waiting futures not cancelled (some may have resolved: they are then live too).
     waits: Vec<Id>,
+    /// For one of several threads sharing the heap: no operation whose outcome depends on the
+    /// other threads' (no waits, double frees, resets, audits, reports, bag hand-overs; hooks
+    /// only allocate and free at once).
+    shared: bool,
 }
 
-/// A case of `len` operations for a heap of `shape`, from `rng`.
-pub fn generate(rng: &mut Rng, shape: &Shape, len: usize) -> Vec<Op> {
-    let mut g = Gen { shape, next: 0, live: Vec::new(), freed: Vec::new(), waits: Vec::new() };
+/// A case of `len` operations for a heap of `shape`, from `rng`; `shared`: for one of several
+/// threads (ids then start at `first_id`, so threads never share one).
+pub fn generate(rng: &mut Rng, shape: &Shape, len: usize, shared: bool, first_id: Id) -> Vec<Op> {
+    let (live, freed, waits) = (Vec::new(), Vec::new(), Vec::new());
+    let mut g = Gen { shape, next: first_id, live, freed, waits, shared };
     (0..len).map(|_| g.op(rng)).collect()
 }
 
@@ -210,24 +216,25 @@ impl Gen<'_> {
     }
 
     fn op(&mut self, rng: &mut Rng) -> Op {
-        let waits = self.shape.waiters > 0;
+        let one = !self.shared;
+        let waits = self.shape.waiters > 0 && one;
         let have_live = !self.live.is_empty();
-        let have_waits = !self.waits.is_empty();
+        let have_waits = !self.waits.is_empty() && one;
         // (weight, kind): a kind whose ids do not exist yet has weight 0.
         let table = [
             (28, 0),
             (if have_live { 16 } else { 0 }, 1),
             (if have_live { 18 } else { 0 }, 2),
             (if self.shape.validate { 5 } else { 1 }, 3),
-            (if have_live { 3 } else { 0 }, 4),
+            (if have_live && one { 3 } else { 0 }, 4),
             (3, 5),
             (if waits { 10 } else { 0 }, 6),
             (if have_waits { 7 } else { 0 }, 7),
             (if have_waits { 5 } else { 0 }, 8),
-            (2, 9),
-            (1, 10),
+            (if one { 2 } else { 0 }, 9),
+            (if one { 1 } else { 0 }, 10),
             (1, 11),
-            (1, 12),
+            (if one { 1 } else { 0 }, 12),
         ];
         let total: usize = table.iter().map(|t| t.0).sum();
         let mut roll = rng.below(total);
@@ -296,7 +303,7 @@ impl Gen<'_> {
 
     fn bad(&mut self, rng: &mut Rng) -> Op {
         let live = Self::pick(rng, &self.live);
-        let freed = Self::pick(rng, &self.freed);
+        let freed = Self::pick(rng, &self.freed).filter(|_| !self.shared);
         if !self.shape.validate {
             return Op::BadFree { id: live.unwrap_or(0), bad: Bad::Foreign };
         }
@@ -348,6 +355,7 @@ impl Gen<'_> {
         match rng.below(20) {
             0..10 => Action::None,
             10..14 => Action::AllocFree { size, align },
+            _ if self.shared => Action::None,
             14..17 => Action::Keep { size, align },
             _ => Action::FreeOne,
         }

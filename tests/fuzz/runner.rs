@@ -15,6 +15,7 @@ use std::task::Waker;
 
 use detalloc::FreeError;
 
+use crate::api::{self, show};
 use crate::ctx::{self, Event, Owned};
 use crate::heaps::{Placed, Target, WaitFuture, place, reclaim};
 use crate::model::{Fail, Model, Owner, fail};
@@ -50,16 +51,6 @@ pub struct Runner<H: Target> {
     /// Ids already used by an allocation or a wait (an id is never reused).
     pub(crate) used: BTreeSet<Id>,
     foreign: Box<[u64; 4]>,
-}
-
-/// A `Layout` from the generator's numbers (`None` when invalid).
-pub fn layout(size: usize, align: u32) -> Option<Layout> {
-    Layout::from_size_align(size, align as usize).ok()
-}
-
-/// `size/align`, as the messages print layouts.
-pub fn show(layout: Layout) -> String {
-    format!("{}/{}", layout.size(), layout.align())
 }
 
 impl<H: Target> Runner<H> {
@@ -111,7 +102,7 @@ impl<H: Target> Runner<H> {
                 }
             }
             Op::Prefetch { size, align } => {
-                if let Some(layout) = layout(size as usize, align) {
+                if let Some(layout) = api::layout(size as usize, align) {
                     self.heap.prefetch(layout);
                     self.walk_nested()?;
                 }
@@ -173,51 +164,6 @@ impl<H: Target> Runner<H> {
         self.heap.validate().map_err(|c| fail("validate", format!("validate(): {c}")))
     }
 
-    /// Checks a region the heap just returned: inside the block holding it, as long as the
-    /// request, aligned as requested. Nothing is written before this passes.
-    pub(crate) fn check_region(
-        &self,
-        what: &str,
-        ptr: NonNull<u8>,
-        len: usize,
-        layout: Layout,
-        pool: usize,
-        block: usize,
-    ) -> Result<(), Fail> {
-        let (start, end, size) =
-            (ptr.as_ptr().addr(), ptr.as_ptr().addr() + len, self.model.size(pool));
-        if start < block || end > block + size {
-            return Err(fail(
-                "region-bounds",
-                format!(
-                    "{what} returned {len} bytes at {}, but the block holding it ({}, pool {pool}, {size} B) \
-                     ends at {}: the region runs {} bytes past it",
-                    self.model.at(start),
-                    self.model.at(block),
-                    self.model.at(block + size),
-                    end.saturating_sub(block + size)
-                ),
-            ));
-        }
-        if len < layout.size() {
-            return Err(fail(
-                "region-bounds",
-                format!("{what} returned {len} bytes for {} requested", layout.size()),
-            ));
-        }
-        if !start.is_multiple_of(layout.align()) {
-            return Err(fail(
-                "region-align",
-                format!(
-                    "{what} returned {}, not aligned to the requested {} bytes",
-                    self.model.at(start),
-                    layout.align()
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// Registers region `id` (checked, zero-checked over `zeroed` bytes, then stamped).
     pub(crate) fn new_region(
         &mut self,
@@ -229,7 +175,7 @@ impl<H: Target> Runner<H> {
         pool: usize,
         zeroed: usize,
     ) -> Result<(), Fail> {
-        self.check_region(what, ptr, len, layout, pool, ptr.as_ptr().addr())?;
+        self.model.check_region(what, ptr, len, layout, pool, ptr.as_ptr().addr())?;
         // SAFETY: the region was just checked to lie inside a block the heap handed to us;
         // the heap zeroed `zeroed` bytes of it.
         if let Some(at) = unsafe { ctx::first_difference(ptr, 0, zeroed, None) } {
@@ -293,28 +239,11 @@ impl<H: Target> Runner<H> {
     }
 
     fn alloc(&mut self, id: Id, api: AllocApi, size: u32, align: u32) -> Result<(), Fail> {
-        let global = matches!(api, AllocApi::Global | AllocApi::GlobalZeroed);
-        let size = if global { size.max(1) } else { size } as usize;
-        let Some(layout) = layout(size, align) else { return Ok(()) };
+        let Some(layout) = api::alloc_layout(api, size, align) else { return Ok(()) };
         if !self.used.insert(id) {
             return Ok(());
         }
-        let heap = self.heap;
-        let (got, zeroed) = match api {
-            AllocApi::Heap => (heap.allocate(layout).ok().map(|p| (p, size)), 0),
-            // SAFETY: `layout` has a non-zero size (`GlobalAlloc::alloc`'s contract).
-            AllocApi::Global => (NonNull::new(unsafe { heap.alloc(layout) }).map(|p| (p, size)), 0),
-            // SAFETY: as above.
-            AllocApi::GlobalZeroed => {
-                (NonNull::new(unsafe { heap.alloc_zeroed(layout) }).map(|p| (p, size)), size)
-            }
-            AllocApi::Api2 | AllocApi::Api2Zeroed => {
-                let got = heap
-                    .api2_allocate(layout, api == AllocApi::Api2Zeroed)
-                    .map(|s| (s.cast(), s.len()));
-                (got, if api == AllocApi::Api2Zeroed { got.map_or(0, |g| g.1) } else { 0 })
-            }
-        };
+        let (got, zeroed) = api::alloc(self.heap, api, layout);
         let what = format!("{api:?} allocate({})", show(layout));
         let mut main = None;
         for event in ctx::take_events() {
@@ -355,20 +284,9 @@ impl<H: Target> Runner<H> {
     fn free(&mut self, id: Id, api: FreeApi) -> Result<(), Fail> {
         let Some(r) = self.regions.get(&id).copied() else { return Ok(()) };
         self.verify(id, &r)?;
-        let heap = self.heap;
-        // SAFETY (each arm): `r.ptr` is a live block of this heap and `r.layout` the layout it
-        // was last requested with; it is freed once.
-        let result = match api {
-            FreeApi::Global if r.layout.size() > 0 => {
-                unsafe { heap.dealloc(r.ptr.as_ptr(), r.layout) };
-                None
-            }
-            FreeApi::Api2 => {
-                unsafe { heap.api2_deallocate(r.ptr, r.layout) };
-                None
-            }
-            FreeApi::Heap | FreeApi::Global => Some(unsafe { heap.deallocate(r.ptr, r.layout) }),
-        };
+        // SAFETY: `r.ptr` is a live block of this heap last requested with `r.layout`; it is
+        // freed once.
+        let result = unsafe { api::free(self.heap, api, r.ptr, r.layout) };
         let what = format!(
             "{api:?} free of allocation {id} ({}, {})",
             self.model.at(r.ptr.as_ptr().addr()),
@@ -414,33 +332,12 @@ impl<H: Target> Runner<H> {
     ) -> Result<Option<Vec<u64>>, Fail> {
         let Some(r) = self.regions.get(&id).copied() else { return Ok(None) };
         let old = r.layout;
-        let new = match api {
-            ResizeApi::Realloc if old.size() == 0 => None,
-            ResizeApi::Realloc => layout((size as usize).max(1), old.align() as u32),
-            ResizeApi::Grow | ResizeApi::GrowZeroed => {
-                layout((size as usize).max(old.size()), align)
-            }
-            ResizeApi::Shrink => layout((size as usize).min(old.size()), align),
-        };
-        let Some(new) = new else { return Ok(None) };
+        let Some(new) = api::resize_layout(api, old, size, align) else { return Ok(None) };
         self.verify(id, &r)?;
-        let heap = self.heap;
         let zeroed = api == ResizeApi::GrowZeroed;
-        // SAFETY (each arm): `r.ptr` is a live block of this heap currently allocated for
-        // `old`; `new` keeps each API's contract (a realloc to a non-zero size with the same
-        // alignment, a grow never smaller, a shrink never larger).
-        let got = match api {
-            ResizeApi::Realloc => {
-                NonNull::new(unsafe { heap.realloc(r.ptr.as_ptr(), old, new.size()) })
-                    .map(|p| (p, new.size()))
-            }
-            ResizeApi::Grow | ResizeApi::GrowZeroed => {
-                unsafe { heap.api2_grow(r.ptr, old, new, zeroed) }.map(|s| (s.cast(), s.len()))
-            }
-            ResizeApi::Shrink => {
-                unsafe { heap.api2_shrink(r.ptr, old, new) }.map(|s| (s.cast(), s.len()))
-            }
-        };
+        // SAFETY: `r.ptr` is a live block of this heap currently allocated for `old`, and
+        // `new` came from `resize_layout`.
+        let got = unsafe { api::resize(self.heap, api, r.ptr, old, new) };
         let what = format!(
             "{api:?}(allocation {id} at {}, {} -> {})",
             self.model.at(r.ptr.as_ptr().addr()),
@@ -474,7 +371,13 @@ impl<H: Target> Runner<H> {
                 _ => self.model.nested(&event)?,
             }
         }
-        let holds = self.model.fits(r.pool, new);
+        // A resize that asked the pools for `new` without the hooks (and the heap's failure
+        // count) hearing of it may have counted each full pool's exhaustion: offered as the
+        // counts the heap may have instead.
+        let cands = self.model.candidates(new);
+        let all_full = cands.iter().all(|&c| self.model.full(c));
+        let mut quiet = self.model.counts.iter().map(|c| c.failures).collect::<Vec<u64>>();
+        cands.iter().for_each(|&c| quiet[c] += 1);
         let mut alt = None;
         let (ptr, len, pool) = match (got, moved) {
             (Some((p, len)), Some((pool, m))) if p == m && !failed => {
@@ -484,27 +387,24 @@ impl<H: Target> Runner<H> {
                         format!("{what} moved the block but never freed the old one: it leaks"),
                     ));
                 }
-                self.check_region(&what, p, len, new, pool, p.as_ptr().addr())?;
+                self.model.check_region(&what, p, len, new, pool, p.as_ptr().addr())?;
                 (p, len, pool)
             }
             (Some((p, len)), None) if p == r.ptr && !freed_old => {
-                self.check_region(&what, p, len, new, r.pool, r.ptr.as_ptr().addr())?;
-                let cands = self.model.candidates(new);
-                if !failed && !cands.is_empty() && cands.iter().all(|&c| self.model.full(c)) {
-                    let mut f: Vec<u64> = self.model.counts.iter().map(|c| c.failures).collect();
-                    cands.iter().for_each(|&c| f[c] += 1);
-                    alt = Some(f);
+                self.model.check_region(&what, p, len, new, r.pool, r.ptr.as_ptr().addr())?;
+                if !failed && !cands.is_empty() && all_full {
+                    alt = Some(quiet);
                 }
                 (p, len, r.pool)
             }
-            (None, None) if failed && !freed_old => {
-                if api == ResizeApi::Shrink && holds {
+            (None, None) if !freed_old && (failed || all_full) => {
+                if api == ResizeApi::Shrink && self.model.fits(r.pool, new) {
                     return Err(fail(
                         "resize",
                         format!("{what} failed though the block in hand holds the new layout"),
                     ));
                 }
-                return Ok(None);
+                return Ok((!failed).then_some(quiet));
             }
             (got, moved) => {
                 return Err(fail(
@@ -540,19 +440,6 @@ impl<H: Target> Runner<H> {
         Ok(alt)
     }
 
-    /// What a free of a block of `pool` with `layout` must be refused with: `None` when it is
-    /// right (the layout selects the pool, or with `spill` fits it); a live block is then freed,
-    /// a freed one is a double free.
-    fn verdict(&self, pool: usize, layout: Layout, live: bool) -> Option<FreeError> {
-        let right = self.model.select(layout) == Some(pool)
-            || (self.model.shape.spill && self.model.fits(pool, layout));
-        match (right, live) {
-            (true, true) => None,
-            (true, false) => Some(FreeError::DoubleFree),
-            (false, _) => Some(FreeError::WrongPool),
-        }
-    }
-
     fn bad_free(&mut self, id: Id, bad: Bad) -> Result<(), Fail> {
         let validate = self.model.shape.validate;
         let region = self.regions.get(&id).copied();
@@ -561,7 +448,7 @@ impl<H: Target> Runner<H> {
                 Some(&(p, l, pool))
                     if validate && !self.model.blocks.contains_key(&p.as_ptr().addr()) =>
                 {
-                    (p, l, self.verdict(pool, l, false))
+                    (p, l, self.model.verdict(pool, l, false))
                 }
                 _ => return Ok(()),
             },
@@ -577,9 +464,9 @@ impl<H: Target> Runner<H> {
                 let l = region.map_or(Layout::new::<u64>(), |r| r.layout);
                 (NonNull::from(&mut self.foreign[1]).cast(), l, Some(FreeError::Foreign))
             }
-            Bad::WrongLayout { size, align } => match (region, layout(size as usize, align)) {
+            Bad::WrongLayout { size, align } => match (region, api::layout(size as usize, align)) {
                 (Some(r), Some(l)) if validate && !r.reshaped => {
-                    (r.ptr, l, self.verdict(r.pool, l, true))
+                    (r.ptr, l, self.model.verdict(r.pool, l, true))
                 }
                 _ => return Ok(()),
             },
@@ -635,15 +522,13 @@ impl<H: Target> Runner<H> {
     /// `step` (the case's length).
     pub fn finish(mut self, mut step: usize) -> Result<(), (usize, Op, Fail)> {
         self.teardown(&mut step)?;
-        if let Err(msg) = ctx::uninstall() {
-            return Err((step, Op::Report, fail("waker", msg)));
-        }
+        ctx::stop();
         if let Some(placed) = self.placed.take() {
             // SAFETY: every future was dropped, every block freed, and the context no longer
             // refers to the heap.
             unsafe { reclaim(placed) };
         }
-        Ok(())
+        ctx::release_wakers().map_err(|msg| (step, Op::Report, fail("waker", msg)))
     }
 
     fn run(&mut self, op: Op, step: &mut usize) -> Result<(), (usize, Op, Fail)> {

@@ -11,19 +11,20 @@
 //! * dropping a waiting future gives up its place; a block already handed to it goes on to
 //!   the next waiter or back to the pool.
 //!
-//! A first poll that waits reports no event, so it is placed at the first point of the step
-//! where waiting was allowed: wakers must be cloned before the pool's lock is taken, so events
-//! a clone causes come before it.
+//! A first poll that waits reports no event; it is judged after the step's other events:
+//! wakers must be cloned before the pool's lock is taken (DESIGN: no user code runs under a
+//! pool's lock), so whatever a clone does to the heap happens before the future is queued.
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
+use crate::api::{layout, show};
 use crate::ctx::{self, Event};
 use crate::heaps::Target;
 use crate::model::{Fail, Fut, Owner, fail};
 use crate::ops::{Id, WakerSpec};
-use crate::runner::{Runner, layout, show};
+use crate::runner::Runner;
 
 impl<H: Target> Runner<H> {
     /// Whether a future for `layout` may wait now: a pool fits, every pool it may use is full,
@@ -75,33 +76,22 @@ impl<H: Target> Runner<H> {
             }
         };
         let what = format!("allocate_wait({}) of future {id}", show(layout));
-        let (mut main, mut queued) = (None, false);
-        let events = ctx::take_events();
-        for event in events.iter().map(Some).chain([None]) {
-            if outcome.is_none() && !queued && self.may_wait(layout) {
-                self.model.count_exhaustion(layout);
-                let pool = self.model.select(layout).expect("a pool fits");
-                self.model.queues[pool].push_back(id);
-                self.model.futs.insert(id, Fut::Waiting { pool });
-                queued = true;
-            }
+        let mut main = None;
+        for event in ctx::take_events() {
             match event {
-                None => {}
-                Some(&Event::Alloc { depth: 0, pool, ptr, layout: rep }) if main.is_none() => {
+                Event::Alloc { depth: 0, pool, ptr, layout: rep } if main.is_none() => {
                     self.served(&what, pool, ptr, rep, layout, Owner::Region(id))?;
                     main = Some(Some((pool, ptr)));
                 }
-                Some(&Event::Fail { depth: 0, layout: rep }) if main.is_none() => {
+                Event::Fail { depth: 0, layout: rep } if main.is_none() => {
                     if rep != layout {
-                        return Err(fail(
-                            "hooks",
-                            format!("on_fail reported {} for {what}", show(rep)),
-                        ));
+                        let msg = format!("on_fail reported {} for {what}", show(rep));
+                        return Err(fail("hooks", msg));
                     }
                     self.refused_wait(&what, layout)?;
                     main = Some(None);
                 }
-                Some(event) => self.model.nested(event)?,
+                _ => self.model.nested(&event)?,
             }
         }
         match (outcome, main) {
@@ -109,7 +99,13 @@ impl<H: Target> Runner<H> {
                 self.new_region(&what, id, ptr, layout, layout.size(), pool, 0)
             }
             (Some(None), Some(None)) => Ok(()),
-            (None, None) if queued => Ok(()),
+            (None, None) if self.may_wait(layout) => {
+                self.model.count_exhaustion(layout);
+                let pool = self.model.select(layout).expect("a pool fits");
+                self.model.queues[pool].push_back(id);
+                self.model.futs.insert(id, Fut::Waiting { pool });
+                Ok(())
+            }
             (None, None) => Err(fail(
                 "wait-pending",
                 format!("{what} is pending, but it may not wait: {}", self.why_not_wait(layout)),

@@ -34,9 +34,19 @@ struct Inner {
 pub struct Watch(Arc<Inner>);
 
 impl Watch {
+    /// A watch with no thread: it only records the step running now (for a caller that waits
+    /// with its own timeout).
+    pub fn passive() -> Self {
+        Self::with_thread(Duration::MAX, false)
+    }
+
     /// A watchdog that reports a step running longer than `limit`. Under Miri there is no
     /// thread: ticks are recorded, nothing watches them.
     pub fn new(limit: Duration) -> Self {
+        Self::with_thread(limit, !cfg!(miri))
+    }
+
+    fn with_thread(limit: Duration, thread: bool) -> Self {
         let inner = Arc::new(Inner {
             start: Instant::now(),
             limit,
@@ -46,7 +56,7 @@ impl Watch {
             describe: Mutex::new(None),
             on_hang: Mutex::new(None),
         });
-        if !cfg!(miri) {
+        if thread {
             let weak = Arc::downgrade(&inner);
             std::thread::Builder::new()
                 .name("fuzz-watchdog".into())
