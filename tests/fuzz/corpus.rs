@@ -65,7 +65,10 @@ fn replay(case: &Case) {
             Some(Found {
                 step,
                 op: ops.get(step).copied().unwrap_or(Op::Report),
-                fail: crate::model::fail("deadlock", format!("step {step} has not finished after {DEADLOCK:?}")),
+                fail: crate::model::fail(
+                    "deadlock",
+                    format!("step {step} has not finished after {DEADLOCK:?}"),
+                ),
             })
         }
     };
@@ -97,7 +100,13 @@ fn replay_threads(entry: &ThreadEntry, limit: Duration) {
         rounds::run_for(&case, limit)
     };
     if let Some(f) = found {
-        panic!("heap {}: [{}] {}\ncase: {}", entry.heap, f.fail.kind, f.fail.msg, rounds::show(&case));
+        panic!(
+            "heap {}: [{}] {}\ncase: {}",
+            entry.heap,
+            f.fail.kind,
+            f.fail.msg,
+            rounds::show(&case)
+        );
     }
 }
 

@@ -83,7 +83,7 @@ impl<H: Target> Runner<H> {
             Op::BadFree { id, bad } => self.bad_free(id, bad)?,
             Op::Donate { id } => self.donate(id)?,
             Op::Hooks { action } => ctx::set_hook_action(action),
-            Op::Wait { id, size, align, waker } => self.wait(id, size, align, waker)?,
+            Op::Wait { id, size, align, waker } => alt = self.wait(id, size, align, waker)?,
             Op::Poll { id, waker } => self.poll(id, waker)?,
             Op::Cancel { id } => self.cancel(id)?,
             Op::ResetStats => {

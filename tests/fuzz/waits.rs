@@ -20,47 +20,85 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use crate::api::{layout, show};
-use crate::ctx::{self, Event};
+use crate::ctx::{self, Call, Event};
 use crate::heaps::Target;
 use crate::model::{Fail, Fut, Owner, fail};
 use crate::ops::{Id, WakerSpec};
 use crate::runner::Runner;
 
+/// The step's events with the harness call's own hook (`on_alloc`, `on_fail`) moved before
+/// the first waker drop or wake the call made: whatever a waker does when the heap drops or
+/// wakes it happens after the pool's lock, so after the decision that hook reports, even when
+/// the heap calls the hook later.
+fn decision_first(mut events: Vec<Event>) -> Vec<Event> {
+    let own = events
+        .iter()
+        .position(|e| matches!(e, Event::Alloc { depth: 0, .. } | Event::Fail { depth: 0, .. }));
+    let after_lock = events.iter().position(|e| {
+        matches!(e, Event::Waker { depth: 0, call: Call::Drop | Call::Wake | Call::WakeByRef, .. })
+    });
+    if let (Some(own), Some(after)) = (own, after_lock)
+        && after < own
+    {
+        let event = events.remove(own);
+        events.insert(after, event);
+    }
+    events
+}
+
 impl<H: Target> Runner<H> {
-    /// Whether a future for `layout` may wait now: a pool fits, every pool it may use is full,
-    /// and fewer than `K` futures wait on the pool it selects.
-    fn may_wait(&self, layout: Layout) -> bool {
-        let m = &self.model;
-        m.select(layout).is_some_and(|s| {
-            m.candidates(layout).iter().all(|&p| m.full(p)) && m.queues[s].len() < m.shape.waiters
-        })
+    /// Which pools are full now.
+    fn full_now(&self) -> Vec<bool> {
+        (0..self.model.shape.pools.len()).map(|p| self.model.full(p)).collect()
     }
 
-    /// Why a future for `layout` may not wait now.
-    fn why_not_wait(&self, layout: Layout) -> String {
+    /// Whether a future for `layout` may wait now: a pool fits, it and every other pool the
+    /// request may use is full (another one at least when the step began: with `spill` the
+    /// heap tries those before the waker is cloned), and fewer than `K` futures wait on it.
+    fn may_wait(&self, layout: Layout, full_before: &[bool]) -> bool {
+        self.why_not_wait(layout, full_before).is_none()
+    }
+
+    /// Why a future for `layout` may not wait now (`None`: it may).
+    fn why_not_wait(&self, layout: Layout, full_before: &[bool]) -> Option<String> {
         let m = &self.model;
-        let Some(s) = m.select(layout) else { return "no pool fits it".into() };
-        match m.candidates(layout).into_iter().find(|&p| !m.full(p)) {
-            Some(p) => format!("pool {p} has a free block"),
-            None => format!(
+        let Some(s) = m.select(layout) else { return Some("no pool fits it".into()) };
+        let free =
+            m.candidates(layout).into_iter().find(|&p| !m.full(p) && (p == s || !full_before[p]));
+        if let Some(p) = free {
+            return Some(format!("pool {p} has a free block"));
+        }
+        (m.queues[s].len() >= m.shape.waiters).then(|| {
+            format!(
                 "{} futures already wait on pool {s} (K = {})",
                 m.queues[s].len(),
                 m.shape.waiters
-            ),
-        }
+            )
+        })
     }
 
+    /// The first poll of a new future. Returns other pool failure counts the heap may rightly
+    /// have (see `Model::check_stats`): with `spill`, the heap may try every pool the request
+    /// may use before it clones the waker, so a block a clone frees then serves a request
+    /// whose pools were all counted exhausted.
     pub(crate) fn wait(
         &mut self,
         id: Id,
         size: u32,
         align: u32,
         spec: WakerSpec,
-    ) -> Result<(), Fail> {
-        let Some(layout) = layout(size as usize, align) else { return Ok(()) };
+    ) -> Result<Option<Vec<u64>>, Fail> {
+        let Some(layout) = layout(size as usize, align) else { return Ok(None) };
         if H::SHAPE.waiters == 0 || !self.used.insert(id) {
-            return Ok(());
+            return Ok(None);
         }
+        let full_before = self.full_now();
+        let cands = self.model.candidates(layout);
+        let tried_first =
+            self.model.shape.spill && !cands.is_empty() && cands.iter().all(|&p| full_before[p]);
+        let failures =
+            |m: &crate::model::Model| m.counts.iter().map(|c| c.failures).collect::<Vec<u64>>();
+        let mut counted = None;
         let root = ctx::waker(id, spec);
         let mut fut = self.heap.wait(layout).expect("a heap with waiters");
         let polled = fut.as_mut().poll(&mut Context::from_waker(&root));
@@ -77,10 +115,14 @@ impl<H: Target> Runner<H> {
         };
         let what = format!("allocate_wait({}) of future {id}", show(layout));
         let mut main = None;
-        for event in ctx::take_events() {
+        for event in decision_first(ctx::take_events()) {
             match event {
                 Event::Alloc { depth: 0, pool, ptr, layout: rep } if main.is_none() => {
+                    let before = failures(&self.model);
                     self.served(&what, pool, ptr, rep, layout, Owner::Region(id))?;
+                    let after = failures(&self.model);
+                    counted =
+                        Some(after.iter().zip(&before).map(|(a, b)| a - b).collect::<Vec<u64>>());
                     main = Some(Some((pool, ptr)));
                 }
                 Event::Fail { depth: 0, layout: rep } if main.is_none() => {
@@ -88,7 +130,7 @@ impl<H: Target> Runner<H> {
                         let msg = format!("on_fail reported {} for {what}", show(rep));
                         return Err(fail("hooks", msg));
                     }
-                    self.refused_wait(&what, layout)?;
+                    self.refused_wait(&what, layout, &full_before)?;
                     main = Some(None);
                 }
                 _ => self.model.nested(&event)?,
@@ -96,19 +138,29 @@ impl<H: Target> Runner<H> {
         }
         match (outcome, main) {
             (Some(Some(ptr)), Some(Some((pool, p)))) if p == ptr => {
-                self.new_region(&what, id, ptr, layout, layout.size(), pool, 0)
+                self.new_region(&what, id, ptr, layout, layout.size(), pool, 0)?;
+                let alt = counted.filter(|_| tried_first).map(|counted| {
+                    let mut alt = failures(&self.model);
+                    alt.iter_mut().zip(counted).for_each(|(a, c)| *a -= c);
+                    cands.iter().for_each(|&p| alt[p] += 1);
+                    alt
+                });
+                Ok(alt)
             }
-            (Some(None), Some(None)) => Ok(()),
-            (None, None) if self.may_wait(layout) => {
+            (Some(None), Some(None)) => Ok(None),
+            (None, None) if self.may_wait(layout, &full_before) => {
                 self.model.count_exhaustion(layout);
                 let pool = self.model.select(layout).expect("a pool fits");
                 self.model.queues[pool].push_back(id);
                 self.model.futs.insert(id, Fut::Waiting { pool });
-                Ok(())
+                Ok(None)
             }
             (None, None) => Err(fail(
                 "wait-pending",
-                format!("{what} is pending, but it may not wait: {}", self.why_not_wait(layout)),
+                format!(
+                    "{what} is pending, but it may not wait: {}",
+                    self.why_not_wait(layout, &full_before).unwrap_or_default()
+                ),
             )),
             (outcome, main) => Err(fail(
                 "hooks",
@@ -117,28 +169,35 @@ impl<H: Target> Runner<H> {
         }
     }
 
-    /// The first poll returned `Err` at once: no pool fits, or the pool's `K` waiters are all
-    /// waiting (and every pool the request may use is full).
-    fn refused_wait(&mut self, what: &str, layout: Layout) -> Result<(), Fail> {
+    /// The first poll returned `Err` at once: no pool fits, or every pool the request may use
+    /// is full and `K` futures wait on the one it selects.
+    fn refused_wait(
+        &mut self,
+        what: &str,
+        layout: Layout,
+        full_before: &[bool],
+    ) -> Result<(), Fail> {
         if self.model.select(layout).is_some() {
-            if self.may_wait(layout) {
-                return Err(fail(
-                    "wait-refused",
-                    format!(
-                        "{what} returned Err at once, but it may wait: {} of {} futures wait on its pool",
-                        self.model.select(layout).map_or(0, |s| self.model.queues[s].len()),
-                        self.model.shape.waiters
-                    ),
-                ));
+            match self.why_not_wait(layout, full_before) {
+                None => {
+                    let s = self.model.select(layout).unwrap_or(0);
+                    return Err(fail(
+                        "wait-refused",
+                        format!(
+                            "{what} returned Err at once, but it may wait: {} of {} futures wait on its pool",
+                            self.model.queues[s].len(),
+                            self.model.shape.waiters
+                        ),
+                    ));
+                }
+                Some(why) if why.contains("free block") => {
+                    return Err(fail(
+                        "wait-refused",
+                        format!("{what} returned Err at once though {why}"),
+                    ));
+                }
+                Some(_) => self.model.count_exhaustion(layout),
             }
-            let m = &self.model;
-            if let Some(p) = m.candidates(layout).into_iter().find(|&p| !m.full(p)) {
-                return Err(fail(
-                    "wait-refused",
-                    format!("{what} returned Err at once though pool {p} has a free block"),
-                ));
-            }
-            self.model.count_exhaustion(layout);
         }
         self.model.failures += 1;
         Ok(())
@@ -169,7 +228,7 @@ impl<H: Target> Runner<H> {
         };
         let what = format!("poll of future {id} ({})", show(layout));
         let mut main = None;
-        for event in ctx::take_events() {
+        for event in decision_first(ctx::take_events()) {
             match event {
                 Event::Alloc { depth: 0, pool, ptr, .. } if main.is_none() => {
                     self.taken(&what, id, pool, ptr)?;
