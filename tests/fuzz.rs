@@ -31,12 +31,16 @@ mod heaps;
 mod model;
 #[path = "fuzz/ops.rs"]
 mod ops;
+#[path = "fuzz/resize.rs"]
+mod resize;
 #[path = "fuzz/rounds.rs"]
 mod rounds;
 #[path = "fuzz/runner.rs"]
 mod runner;
 #[path = "fuzz/shrink.rs"]
 mod shrink;
+#[path = "fuzz/stats.rs"]
+mod stats;
 #[path = "fuzz/text.rs"]
 mod text;
 #[path = "fuzz/threads.rs"]

@@ -39,9 +39,10 @@ pub fn alloc<H: Target>(
         AllocApi::Heap => (heap.allocate(layout).ok().map(|p| (p, size)), 0),
         // SAFETY: `alloc_layout` gives `GlobalAlloc` a non-zero size.
         AllocApi::Global => (NonNull::new(unsafe { heap.alloc(layout) }).map(|p| (p, size)), 0),
-        // SAFETY: as above.
         AllocApi::GlobalZeroed => {
-            (NonNull::new(unsafe { heap.alloc_zeroed(layout) }).map(|p| (p, size)), size)
+            // SAFETY: as above.
+            let ptr = unsafe { heap.alloc_zeroed(layout) };
+            (NonNull::new(ptr).map(|p| (p, size)), size)
         }
         AllocApi::Api2 | AllocApi::Api2Zeroed => {
             let zeroed = api == AllocApi::Api2Zeroed;
@@ -62,17 +63,21 @@ pub unsafe fn free<H: Target>(
     ptr: NonNull<u8>,
     layout: Layout,
 ) -> Option<Result<(), FreeError>> {
-    // SAFETY (each arm): the caller's promise.
     match api {
         FreeApi::Global if layout.size() > 0 => {
+            // SAFETY: the caller's promise (a `GlobalAlloc` layout: non-zero size).
             unsafe { heap.dealloc(ptr.as_ptr(), layout) };
             None
         }
         FreeApi::Api2 => {
+            // SAFETY: the caller's promise; the layout last requested fits the block.
             unsafe { heap.api2_deallocate(ptr, layout) };
             None
         }
-        FreeApi::Heap | FreeApi::Global => Some(unsafe { heap.deallocate(ptr, layout) }),
+        FreeApi::Heap | FreeApi::Global => {
+            // SAFETY: the caller's promise.
+            Some(unsafe { heap.deallocate(ptr, layout) })
+        }
     }
 }
 
@@ -98,17 +103,20 @@ pub unsafe fn resize<H: Target>(
     old: Layout,
     new: Layout,
 ) -> Option<(NonNull<u8>, usize)> {
-    // SAFETY (each arm): the caller's promise, and `resize_layout` kept each API's contract
-    // (a realloc to a non-zero size with the same alignment, a grow never smaller, a shrink
-    // never larger).
     match api {
-        ResizeApi::Realloc => NonNull::new(unsafe { heap.realloc(ptr.as_ptr(), old, new.size()) })
-            .map(|p| (p, new.size())),
+        ResizeApi::Realloc => {
+            // SAFETY: the caller's promise; `resize_layout` asks for a non-zero size with the
+            // block's alignment.
+            let ptr = unsafe { heap.realloc(ptr.as_ptr(), old, new.size()) };
+            NonNull::new(ptr).map(|p| (p, new.size()))
+        }
         ResizeApi::Grow | ResizeApi::GrowZeroed => {
             let zeroed = api == ResizeApi::GrowZeroed;
+            // SAFETY: the caller's promise; `resize_layout` never asks a grow to shrink.
             unsafe { heap.api2_grow(ptr, old, new, zeroed) }.map(|s| (s.cast(), s.len()))
         }
         ResizeApi::Shrink => {
+            // SAFETY: the caller's promise; `resize_layout` never asks a shrink to grow.
             unsafe { heap.api2_shrink(ptr, old, new) }.map(|s| (s.cast(), s.len()))
         }
     }

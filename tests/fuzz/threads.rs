@@ -22,7 +22,7 @@ use crate::ctx::{self, Event};
 use crate::heaps::Target;
 use crate::model::{Fail, Model, fail};
 use crate::ops::{AllocApi, Bad, FreeApi, Id, Op, ResizeApi};
-use crate::runner::Region;
+use crate::runner::{Got, Region};
 
 /// A multi-thread case.
 #[derive(Debug, Clone)]
@@ -203,7 +203,7 @@ impl<H: Target> Worker<'_, H> {
         match (got, main) {
             (Some((ptr, len)), Some(Some((pool, p)))) if p == ptr => {
                 self.tally.live[pool] += 1;
-                self.adopt(&what, id, ptr, layout, len, pool, zeroed, None)
+                self.adopt(&what, id, Got { ptr, len, pool }, layout, zeroed, None)
             }
             (None, Some(None)) => Ok(()),
             (got, main) => {
@@ -214,18 +214,16 @@ impl<H: Target> Worker<'_, H> {
 
     /// Registers a region (a new block, or the old one of a resize: `old` is then its stamp),
     /// checks it, fills it.
-    #[allow(clippy::too_many_arguments)]
     fn adopt(
         &mut self,
         what: &str,
         id: Id,
-        ptr: NonNull<u8>,
+        got: Got,
         layout: Layout,
-        len: usize,
-        pool: usize,
         zeroed: usize,
         old: Option<&Region>,
     ) -> Result<(), Fail> {
+        let Got { ptr, len, pool } = got;
         let addr = ptr.as_ptr().addr();
         self.reg.add(&self.model, addr, self.model.size(pool), self.t)?;
         self.model.check_region(what, ptr, len, layout, pool, addr)?;
@@ -334,10 +332,10 @@ impl<H: Target> Worker<'_, H> {
             (Some((p, len)), Some((pool, m))) if p == m && !failed && freed_old => {
                 self.tally.live[r.pool] -= 1;
                 self.tally.live[pool] += 1;
-                self.adopt(&what, id, p, new, len, pool, zeroed(len), Some(&r))
+                self.adopt(&what, id, Got { ptr: p, len, pool }, new, zeroed(len), Some(&r))
             }
             (Some((p, len)), None) if p == r.ptr && !freed_old => {
-                self.adopt(&what, id, p, new, len, r.pool, zeroed(len), Some(&r))
+                self.adopt(&what, id, Got { ptr: p, len, pool: r.pool }, new, zeroed(len), Some(&r))
             }
             (None, None) if !freed_old => {
                 self.reg.add(

@@ -24,7 +24,7 @@ use crate::ctx::{self, Call, Event};
 use crate::heaps::Target;
 use crate::model::{Fail, Fut, Owner, fail};
 use crate::ops::{Id, WakerSpec};
-use crate::runner::Runner;
+use crate::runner::{Got, Runner};
 
 /// The step's events with the harness call's own hook (`on_alloc`, `on_fail`) moved before
 /// the first waker drop or wake the call made: whatever a waker does when the heap drops or
@@ -138,7 +138,7 @@ impl<H: Target> Runner<H> {
         }
         match (outcome, main) {
             (Some(Some(ptr)), Some(Some((pool, p)))) if p == ptr => {
-                self.new_region(&what, id, ptr, layout, layout.size(), pool, 0)?;
+                self.new_region(&what, id, Got { ptr, len: layout.size(), pool }, layout, 0)?;
                 let alt = counted.filter(|_| tried_first).map(|counted| {
                     let mut alt = failures(&self.model);
                     alt.iter_mut().zip(counted).for_each(|(a, c)| *a -= c);
@@ -239,7 +239,7 @@ impl<H: Target> Runner<H> {
         }
         match (outcome, main) {
             (Some(Some(ptr)), Some((pool, p))) if p == ptr => {
-                self.new_region(&what, id, ptr, layout, layout.size(), pool, 0)
+                self.new_region(&what, id, Got { ptr, len: layout.size(), pool }, layout, 0)
             }
             (None, None) => match handed_before {
                 Some(block) => Err(fail(

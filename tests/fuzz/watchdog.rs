@@ -18,6 +18,9 @@ pub enum OnHang {
     ChildExit,
 }
 
+/// Prints the case being watched, up to the step it is at.
+pub type Describe = Arc<dyn Fn(usize) -> String + Send + Sync>;
+
 struct Inner {
     start: Instant,
     limit: Duration,
@@ -25,7 +28,7 @@ struct Inner {
     step: AtomicUsize,
     /// Milliseconds since `start` at the last tick.
     ticked: AtomicU64,
-    describe: Mutex<Option<Arc<dyn Fn(usize) -> String + Send + Sync>>>,
+    describe: Mutex<Option<Describe>>,
     on_hang: Mutex<Option<OnHang>>,
 }
 
@@ -76,7 +79,7 @@ impl Watch {
     }
 
     /// Starts watching a case: `describe(step)` prints it up to `step`.
-    pub fn arm(&self, describe: Arc<dyn Fn(usize) -> String + Send + Sync>, on_hang: OnHang) {
+    pub fn arm(&self, describe: Describe, on_hang: OnHang) {
         *self.0.describe.lock().unwrap_or_else(|e| e.into_inner()) = Some(describe);
         *self.0.on_hang.lock().unwrap_or_else(|e| e.into_inner()) = Some(on_hang);
         self.tick(0);
