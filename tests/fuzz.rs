@@ -1,23 +1,38 @@
-//! A model-based fuzzer for detalloc, on stable Rust.
+//! A model-based fuzzer for detalloc, on stable Rust (no libFuzzer).
 //!
-//! A seed becomes a heap (one of `heaps.rs`) and a sequence of operations over the public API
-//! (`ops.rs`): `Heap`, `GlobalAlloc` and allocator-api2 allocations, frees and resizes across
-//! every pool boundary, refused frees, `allocate_wait` futures polled by hand with wakers
-//! that re-enter the heap, hooks that re-enter it, `reset_stats`, `validate_pool`. Each
-//! operation runs against the real heap and a model (`model.rs`, `runner.rs`, `waits.rs`),
-//! which checks every invariant after every step. A failing case is shrunk (`shrink.rs`) and
-//! printed as Rust source for the corpus (`corpus.rs`), with the seed and the command that
-//! replays it. A watchdog (`watchdog.rs`) turns a deadlock into a report. `threads.rs` runs
-//! the shared sync modes from several threads at once.
+//! A seed becomes a heap, an address for it modulo 4096, and a sequence of operations over the
+//! public API; each operation runs against the real heap and a model, which checks every
+//! invariant after every step. A failing case is shrunk and printed as Rust source for the
+//! corpus, with the seed and the command that replays it.
+//!
+//! * `fuzz/heaps.rs`: the declared heaps (every sync mode, validation and `spill` on and off,
+//!   `stats: false`, pools that are not powers of two, `waiters: K`) behind one trait.
+//! * `fuzz/ops.rs`: the operations and their generator (`Heap`, `GlobalAlloc` and
+//!   allocator-api2 allocations, frees and resizes at every pool boundary; refused frees;
+//!   `allocate_wait` futures polled by hand; hook and waker actions; `reset_stats`,
+//!   `validate_pool`, `prefetch`, `report`).
+//! * `fuzz/ctx.rs`: the hooks and the wakers, which log events and re-enter the heap.
+//! * `fuzz/model.rs`, `fuzz/stats.rs`: the model, driven by those events.
+//! * `fuzz/runner.rs`, `fuzz/resize.rs`, `fuzz/waits.rs`, `fuzz/api.rs`: one step at a time
+//!   against a real heap, single-threaded.
+//! * `fuzz/threads.rs`, `fuzz/rounds.rs`: several threads on a shared heap, a thread calling
+//!   `reset_stats` meanwhile, quiescent checks between rounds.
+//! * `fuzz/shrink.rs`, `fuzz/text.rs`: delta debugging, and cases as text.
+//! * `fuzz/watchdog.rs`: a step that does not finish is a deadlock: print, then abort.
+//! * `fuzz/corpus.rs`: the minimized cases, replayed as plain tests (fast enough for Miri).
 //!
 //! Environment:
-//! * `DETALLOC_FUZZ_SECS`: the time budget of the random tests together (default 5 s; CI sets
-//!   about 60). Under Miri a few short cases run instead.
+//! * `DETALLOC_FUZZ_SECS`: the time budget of the two random tests together (default 5 s:
+//!   `single_thread` gets 60 %, `threads` 40 %; CI sets about 60). Under Miri a few short
+//!   cases run instead.
 //! * `DETALLOC_FUZZ_SEED`: replay this one case seed (as printed by a failure).
 //! * `DETALLOC_FUZZ_HEAPS=Api96,SpinWait`: fuzz only these heaps.
-//! * `DETALLOC_FUZZ_KEEP_GOING=1`: do not stop at the first failure (triage).
+//! * `DETALLOC_FUZZ_KEEP_GOING=1`: do not stop at the first failure (triage: every new kind
+//!   of failure per heap is shrunk and printed; the test fails at the end).
 //!
-//! `cargo test -p detalloc-tests --test fuzz` runs everything; `--release` for long runs.
+//! `cargo test -p detalloc-tests --test fuzz` runs everything; add `--release` for long runs;
+//! `-- corpus::` runs the corpus alone. A new corpus entry is the printed `Case { .. }` in a
+//! `#[test]` of `fuzz/corpus.rs` (a `ThreadEntry { .. }` for a thread case).
 
 #[path = "fuzz/api.rs"]
 mod api;
@@ -253,10 +268,12 @@ fn single_thread() {
         let (heap, at, ops) = case_of(seed);
         let describe_case = {
             let ops = Arc::new(ops.clone());
+            let (case, since) = (cases + 1, started.elapsed().as_secs_f64());
             move |step: usize| {
                 let shown = &ops[..(step + 1).min(ops.len())];
                 format!(
-                    "seed {seed:#x}, heap {heap} at {at:#x}; the operations up to the hung step:\n{}",
+                    "case {case} (started {since:.2} s into the run), seed {seed:#x}, heap {heap} \
+                     at {at:#x}; the operations up to the hung step:\n{}",
                     text::ops(shown, 0)
                 )
             }
@@ -270,7 +287,7 @@ fn single_thread() {
                     fail: fail("deadlock", format!("step {step} never finished")),
                 };
                 eprintln!("{}", replay_line(seed, "single_thread"));
-                eprintln!("{}", minimize(heap, at, &ops, found, Duration::from_secs(120)));
+                eprintln!("{}", minimize(heap, at, &ops, found, Duration::from_secs(60)));
             }
         };
         watch.arm(Arc::new(describe_case), OnHang::Abort(Arc::new(on_hang)));
@@ -389,7 +406,7 @@ fn threads() {
                     None => "(not shrunk: it did not fail again within 5 s)".to_string(),
                     Some(per) => {
                         let (small, f, tries) =
-                            rounds::shrink_case(&case, found, Duration::from_secs(90), per);
+                            rounds::shrink_case(&case, found, Duration::from_secs(30), per);
                         format!(
                             "minimized in {:.1} s ({tries} candidates, each run up to {} ms): [{}] {}\ncorpus entry:\n    {}",
                             t0.elapsed().as_secs_f64(),

@@ -94,8 +94,10 @@ fn replay_threads(entry: &ThreadEntry, limit: Duration) {
         resetter: entry.resetter,
         threads: entry.threads.iter().map(|t| t.to_vec()).collect(),
     };
+    // Under Miri a few runs only: its scheduler seldom preempts a thread inside the few
+    // instructions such a race needs (`-Zmiri-preemption-rate` raises the odds).
     let found = if cfg!(miri) {
-        (0..3).find_map(|_| rounds::run(&case, None).err())
+        (0..5).find_map(|_| rounds::run(&case, None).err())
     } else {
         rounds::run_for(&case, limit)
     };

@@ -99,7 +99,8 @@ struct Ctx {
     depth: u8,
     hook_action: Option<Action>,
     bag: VecDeque<Owned>,
-    wakers: Vec<&'static WakerData>,
+    /// Every waker's data made in the run (from `Box::into_raw`), freed at its end.
+    wakers: Vec<NonNull<WakerData>>,
     stamp: u8,
 }
 
@@ -132,7 +133,9 @@ pub fn stop() {
 /// waker with references left (a waker the heap forgot without dropping it).
 pub fn release_wakers() -> Result<(), String> {
     let wakers = with(|c| std::mem::take(&mut c.wakers)).unwrap_or_default();
-    if let Some(w) = wakers.iter().find(|w| w.refs.load(Ordering::Acquire) != 0) {
+    // SAFETY: every pointer came from `Box::into_raw` in `waker` and is only freed below.
+    let data = |w: &NonNull<WakerData>| unsafe { w.as_ref() };
+    if let Some(w) = wakers.iter().map(data).find(|w| w.refs.load(Ordering::Acquire) != 0) {
         return Err(format!(
             "a waker of future {} has {} references left after the heap was dropped: the heap \
              forgot a waker without dropping it",
@@ -143,7 +146,7 @@ pub fn release_wakers() -> Result<(), String> {
     for w in wakers {
         // SAFETY: every `WakerData` was leaked from a `Box` by `waker`, and no waker refers to
         // it any more (its reference count is 0), so nothing reads it after this.
-        drop(unsafe { Box::from_raw((w as *const WakerData).cast_mut()) });
+        drop(unsafe { Box::from_raw(w.as_ptr()) });
     }
     Ok(())
 }
@@ -154,7 +157,9 @@ pub fn abandon() {
     with(|c| {
         c.live = false;
         c.heap = None;
-        std::mem::forget(std::mem::take(&mut c.wakers));
+        if !c.wakers.is_empty() {
+            std::mem::forget(std::mem::take(&mut c.wakers));
+        }
         c.bag.clear();
     });
 }
@@ -278,14 +283,14 @@ fn hook(event: impl FnOnce(u8) -> Event) {
 /// A harness waker for future `fut`: every clone shares its data; each clone, drop and wake is
 /// recorded and does `spec`'s action.
 pub fn waker(fut: Id, spec: WakerSpec) -> Waker {
-    let data: &'static WakerData =
-        Box::leak(Box::new(WakerData { fut, spec, refs: AtomicIsize::new(1) }));
+    let data =
+        NonNull::from(Box::leak(Box::new(WakerData { fut, spec, refs: AtomicIsize::new(1) })));
     with(|c| c.wakers.push(data));
     // SAFETY: the vtable's functions keep `RawWaker`'s contract: `data` points to a
     // `WakerData` that stays allocated until the run ends with no reference left (`uninstall`)
     // or forever (`abandon`), every clone refers to the same data, and the functions are
     // thread-safe (an atomic reference count; callbacks act on the calling thread's context).
-    unsafe { Waker::from_raw(RawWaker::new((data as *const WakerData).cast(), &VTABLE)) }
+    unsafe { Waker::from_raw(RawWaker::new(data.as_ptr().cast_const().cast(), &VTABLE)) }
 }
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(w_clone, w_wake, w_wake_by_ref, w_drop);

@@ -88,10 +88,21 @@ pub trait Target: Heap + GlobalAlloc + Sized + 'static {
 /// so a case sees the same block addresses modulo every alignment on every run: whether a
 /// block "happens" to be more aligned than its pool is part of the case, not luck.
 pub struct Placed<H: Target> {
-    /// The heap; futures and callbacks borrow it until it is [`reclaim`]ed.
-    pub heap: &'static H,
+    /// Where the heap is. (No reference is kept here: the heap is dropped through this
+    /// pointer, which a reference passed along with it would forbid.)
+    slot: NonNull<H>,
     memory: NonNull<u8>,
     layout: Layout,
+}
+
+impl<H: Target> Placed<H> {
+    /// The heap; futures and callbacks borrow it until it is [`reclaim`]ed.
+    pub fn heap(&self) -> &'static H {
+        // SAFETY: `place` initialised the heap at `slot`, and it stays there, never moved or
+        // written through `slot`, until `reclaim` (whose caller promises no reference is used
+        // after it).
+        unsafe { self.slot.as_ref() }
+    }
 }
 
 /// A new heap at an address that is `at` modulo 4096 (rounded down to the heap's alignment).
@@ -103,12 +114,12 @@ pub fn place<H: Target>(at: usize) -> Placed<H> {
     let memory = NonNull::new(unsafe { std::alloc::alloc(layout) }).expect("memory for a heap");
     // SAFETY: `offset + size_of::<H>()` lies inside the allocation, and `memory + offset` is
     // aligned for `H` (4096 and `offset` are multiples of its alignment).
-    let heap = unsafe {
+    let slot = unsafe {
         let slot = memory.add(offset).cast::<H>();
         slot.write(H::fresh());
-        &*slot.as_ptr()
+        slot
     };
-    Placed { heap, memory, layout }
+    Placed { slot, memory, layout }
 }
 
 /// Drops and frees a heap made by [`place`].
@@ -119,7 +130,7 @@ pub unsafe fn reclaim<H: Target>(placed: Placed<H>) {
     // SAFETY: `place` wrote the heap there and allocated `memory` with `layout`; the caller
     // promises nothing uses it any more.
     unsafe {
-        std::ptr::drop_in_place((placed.heap as *const H).cast_mut());
+        std::ptr::drop_in_place(placed.slot.as_ptr());
         std::alloc::dealloc(placed.memory.as_ptr(), placed.layout);
     }
 }

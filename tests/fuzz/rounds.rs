@@ -112,7 +112,7 @@ impl Run<'_> {
 
 fn run_on<H: Target + Sync>(case: &ThreadCase, watch: Option<&Watch>) -> Result<(), Found> {
     let placed = place::<H>(case.at);
-    let heap = placed.heap;
+    let heap = placed.heap();
     let workers = case.threads.len();
     let pools = H::SHAPE.pools.len();
     let burst = case.burst.max(1);

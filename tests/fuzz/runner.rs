@@ -68,7 +68,7 @@ impl<H: Target> Runner<H> {
     /// A new heap at address `at` modulo 4096, installed in this thread's context.
     pub fn new(at: usize) -> Self {
         let placed = place::<H>(at);
-        let heap = placed.heap;
+        let heap = placed.heap();
         ctx::install(heap);
         let base = (heap as *const H).addr();
         Self {
@@ -412,7 +412,7 @@ impl<H: Target> Runner<H> {
     /// Frees everything, then checks every pool hands out exactly its blocks again (nothing
     /// lost), and every waker was dropped. `Err((step, op, fail))`, the steps numbered on from
     /// `step` (the case's length).
-    pub fn finish(mut self, mut step: usize) -> Result<(), (usize, Op, Fail)> {
+    pub fn finish(&mut self, mut step: usize) -> Result<(), (usize, Op, Fail)> {
         self.teardown(&mut step)?;
         ctx::stop();
         if let Some(placed) = self.placed.take() {
@@ -466,7 +466,9 @@ impl<H: Target> Drop for Runner<H> {
     /// A runner that did not [`finish`](Runner::finish) (a failure, a panic) leaks its heap and
     /// futures; after `finish` there is nothing left to leak.
     fn drop(&mut self) {
-        std::mem::forget(std::mem::take(&mut self.futs));
+        if !self.futs.is_empty() {
+            std::mem::forget(std::mem::take(&mut self.futs));
+        }
         ctx::abandon();
     }
 }
