@@ -193,20 +193,30 @@ pub fn run_case(heap: &str, at: usize, ops: &[Op], watch: Option<&Watch>) -> Res
 /// The heap, its placement and the operations of case `seed`.
 pub fn case_of(seed: u64) -> (&'static str, usize, Vec<Op>) {
     let mut rng = Rng::new(seed);
-    let heaps = chosen(heaps::SINGLE);
-    let heap = heaps[rng.below(heaps.len())];
+    let heap = heaps::SINGLE[rng.below(heaps::SINGLE.len())];
     let at = rng.below(4096 / 16) * 16;
     let shape = heaps::with_heap(heap, ShapeOf).expect("a listed heap");
     let len = if cfg!(miri) { 4 + rng.below(16) } else { 4 + rng.below(120) };
     (heap, at, ops::generate(&mut rng, &shape, len, false, 0))
 }
 
-/// `heaps`, or those named in `DETALLOC_FUZZ_HEAPS` (comma-separated) when it names any.
-pub fn chosen(heaps: &'static [&'static str]) -> Vec<&'static str> {
+/// Whether `heap` is to be fuzzed: named in `DETALLOC_FUZZ_HEAPS` (comma-separated), or that
+/// variable names none of `all`. (A case's heap comes from its seed alone, so a printed seed
+/// replays whatever the variable says; the fuzz loop skips the seeds of other heaps.)
+pub fn chosen(heap: &str, all: &[&str]) -> bool {
     let wanted = std::env::var("DETALLOC_FUZZ_HEAPS").unwrap_or_default();
-    let some: Vec<_> =
-        heaps.iter().copied().filter(|h| wanted.split(',').any(|w| w.trim() == *h)).collect();
-    if some.is_empty() { heaps.to_vec() } else { some }
+    let named = |h: &str| wanted.split(',').any(|w| w.trim() == h);
+    named(heap) || !all.iter().any(|h| named(h))
+}
+
+/// The next case seed of `master` whose heap `chosen` lets through.
+fn next_seed(master: &mut Rng, heap_of: impl Fn(u64) -> &'static str, all: &[&str]) -> u64 {
+    loop {
+        let seed = master.next_u64();
+        if chosen(heap_of(seed), all) {
+            return seed;
+        }
+    }
 }
 
 /// The declaration of a heap type.
@@ -222,11 +232,14 @@ impl Visit for ShapeOf {
 
 /// How one failure is reported: where, what, and the command that replays it.
 fn describe(heap: &str, at: usize, ops: &[Op], found: &Found) -> String {
+    let op = match ops.get(found.step) {
+        Some(op) => format!("`{}`", text::op(op)),
+        None => "the teardown (cancel every future, free every block, refill every pool)".into(),
+    };
     format!(
-        "heap {heap} at {at:#x}, {} ops; step {}: `{}`\n  [{}] {}",
+        "heap {heap} at {at:#x}, {} ops; step {}: {op}\n  [{}] {}",
         ops.len(),
         found.step,
-        text::op(&found.op),
         found.fail.kind,
         found.fail.msg
     )
@@ -264,7 +277,8 @@ fn single_thread() {
     let mut cases = 0u64;
     let (mut failures, mut seen) = (Vec::new(), std::collections::BTreeSet::new());
     loop {
-        let seed = cfg.replay.unwrap_or_else(|| master.next_u64());
+        let seed =
+            cfg.replay.unwrap_or_else(|| next_seed(&mut master, |s| case_of(s).0, heaps::SINGLE));
         let (heap, at, ops) = case_of(seed);
         let describe_case = {
             let ops = Arc::new(ops.clone());
@@ -371,7 +385,9 @@ fn threads() {
     let mut cases = 0u64;
     let (mut failures, mut seen) = (Vec::new(), std::collections::BTreeSet::new());
     loop {
-        let seed = cfg.replay.unwrap_or_else(|| master.next_u64());
+        let seed = cfg
+            .replay
+            .unwrap_or_else(|| next_seed(&mut master, |s| rounds::case_of(s).heap, heaps::SHARED));
         let case = rounds::case_of(seed);
         let shown = Arc::new(rounds::show(&case));
         watch.arm(
@@ -384,14 +400,13 @@ fn threads() {
         if let Err(found) = result {
             let elapsed = started.elapsed().as_secs_f64();
             let head = format!(
-                "detalloc fuzz threads: FAILED after {elapsed:.2} s ({cases} cases): seed {seed:#x}, heap {} at {:#x}, {} threads, burst {}, resetter {}; step {}: `{}`\n  [{}] {}\n{}",
+                "detalloc fuzz threads: FAILED after {elapsed:.2} s ({cases} cases): seed {seed:#x}, heap {} at {:#x}, {} threads, burst {}, resetter {}; {}\n  [{}] {}\n{}",
                 case.heap,
                 case.at,
                 case.threads.len(),
                 case.burst,
                 case.resetter,
-                found.step,
-                text::op(&found.op),
+                rounds::at_step(&found),
                 found.fail.kind,
                 found.fail.msg,
                 replay_line(seed, "threads")

@@ -73,10 +73,10 @@ fn replay(case: &Case) {
         }
     };
     if let Some(f) = found {
+        let op = ops.get(f.step).map_or("the teardown".into(), |op| format!("`{}`", text::op(op)));
         panic!(
-            "heap {heap} at {at:#x}: step {} `{}`: [{}] {}\ncase: {}",
+            "heap {heap} at {at:#x}: step {} {op}: [{}] {}\ncase: {}",
             f.step,
-            text::op(&f.op),
             f.fail.kind,
             f.fail.msg,
             text::ops(ops, 0)

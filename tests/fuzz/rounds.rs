@@ -25,11 +25,22 @@ use crate::text;
 use crate::threads::{Registry, Tally, ThreadCase, Worker, check, refill};
 use crate::watchdog::Watch;
 
+/// The `step` of a failure found by a quiescent check rather than by an operation.
+pub const QUIESCENT: usize = usize::MAX;
+
+/// Where a thread case failed, in words.
+pub fn at_step(found: &Found) -> String {
+    if found.step == QUIESCENT {
+        "at a quiescent check".into()
+    } else {
+        format!("at step {} (`{}`)", found.step, text::op(&found.op))
+    }
+}
+
 /// The multi-thread case of `seed`.
 pub fn case_of(seed: u64) -> ThreadCase {
     let mut rng = Rng::new(seed);
-    let heaps = crate::chosen(heaps::SHARED);
-    let heap = heaps[rng.below(heaps.len())];
+    let heap = heaps::SHARED[rng.below(heaps::SHARED.len())];
     let at = rng.below(4096 / 16) * 16;
     let shape = heaps::with_heap(heap, crate::ShapeOf).expect("a listed heap");
     let workers = 1 + rng.below(3);
@@ -168,7 +179,7 @@ fn run_on<H: Target + Sync>(case: &ThreadCase, watch: Option<&Watch>) -> Result<
             let checked = check(heap, &tallies, !case.resetter, &when)
                 .and_then(|()| if last { refill(heap) } else { Ok(()) });
             if let Err(f) = checked {
-                run.failed(Found { step: round * burst, op: Op::Report, fail: f });
+                run.failed(Found { step: QUIESCENT, op: Op::Report, fail: f });
             }
             heap.reset_stats();
         }
