@@ -322,7 +322,9 @@ fn single_thread() {
             } else {
                 minimize(heap, at, &ops, found, Duration::from_secs(60))
             };
-            eprintln!("{shrunk}");
+            if cfg.keep_going {
+                eprintln!("{shrunk}");
+            }
             failures.push(format!("{head}\n{shrunk}"));
             if !cfg.keep_going {
                 break;
@@ -433,7 +435,9 @@ fn threads() {
                     }
                 }
             };
-            eprintln!("{shrunk}");
+            if cfg.keep_going {
+                eprintln!("{shrunk}");
+            }
             failures.push(format!("{head}\n{shrunk}"));
             if !cfg.keep_going {
                 break;

@@ -109,7 +109,10 @@ impl<H: Target> Placed<H> {
 pub fn place<H: Target>(at: usize) -> Placed<H> {
     let align = std::mem::align_of::<H>();
     let offset = (at % 4096) / align * align;
-    let layout = Layout::from_size_align(std::mem::size_of::<H>() + 4096, 4096).expect("a layout");
+    // 4096 bytes for the offset, and at least 4096 more after the heap: a heap that reports a
+    // region longer than its block (a defect the fuzzer looks for) and writes it, as
+    // `grow_zeroed` does, overruns into this slack, not into someone else's memory.
+    let layout = Layout::from_size_align(std::mem::size_of::<H>() + 8192, 4096).expect("a layout");
     // SAFETY: the layout has a non-zero size.
     let memory = NonNull::new(unsafe { std::alloc::alloc(layout) }).expect("memory for a heap");
     // SAFETY: `offset + size_of::<H>()` lies inside the allocation, and `memory + offset` is
