@@ -1,7 +1,13 @@
 //! The model of one heap used by one thread: which blocks are live and who owns them, each
 //! pool's counters, each pool's queue of waiting futures. It is driven by the events the
-//! heap's hooks and the harness's wakers log (in the order they happen), checks each against
-//! what the contract allows at that moment, and compares its counters with the heap's.
+//! heap's hooks and the harness's wakers log, checks each against what the contract allows at
+//! that moment, and compares its counters with the heap's.
+//!
+//! The log is in the order things happened on the thread, except that a hook runs after the
+//! pool operation it reports and after the callbacks the heap makes once the pool's lock is
+//! released. Two corrections follow: a wake announces the hand-off its free is about to report
+//! (`pending`), and a waiting future's own decision is taken before the waker drops that follow
+//! it (`waits.rs`).
 //!
 //! The model predicts, never trusts: a block's pool comes from `on_alloc`, and must be the pool
 //! the documented rule picks (the smallest pool the layout fits, or with `spill` the first such
