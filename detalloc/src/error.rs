@@ -73,13 +73,13 @@ pub enum Corruption {
         /// Pool index.
         pool: usize,
     },
-    /// A link of the handed list (blocks a free handed to waiting allocations that have not
-    /// collected them yet, `waiters: K`) names no block handed out before, a block marked
-    /// free, or a block already on the list (it loops).
-    HandedListLink {
+    /// A block handed to a waiting allocation and not collected yet (`waiters: K`: in a served
+    /// waiter's slot, or on the pool's overflow list) is no block handed out before, is not
+    /// marked handed, or is counted twice (the overflow list loops).
+    HandedBlock {
         /// Pool index.
         pool: usize,
-        /// Position in the handed list (0 = head).
+        /// Position among the handed blocks (the slots' first, then the overflow list).
         position: usize,
         /// The raw link value (block offset + 4).
         link: u32,
@@ -143,10 +143,10 @@ impl fmt::Display for Corruption {
                 )
             }
             Corruption::FreeListCycle { pool } => write!(f, "pool {pool}: the free list loops"),
-            Corruption::HandedListLink { pool, position, link } => write!(
+            Corruption::HandedBlock { pool, position, link } => write!(
                 f,
-                "pool {pool}: handed-list entry {position} has link {link}, not a live block \
-                 handed out once"
+                "pool {pool}: handed block {position} has link {link}, not a block handed to a \
+                 waiter once"
             ),
             Corruption::FreeBlockMarkedLive { pool, block } => {
                 write!(f, "pool {pool}: block {block} is on the free list but marked allocated")

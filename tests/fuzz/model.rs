@@ -68,6 +68,9 @@ pub enum Fut {
     Waiting { pool: usize },
     /// A free handed it a block of `pool` (`None` until that free's own event is seen).
     Handed { pool: usize, block: Option<NonNull<u8>> },
+    /// Handed a block, then evicted from its slot by a new waiter: its block went on top of
+    /// `pool`'s overflow stack, and it takes the top of that stack when it polls.
+    Evicted { pool: usize },
 }
 
 /// The counters of one pool, as the heap should report them.
@@ -93,6 +96,12 @@ pub struct Model {
     pub counts: Vec<Counts>,
     /// Per pool: the futures waiting on it, oldest first.
     pub queues: Vec<VecDeque<Id>>,
+    /// Per pool: the future in each of its `K` slots (a waiting one, or a served one that has
+    /// not collected its block), as the heap assigns them: a new waiter takes the lowest free
+    /// slot, else the lowest slot of a served future, which is then evicted.
+    pub slots: Vec<Vec<Option<Id>>>,
+    /// Per pool: the blocks of evicted futures, a stack (the heap's overflow list).
+    pub overflow: Vec<Vec<NonNull<u8>>>,
     /// The heap's failed allocations.
     pub failures: u64,
     /// The heap's refused frees.
@@ -119,6 +128,8 @@ impl Model {
             shape,
             counts: vec![Counts::default(); n],
             queues: vec![VecDeque::new(); n],
+            slots: vec![vec![None; shape.waiters as usize]; n],
+            overflow: vec![Vec::new(); n],
             failures: 0,
             invalid_frees: 0,
             blocks: BTreeMap::new(),
@@ -127,6 +138,34 @@ impl Model {
             pending: Vec::new(),
             must_wake: Vec::new(),
             base,
+        }
+    }
+
+    /// Gives future `id`, queued on `pool`, its slot as the heap does, evicting the served
+    /// future in the lowest slot when none is free.
+    pub fn take_slot(&mut self, pool: usize, id: Id) {
+        let slots = &mut self.slots[pool];
+        let at = slots.iter().position(Option::is_none).or_else(|| {
+            let futs = &self.futs;
+            slots.iter().position(|f| {
+                f.is_some_and(|f| matches!(futs.get(&f), Some(Fut::Handed { block: Some(_), .. })))
+            })
+        });
+        let Some(at) = at else { return };
+        if let Some(old) = slots[at].replace(id)
+            && let Some(Fut::Handed { block: Some(block), .. }) = self.futs.get(&old).copied()
+        {
+            self.overflow[pool].push(block);
+            self.futs.insert(old, Fut::Evicted { pool });
+        }
+    }
+
+    /// Future `id` leaves its slot (it collected its block, or gave up).
+    pub fn leave_slot(&mut self, id: Id) {
+        for pool in &mut self.slots {
+            for slot in pool.iter_mut().filter(|s| **s == Some(id)) {
+                *slot = None;
+            }
         }
     }
 
@@ -324,7 +363,7 @@ impl Model {
                 self.futs.insert(fut, Fut::Handed { pool, block: None });
                 self.pending.push((pool, depth, fut));
             }
-            Some(Fut::Handed { .. }) => self.must_wake.retain(|&f| f != fut),
+            Some(Fut::Handed { .. } | Fut::Evicted { .. }) => self.must_wake.retain(|&f| f != fut),
             None => {} // a spurious wake of a future that is done: allowed
         }
         Ok(())

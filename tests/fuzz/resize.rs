@@ -62,13 +62,14 @@ impl<H: Target> Runner<H> {
                 _ => self.model.nested(&event)?,
             }
         }
-        // A resize that asked the pools for `new` without the hooks (and the heap's failure
-        // count) hearing of it may have counted each full pool's exhaustion: offered as the
-        // counts the heap may have instead.
+        // A shrink that tried the pool `new` selects (never spilling) without the hooks (and
+        // the heap's failure count) hearing of it counted that pool's exhaustion when it was
+        // full: offered as the counts the heap may have instead.
         let cands = self.model.candidates(new);
         let all_full = cands.iter().all(|&c| self.model.full(c));
         let mut quiet = self.model.counts.iter().map(|c| c.failures).collect::<Vec<u64>>();
-        cands.iter().for_each(|&c| quiet[c] += 1);
+        let selected_full = self.model.select(new).filter(|&s| self.model.full(s));
+        selected_full.iter().for_each(|&s| quiet[s] += 1);
         let mut alt = None;
         let (ptr, len, pool) = match (got, moved) {
             (Some((p, len)), Some((pool, m))) if p == m && !failed => {
@@ -83,7 +84,7 @@ impl<H: Target> Runner<H> {
             }
             (Some((p, len)), None) if p == r.ptr && !freed_old => {
                 self.model.check_region(&what, p, len, new, r.pool, r.ptr.as_ptr().addr())?;
-                if !failed && !cands.is_empty() && all_full {
+                if !failed && selected_full.is_some() {
                     alt = Some(quiet);
                 }
                 (p, len, r.pool)

@@ -139,12 +139,22 @@ impl<H: Target> Runner<H> {
         match (outcome, main) {
             (Some(Some(ptr)), Some(Some((pool, p)))) if p == ptr => {
                 self.new_region(&what, id, Got { ptr, len: layout.size(), pool }, layout, 0)?;
-                let alt = counted.filter(|_| tried_first).map(|counted| {
-                    let mut alt = failures(&self.model);
-                    alt.iter_mut().zip(counted).for_each(|(a, c)| *a -= c);
-                    cands.iter().for_each(|&p| alt[p] += 1);
-                    alt
-                });
+                let alt = match counted {
+                    Some(counted) if tried_first => {
+                        let mut alt = failures(&self.model);
+                        alt.iter_mut().zip(counted).for_each(|(a, c)| *a -= c);
+                        cands.iter().for_each(|&p| alt[p] += 1);
+                        Some(alt)
+                    }
+                    // The first look found the selected pool empty and counted its exhaustion;
+                    // a block came back while the waker was cloned (outside the lock), and the
+                    // second look took it.
+                    _ => self.model.select(layout).filter(|&s| full_before[s]).map(|s| {
+                        let mut alt = failures(&self.model);
+                        alt[s] += 1;
+                        alt
+                    }),
+                };
                 Ok(alt)
             }
             (Some(None), Some(None)) => Ok(None),
@@ -153,6 +163,7 @@ impl<H: Target> Runner<H> {
                 let pool = self.model.select(layout).expect("a pool fits");
                 self.model.queues[pool].push_back(id);
                 self.model.futs.insert(id, Fut::Waiting { pool });
+                self.model.take_slot(pool, id);
                 Ok(None)
             }
             (None, None) => Err(fail(
@@ -263,9 +274,20 @@ impl<H: Target> Runner<H> {
 
     /// A later poll took the block at `ptr` of `pool`: it must be the one handed to it.
     fn taken(&mut self, what: &str, id: Id, pool: usize, ptr: NonNull<u8>) -> Result<(), Fail> {
+        let own = match self.model.futs.get(&id).copied() {
+            Some(Fut::Handed { pool: p, block: Some(b) }) => p == pool && b == ptr,
+            Some(Fut::Evicted { pool: p }) => {
+                p == pool && self.model.overflow[p].last() == Some(&ptr) && {
+                    self.model.overflow[p].pop();
+                    true
+                }
+            }
+            _ => false,
+        };
         match self.model.futs.get(&id).copied() {
-            Some(Fut::Handed { pool: p, block: Some(b) }) if b == ptr && p == pool => {
+            _ if own => {
                 self.model.futs.remove(&id);
+                self.model.leave_slot(id);
                 if let Some(block) = self.model.blocks.get_mut(&ptr.as_ptr().addr()) {
                     block.owner = Owner::Region(id);
                 }
@@ -283,10 +305,16 @@ impl<H: Target> Runner<H> {
 
     pub(crate) fn cancel(&mut self, id: Id) -> Result<(), Fail> {
         let Some((fut, root, _)) = self.futs.remove(&id) else { return Ok(()) };
+        self.model.leave_slot(id);
         match self.model.futs.remove(&id) {
             Some(Fut::Waiting { pool }) => self.model.queues[pool].retain(|&f| f != id),
             Some(Fut::Handed { pool, block: Some(block) }) => {
                 self.model.release(pool, block.as_ptr().addr(), 0)?;
+            }
+            Some(Fut::Evicted { pool }) => {
+                if let Some(block) = self.model.overflow[pool].pop() {
+                    self.model.release(pool, block.as_ptr().addr(), 0)?;
+                }
             }
             other => {
                 return Err(fail(

@@ -35,7 +35,7 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 pub use queue::WaitStats;
-pub(crate) use queue::{GiveUp, Look, NoWaiters, Ticket, WaitQueue, Waiters};
+pub(crate) use queue::{Enqueued, GiveUp, Look, NoWaiters, Ticket, WaitQueue, Waiters};
 pub(crate) use waiting::{Place, WaitStart, Waiting};
 
 use crate::AllocError;

@@ -102,11 +102,9 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
         self.counters.on_free();
         let link = link(offset);
         if Q::ENABLED
-            && let Some((wake, next)) = self.queue.hand_off(link)
+            && let Some(wake) = self.queue.hand_off(link)
         {
-            // The block is now the handed list's head: it links to the previous head.
-            // SAFETY: the caller's promise: the block's first bytes may hold the link.
-            unsafe { write_link::<S>(base.add(offset), next) };
+            // The block stays in the waiter's slot until it collects it.
             if W > 0 {
                 // The queue's, not the freer's: a second free of it is a double free.
                 bitmap::hand(&mut self.live, offset / S);
@@ -331,23 +329,37 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 // buffer; the lock keeps the block free while its link is read.
                 link = unsafe { read_link::<S>(base.add(at)) };
             }
-            // The handed list: blocks given to waiters, marked handed, each on it once. It
-            // cannot be longer than the blocks not on the free list.
+            // The handed blocks: given to waiters, not collected yet, in their slots or on the
+            // overflow list; each marked handed, each once. There cannot be more of them than
+            // blocks not on the free list.
+            let room = handed_out - free;
             let mut handed = 0;
-            let mut link = st.queue.handed();
-            while link != 0 {
+            let bad_link = |link: u32| {
                 let at = (link as usize).wrapping_sub(LINK_BIAS);
-                let bad = at >= fresh
+                at >= fresh
                     || !at.is_multiple_of(S)
-                    || handed == handed_out - free
-                    || (Self::VALIDATE && !bitmap::is_handed(&st.live, at / S));
-                if bad {
-                    return Err(Corruption::HandedListLink { pool, position: handed, link });
+                    || (Self::VALIDATE && !bitmap::is_handed(&st.live, at / S))
+            };
+            let (in_slots, mut link) = st.queue.handed();
+            for slot_link in in_slots {
+                if handed == room || bad_link(slot_link) {
+                    return Err(Corruption::HandedBlock {
+                        pool,
+                        position: handed,
+                        link: slot_link,
+                    });
                 }
                 handed += 1;
+            }
+            while link != 0 {
+                if handed == room || bad_link(link) {
+                    return Err(Corruption::HandedBlock { pool, position: handed, link });
+                }
+                handed += 1;
+                let at = (link as usize).wrapping_sub(LINK_BIAS);
                 // SAFETY: `at` is a block start below the high-water mark, inside the buffer;
-                // a handed block is owned by nobody until its waiter takes it under the lock
-                // held here, so its link is intact.
+                // a block on the overflow list is owned by nobody until a waiter takes it
+                // under the lock held here, so its link is intact.
                 link = unsafe { read_link::<S>(base.add(at)) };
             }
             let live = handed_out - free;
@@ -397,7 +409,7 @@ pub(super) unsafe fn read_link<const S: usize>(block: NonNull<u8>) -> u32 {
 /// # Safety
 /// `block` is a block start inside a pool of `S`-byte blocks, and nobody owns the block.
 #[inline(always)]
-unsafe fn write_link<const S: usize>(block: NonNull<u8>, link: u32) {
+pub(super) unsafe fn write_link<const S: usize>(block: NonNull<u8>, link: u32) {
     let at = block.as_ptr().cast::<u32>();
     // SAFETY: as for `read_link`; the block is free, so writing its first 4 bytes races with
     // no owner.

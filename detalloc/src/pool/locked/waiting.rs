@@ -15,42 +15,70 @@ use crate::counters::{PoolCounters, StatsMode};
 use crate::pool::bitmap;
 use crate::pool::buffer::{Align, Buffer};
 use crate::sync::Lock;
-use crate::wait::{GiveUp, Look, Ticket, WaitQueue, WaitStart, WaitStats, Waiters};
+use crate::wait::{Enqueued, GiveUp, Look, Ticket, WaitStart, WaitStats, Waiters};
 
 impl<const W: usize, T: PoolCounters, const K: usize> State<W, T, Waiters<K>> {
-    /// Takes the block at the head of the handed list, for a served waiter (it was counted as
-    /// allocated when it was handed over, and is marked handed). `None` only if the list is
-    /// empty, which a served waiter never finds (one block on it per served waiter not yet
-    /// gone).
+    /// Takes a block off the overflow list (blocks of served waiters evicted from their
+    /// slots), for an evicted waiter. Still marked handed. `None` only if the list is empty,
+    /// which an evicted waiter never finds (one block on it per evicted waiter not yet gone).
     ///
     /// # Safety
     /// `base` is the start of this pool's own `S`-byte-block buffer.
-    unsafe fn take_handed<const S: usize>(&mut self, base: NonNull<u8>) -> Option<NonNull<u8>> {
-        let link = self.queue.handed();
+    unsafe fn take_overflow<const S: usize>(&mut self, base: NonNull<u8>) -> Option<u32> {
+        let link = self.queue.overflow();
         if link == 0 {
             return None;
         }
-        // SAFETY: every handed link was made by `release` from a block start of this buffer.
+        // SAFETY: every overflow link was made from a block start of this buffer (a link
+        // `release` handed to a slot, moved here by `evict`).
         let block = unsafe { base.add(super::offset_of_link(link)) };
-        // SAFETY: `release` wrote the block's link when it put it on the list, and nobody has
-        // owned the block since (its waiter takes it here, under the lock).
-        self.queue.set_handed(unsafe { super::read_link::<S>(block) });
-        Some(block)
+        // SAFETY: `evict` wrote the block's link when it put it on the list, and nobody has
+        // owned the block since (a waiter takes it here, under the lock).
+        self.queue.set_overflow(unsafe { super::read_link::<S>(block) });
+        Some(link)
     }
 
-    /// A served waiter collects the head of the handed list: the block is now live, its own.
+    /// Moves the block of a served waiter's slot (its link) to the overflow list.
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's own `S`-byte-block buffer and `link` is a handed
+    /// block of it that no slot holds any more.
+    unsafe fn evict<const S: usize>(&mut self, base: NonNull<u8>, link: u32) {
+        // SAFETY: a handed link is the link of a block start of this buffer; nobody owns the
+        // block (its waiter has not collected it), so its first bytes may hold the list's link.
+        unsafe {
+            super::write_link::<S>(base.add(super::offset_of_link(link)), self.queue.overflow())
+        };
+        self.queue.set_overflow(link);
+    }
+
+    /// A served waiter collects the handed block `link`: it is live now, the waiter's own.
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's own `S`-byte-block buffer and `link` a handed block.
+    unsafe fn collect<const S: usize>(&mut self, base: NonNull<u8>, link: u32) -> NonNull<u8> {
+        let offset = super::offset_of_link(link);
+        if W > 0 {
+            bitmap::collect(&mut self.live, offset / S);
+        }
+        // SAFETY: a handed link names a block start of this buffer (the caller's promise).
+        unsafe { base.add(offset) }
+    }
+
+    /// What a served waiter takes when it polls: its own block from its slot, or (evicted) one
+    /// from the overflow list.
     ///
     /// # Safety
     /// `base` is the start of this pool's own `S`-byte-block buffer.
-    unsafe fn collect_handed<const S: usize>(&mut self, base: NonNull<u8>) -> Option<NonNull<u8>> {
+    unsafe fn served<const S: usize>(
+        &mut self,
+        base: NonNull<u8>,
+        own: Option<u32>,
+    ) -> Option<NonNull<u8>> {
         // SAFETY: the caller's promise.
-        let block = unsafe { self.take_handed::<S>(base) }?;
-        if W > 0 {
-            // SAFETY: `block` is a block start of this buffer (it came off the handed list).
-            let offset = unsafe { block.offset_from_unsigned(base) };
-            bitmap::collect(&mut self.live, offset / S);
-        }
-        Some(block)
+        let link = own.or_else(|| unsafe { self.take_overflow::<S>(base) })?;
+        // SAFETY: the caller's promise; `link` is a handed block (a slot's or the overflow's).
+        Some(unsafe { self.collect::<S>(base, link) })
     }
 }
 
@@ -108,8 +136,13 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
                 return (WaitStart::Ready(block), Some(waker));
             }
             match st.queue.enqueue(waker) {
-                Ok(ticket) => (WaitStart::Queued(ticket), None),
-                Err(waker) => (WaitStart::Full, Some(waker)),
+                Enqueued::Queued(ticket) => (WaitStart::Queued(ticket), None),
+                Enqueued::Evicting(ticket, link) => {
+                    // SAFETY: `base` is this pool's buffer; `link` came out of a served slot.
+                    unsafe { st.evict::<S>(base, link) };
+                    (WaitStart::Queued(ticket), None)
+                }
+                Enqueued::Full(waker) => (WaitStart::Full, Some(waker)),
             }
         });
         drop(unused); // user code (the waker's drop), after the lock
@@ -131,7 +164,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = buffer.base();
         let look = self.with(|st| match st.queue.look(ticket, waker) {
             // SAFETY: `base` is this pool's buffer (the caller's promise).
-            Look::Served => Ok(unsafe { st.collect_handed::<S>(base) }),
+            Look::Served(link) => Ok(unsafe { st.served::<S>(base, Some(link)) }),
+            // SAFETY: as above.
+            Look::Evicted => Ok(unsafe { st.served::<S>(base, None) }),
             Look::Waiting => Ok(None),
             Look::StaleWaker => Err(()),
         });
@@ -143,14 +178,21 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let waker = waker.clone();
         let (outcome, unused) = self.with(|st| match st.queue.replace_waker(ticket, waker) {
             Ok(old) => (None, old),
-            // SAFETY: as above.
-            Err(waker) => (unsafe { st.collect_handed::<S>(base) }, Some(waker)),
+            // Served meanwhile.
+            Err(waker) => {
+                let own = match st.queue.look(ticket, &waker) {
+                    Look::Served(link) => Some(link),
+                    _ => None,
+                };
+                // SAFETY: as above.
+                (unsafe { st.served::<S>(base, own) }, Some(waker))
+            }
         });
         drop(unused); // user code (the waker's drop), after the lock
         outcome
     }
 
-    /// The waiter of `ticket` gives up. Still waiting: it leaves the queue. Already served: a
+    /// The waiter of `ticket` gives up. Still waiting: it leaves the queue. Already served: its
     /// handed block goes on, as a free would, to the next waiter or onto the free list.
     /// Returned is the next waiter's waker, to wake after the lock (the waiter's own waker is
     /// dropped here, after the lock).
@@ -164,24 +206,23 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         ticket: Ticket,
     ) -> Option<Waker> {
         let base = buffer.base();
-        let (own, next) = self.with(|st| match st.queue.cancel(ticket) {
-            GiveUp::Left(own) => (own, None),
-            GiveUp::Served => {
+        let (own, next) = self.with(|st| {
+            let link = match st.queue.cancel(ticket) {
+                GiveUp::Left(own) => return (own, None),
+                GiveUp::Served(link) => link,
                 // SAFETY: `base` is this pool's buffer (the caller's promise).
-                let Some(block) = (unsafe { st.take_handed::<S>(base) }) else {
-                    return (None, None);
-                };
-                // SAFETY: `block` is a block start of this buffer (it came off the handed
-                // list), at or above `base`.
-                let offset = unsafe { block.offset_from_unsigned(base) };
-                if W > 0 {
-                    // Handed to the waiter, never collected: free again.
-                    bitmap::clear(&mut st.live, offset / S);
-                }
-                // SAFETY: a handed block of this buffer that its waiter never took: nobody
-                // owns it.
-                (None, unsafe { st.release::<S>(base, offset) })
+                GiveUp::Evicted => match unsafe { st.take_overflow::<S>(base) } {
+                    Some(link) => link,
+                    None => return (None, None),
+                },
+            };
+            let offset = super::offset_of_link(link);
+            if W > 0 {
+                // Handed to the waiter, never collected: free again.
+                bitmap::clear(&mut st.live, offset / S);
             }
+            // SAFETY: a handed block of this buffer that its waiter never took: nobody owns it.
+            (None, unsafe { st.release::<S>(base, offset) })
         });
         drop(own); // user code (the waker's drop), after the lock
         next
