@@ -128,7 +128,7 @@ impl Model {
             shape,
             counts: vec![Counts::default(); n],
             queues: vec![VecDeque::new(); n],
-            slots: vec![vec![None; shape.waiters as usize]; n],
+            slots: vec![vec![None; shape.waiters]; n],
             overflow: vec![Vec::new(); n],
             failures: 0,
             invalid_frees: 0,
