@@ -49,9 +49,9 @@ pub struct Stats {
 pub struct PoolStats {
     /// Bytes per block.
     pub block_size: usize,
-    /// Buffer in the pool.
+    /// Blocks in the pool.
     pub blocks: usize,
-    /// Buffer allocated now.
+    /// Blocks allocated now.
     pub in_use: usize,
     /// Most blocks allocated at once (since the last `reset_stats`).
     pub peak: usize,
@@ -190,7 +190,7 @@ pub struct LockedCounters {
 }
 
 impl LockedCounters {
-    /// Buffer allocated now: at most the pool's blocks, below 2^32.
+    /// Blocks allocated now. at most the pool's blocks, below 2^32.
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation)]
     fn in_use(&self) -> u32 {

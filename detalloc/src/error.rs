@@ -113,7 +113,7 @@ pub enum Corruption {
         pool: usize,
         /// Recorded peak.
         peak: usize,
-        /// Buffer in the pool.
+        /// Blocks in the pool.
         blocks: usize,
     },
     /// The recorded peak is below the current number of live blocks.

@@ -100,7 +100,7 @@ pub struct Ticket {
 pub struct WaitStats {
     /// Allocations that waited (were queued), whatever the outcome.
     pub waited: u64,
-    /// Buffer a free handed directly to a waiter.
+    /// Blocks a free handed directly to a waiter.
     pub handed_off: u64,
     /// Waits given up (the future dropped, e.g. by a timeout) before a block came.
     pub cancelled: u64,

@@ -38,7 +38,7 @@ pub(super) struct State<const W: usize, T, Q> {
 
 impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     /// Takes a block: the head of the free list, else the next never-used block; its offset.
-    /// LockedCounters the allocation (and sets its live bit); `None` when the pool is exhausted (the
+    /// Counts the allocation (and sets its live bit); `None` when the pool is exhausted (the
     /// caller counts that, or not).
     ///
     /// # Safety
@@ -87,8 +87,8 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     }
 
     /// Returns the block at `offset`, freed (its live bit already cleared): to the oldest
-    /// waiter if any (it stays allocated, on the handed list; the waker to wake after the lock
-    /// is returned), else onto the free list. LockedCounters the free (and the waiter's allocation).
+    /// waiter if any (it stays allocated, in the waiter's slot; the waker to wake after the lock
+    /// is returned), else onto the free list. Counts the free (and the waiter's allocation).
     ///
     /// # Safety
     /// `offset` is a block start of the `S`-byte-block buffer at `base`, and nobody owns that

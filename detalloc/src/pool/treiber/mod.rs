@@ -191,7 +191,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         self.live.get(word).is_some_and(|w| w.fetch_and(!bitmap::both(mask), Relaxed) & mask != 0)
     }
 
-    /// LockedCounters the free, then makes the block available: counted first, so another thread that
+    /// Counts the free, then makes the block available: counted first, so another thread that
     /// pops it at once counts its allocation after this free (`in_use` never over-counts).
     #[inline(always)]
     fn release(&self, index: usize) {
