@@ -11,6 +11,12 @@ use std::ptr::NonNull;
 
 use detalloc::{Heap, detalloc};
 
+/// The seeded generators (also the determinism example's, which includes this file).
+#[path = "shared/xorshift.rs"]
+pub mod xorshift;
+
+use xorshift::XorShift64Star;
+
 /// One allocator under test. `Handle` is what a live allocation is: a pointer and layout for
 /// the general allocators, a `Box` for heapless's pool.
 pub trait Subject {
@@ -345,25 +351,19 @@ pub enum Op {
 /// The mixed workload: random sizes 16..=256 (align 8), up to `max_live` live, `len` steps,
 /// seeded so every subject sees the same sequence. Ends with everything freed.
 pub fn mixed_workload(seed: u64, len: usize, max_live: usize) -> Vec<Op> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut rng = XorShift64Star(seed | 1);
     let mut free_slots: Vec<usize> = (0..max_live).rev().collect();
     let mut live: Vec<usize> = Vec::new();
     let mut ops = Vec::with_capacity(len + max_live);
     for _ in 0..len {
-        let grow = live.is_empty() || (!free_slots.is_empty() && next() % 100 < 52);
+        let grow = live.is_empty() || (!free_slots.is_empty() && rng.below(100) < 52);
         if grow {
             let slot = free_slots.pop().unwrap_or(0);
-            let size = 16 + (next() % 241) as usize;
+            let size = 16 + rng.below(241);
             live.push(slot);
             ops.push(Op::Alloc { slot, size });
         } else {
-            let slot = live.swap_remove((next() % live.len() as u64) as usize);
+            let slot = live.swap_remove(rng.below(live.len()));
             free_slots.push(slot);
             ops.push(Op::Free { slot });
         }

@@ -22,21 +22,11 @@ static RECORDER: Recorder<System> = Recorder::new(System);
 /// The budget of the last suggestion: what the target can spare for the heap.
 const BUDGET: usize = 400 * 1024;
 
-/// xorshift64*: a seeded generator, so every run allocates the same.
-struct Rng(u64);
+#[path = "shared/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+// A seeded generator, so every run allocates the same.
+use xorshift::XorShift64Star as Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FlowKey {
@@ -74,7 +64,7 @@ type FlowTable = HashMap<FlowKey, Flow, BuildHasherDefault<DefaultHasher>>;
 
 /// One received packet: mostly small control segments, some mid-size, some full MSS.
 fn receive(rng: &mut Rng, flows: u32) -> Packet {
-    let flow = rng.below(u64::from(flows)) as u32;
+    let flow = rng.below(flows as usize) as u32;
     let key = FlowKey {
         src: 0x0a00_0000 | flow,
         dst: 0xc0a8_0001,
@@ -83,15 +73,15 @@ fn receive(rng: &mut Rng, flows: u32) -> Packet {
         protocol: if flow % 4 == 2 { 17 } else { 6 },
     };
     let len = match rng.below(100) {
-        0..40 => 20 + rng.below(24) as usize, // ACKs, DNS queries
-        40..70 => 64 + rng.below(192) as usize,
+        0..40 => 20 + rng.below(24), // ACKs, DNS queries
+        40..70 => 64 + rng.below(192),
         70..90 => 576,
         _ => 1460,
     };
     let payload: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31)).collect();
     let roll = rng.below(100);
-    let header =
-        Box::new(Header { key, seq: rng.next() as u32 & 0xffff, syn: roll < 3, fin: roll >= 97 });
+    let seq = rng.next_u64() as u32 & 0xffff;
+    let header = Box::new(Header { key, seq, syn: roll < 3, fin: roll >= 97 });
     Packet { header, payload }
 }
 

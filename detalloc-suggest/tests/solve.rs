@@ -8,17 +8,11 @@ use detalloc_suggest::{
     Event, Margin, Options, Recording, SuggestError, Suggestion, SyncChoice, suggest,
 };
 
-/// xorshift64*: seeded, so that a failing case can be rerun.
-struct Rng(u64);
+#[path = "../../examples/shared/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
+// Seeded, so that a failing case can be rerun.
+use xorshift::XorShift64Star as Rng;
 
 /// A random run over a few layouts: allocations and frees of live blocks, in random order.
 fn random_run(rng: &mut Rng, layouts: &[Layout], events: usize) -> Vec<Event> {

@@ -2,6 +2,9 @@
 //! and drained back to empty, with random frees during the fill and random allocations during
 //! the drain, so that the general-purpose allocators see their free space fragment.
 
+// Seeded: every allocator sees the same sequence.
+use crate::peers::xorshift::XorShift64Star as Rng;
+
 /// The size range requested for each pool of the `[16, 64, 256]` heaps (align 8 always): a
 /// size is drawn in its pool's range, so the pool a request lands in is known in advance.
 pub const CLASSES: [(usize, usize); 3] = [(8, 16), (17, 64), (65, 256)];
@@ -65,18 +68,6 @@ impl Path {
             Path::Bump => "bump",
             Path::Free => "free",
         }
-    }
-}
-
-/// xorshift64*, seeded: every allocator sees the same sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
     }
 }
 

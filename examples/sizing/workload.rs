@@ -21,24 +21,15 @@ use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// xorshift64*: seeded, so every run generates the same inputs.
-pub struct Rng(u64);
+#[path = "../shared/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+// Seeded, so every run generates the same inputs.
+use xorshift::XorShift64Star as Rng;
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
-        words[self.below(words.len())]
-    }
+/// A word of `words`, drawn by `rng`.
+fn pick<'a>(rng: &mut Rng, words: &[&'a str]) -> &'a str {
+    words[rng.below(words.len())]
 }
 
 const WORDS: &[&str] = &[
@@ -51,7 +42,7 @@ const KINDS: &[&str] = &["order", "refund", "login", "logout", "transfer", "upgr
 
 fn sentence(rng: &mut Rng, shortest: usize, longest: usize) -> String {
     let words = shortest + rng.below(longest - shortest + 1);
-    (0..words).map(|_| rng.pick(WORDS)).collect::<Vec<_>>().join(" ")
+    (0..words).map(|_| pick(rng, WORDS)).collect::<Vec<_>>().join(" ")
 }
 
 /// One customer record: about 370 bytes of JSON.
@@ -86,20 +77,20 @@ fn customer(rng: &mut Rng, id: u64) -> Customer {
     let history = (0..rng.below(5) as u64)
         .map(|i| Entry {
             ts: 1_700_000_000 + id * 97 + i * 13,
-            kind: rng.pick(KINDS).to_owned(),
+            kind: pick(rng, KINDS).to_owned(),
             amount_cents: rng.below(1_000_000) as u64,
         })
         .collect();
     Customer {
         id,
-        name: format!("{} {}", rng.pick(WORDS), rng.pick(WORDS)),
-        email: format!("{}.{id}@example.com", rng.pick(WORDS)),
+        name: format!("{} {}", pick(rng, WORDS), pick(rng, WORDS)),
+        email: format!("{}.{id}@example.com", pick(rng, WORDS)),
         active: rng.below(3) != 0,
         score: rng.below(10_000) as u32,
-        tags: (0..3 + rng.below(4)).map(|_| rng.pick(WORDS).to_owned()).collect(),
+        tags: (0..3 + rng.below(4)).map(|_| pick(rng, WORDS).to_owned()).collect(),
         address: Address {
-            street: format!("{} {} street", 1 + rng.below(200), rng.pick(WORDS)),
-            city: rng.pick(CITIES).to_owned(),
+            street: format!("{} {} street", 1 + rng.below(200), pick(rng, WORDS)),
+            city: pick(rng, CITIES).to_owned(),
             zip: format!("{:05}", rng.below(100_000)),
         },
         history,
@@ -156,18 +147,18 @@ fn log_line(rng: &mut Rng, n: usize) -> String {
         rng.below(60),
         rng.below(60),
         rng.below(8),
-        rng.pick(WORDS),
+        pick(rng, WORDS),
         rng.below(256),
         rng.below(256),
         rng.below(256),
         ["GET", "POST", "PUT", "DELETE"][rng.below(4)],
         1 + rng.below(3),
-        rng.pick(WORDS),
+        pick(rng, WORDS),
         n,
         rng.below(20),
         [200, 200, 201, 404, 500][rng.below(5)],
         rng.below(2000),
-        rng.next() as u32,
+        rng.next_u64() as u32,
         sentence(rng, 1, 6),
     )
 }
@@ -199,7 +190,7 @@ fn collections_phase(rng: &mut Rng) -> u64 {
         match rng.below(6) {
             0 | 1 => {
                 let key = rng.below(4000) as u64;
-                by_id.insert(key, format!("item {key} {}", rng.pick(WORDS)));
+                by_id.insert(key, format!("item {key} {}", pick(rng, WORDS)));
             }
             2 => sum += by_id.remove(&(rng.below(4000) as u64)).map_or(0, |s| s.len() as u64),
             3 => {

@@ -467,24 +467,10 @@ const SEED: u32 = 0x2545_f491;
 /// At most this many live requests of one class (nearly full, plus one during a round).
 const MAX_LIVE: usize = 60 + 1;
 
-/// xorshift32.
-struct Rng(u32);
+#[path = "../../shared/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform in `0..n` (`n > 0`; the modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        self.next() as usize % n
-    }
-}
+use xorshift::XorShift32 as Rng;
 
 /// The live requests of one class.
 struct Class {

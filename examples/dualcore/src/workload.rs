@@ -89,19 +89,11 @@ impl<const GRANULES: usize> Arena<GRANULES> {
     }
 }
 
-/// xorshift32: a fixed sequence per seed.
-struct Rng(u32);
+#[path = "../../shared/xorshift.rs"]
+mod xorshift;
 
-impl Rng {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-}
+// A fixed sequence per seed.
+use xorshift::XorShift32 as Rng;
 
 /// The value of word `word` of a block stamped with `stamp`.
 fn stamp_word(stamp: u32, word: usize) -> u32 {
@@ -256,7 +248,7 @@ pub fn hammer<const G: usize>(
     let mut slots: [Option<Held>; SLOTS] = [None; SLOTS];
 
     for serial in 0..ITERATIONS {
-        let r = rng.next();
+        let r = rng.next_u32();
         let slot = &mut slots[r as usize % SLOTS];
         if let Some(held) = slot.take() {
             worker.free(held);
