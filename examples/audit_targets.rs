@@ -20,42 +20,14 @@ use std::alloc::Layout;
 use std::hint::black_box;
 use std::ptr::NonNull;
 
-use detalloc::{AllocError, FreeError, Heap, audit_wrappers, detalloc};
+use detalloc::{AllocError, FreeError, Heap};
 
-detalloc! {
-    /// `local`, stats and validation off.
-    pub struct LeanHeap<pools: [16 x 64, 64 x 32, 256 x 16], stats: false, validate: false>;
-}
+#[macro_use]
+#[path = "shared/heaps.rs"]
+mod heaps;
 
-detalloc! {
-    /// `local`, stats and validation on.
-    pub struct CheckedHeap<pools: [16 x 64, 64 x 32, 256 x 16], stats: true, validate: true>;
-}
-
-detalloc! {
-    /// A ticket lock per pool.
-    pub struct SpinHeap<pools: [16 x 64, 64 x 32, 256 x 16], sync: spin, validate: true>;
-}
-
-detalloc! {
-    /// A Treiber stack per pool.
-    pub struct LockFreeHeap<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, validate: true>;
-}
-
-detalloc! {
-    /// `critical_section::with` around each pool update.
-    pub struct CsHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        validate: true,
-    >;
-}
-
-audit_wrappers!(LeanHeap, audit_alloc_lean, audit_free_lean);
-audit_wrappers!(CheckedHeap, audit_alloc_checked, audit_free_checked);
-audit_wrappers!(SpinHeap, audit_alloc_spin, audit_free_spin);
-audit_wrappers!(LockFreeHeap, audit_alloc_lock_free, audit_free_lock_free);
-audit_wrappers!(CsHeap, audit_alloc_critical_section, audit_free_critical_section);
+// `LeanHeap`, `CheckedHeap`, `SpinHeap`, `LockFreeHeap` and `CsHeap`, with their wrappers.
+audit_heaps!();
 
 /// One allocator-api2 `Allocator::allocate` of the checked heap: the block with its length,
 /// which must come from the generated dispatch as an immediate (the audit's
@@ -87,9 +59,12 @@ fn exercise<H: Heap>(
     served
 }
 
-static SPIN: SpinHeap = SpinHeap::new();
-static LOCK_FREE: LockFreeHeap = LockFreeHeap::new();
-static CS: CsHeap = CsHeap::new();
+/// The `Sync` heaps (also driven by the audit's `host-heaps` fixture, which includes this file).
+pub static SPIN: SpinHeap = SpinHeap::new();
+/// See `SPIN`.
+pub static LOCK_FREE: LockFreeHeap = LockFreeHeap::new();
+/// See `SPIN`.
+pub static CS: CsHeap = CsHeap::new();
 
 fn main() {
     // `local` heaps are `!Sync`: not statics, but owned values (boxed: they hold every block).

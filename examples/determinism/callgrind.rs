@@ -1,9 +1,9 @@
 //! Runs this binary under callgrind with one dump after every measured call, and reads the
 //! count of each call back.
 //!
-//! Collection is on only inside the `measured_*` wrappers (`--toggle-collect`), from a
-//! wrapper's first instruction to its return, as in `detalloc/benches/instructions.rs` and
-//! the static audit's ratio test. The dump is triggered after `probe`, the one function every
+//! Collection is on only inside the `measured_*` and `audit_*` wrappers (`--toggle-collect`),
+//! from a wrapper's first instruction to its return, as in `detalloc/benches/instructions.rs`
+//! and the static audit's ratio test. The dump is triggered after `probe`, the one function every
 //! measured call goes through (`--dump-after` takes one exact name, and a dump after a
 //! wrapper that ends in a tail jump would be missed): the n-th dump is the n-th call.
 //! `--combine-dumps` appends them all to one file.
@@ -34,6 +34,7 @@ pub fn run(exe: &Path, dir: &Path) -> Result<(String, Vec<Counted>), String> {
     let _ = std::fs::remove_file(&out);
     let run = Command::new("valgrind")
         .args(["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=measured_*"])
+        .arg("--toggle-collect=audit_*")
         .args(["--dump-after=probe", "--combine-dumps=yes"])
         .args(["--compress-strings=no", "--compress-pos=no"])
         .arg(format!("--callgrind-out-file={}", out.display()))

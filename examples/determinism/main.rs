@@ -20,13 +20,16 @@
 //!
 //! Heaps: the picture's detalloc heaps are `[16 x 1024, 64 x 1024, 256 x 1024]`, the pools of
 //! `detalloc/benches/instructions.rs` (its `Lean` and `Checked` are this `lean` and
-//! `checked`); the same five modes are also run on `[16 x 64, 64 x 32, 256 x 16]`, the heap
-//! `examples/audit_targets.rs` declares, whose wrappers the README's static-audit table
-//! bounds. The modes are declared as there: `lean` (`local`, stats and validation off),
-//! `checked` (`local`, both on), and `spin`, `lock_free`, `critical_section` with stats and
-//! validation on. The peers (`peers.rs`) get 8 MiB arenas; heapless's pool as many 64-byte
+//! `checked`); the same five modes are also run on `[16 x 64, 64 x 32, 256 x 16]`: the heaps
+//! `examples/audit_targets.rs` declares, with the same wrappers (`audit_heaps!`), which the
+//! README's static-audit table bounds. The modes are declared as there (`heaps!`): `lean`
+//! (`local`, stats and validation off), `checked` (`local`, both on), and `spin`, `lock_free`,
+//! `critical_section` with stats and validation on. The peers (`peers.rs`) get 8 MiB arenas; heapless's pool as many 64-byte
 //! blocks as the sequence has live at most.
 
+#[macro_use]
+#[path = "../shared/heaps.rs"]
+mod heaps;
 #[path = "../peers.rs"]
 mod peers;
 
@@ -42,52 +45,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::ptr::NonNull;
 
-use detalloc::{AllocError, FreeError, Heap, audit_wrappers, detalloc};
+use detalloc::Heap;
+use heaps::Wrapped;
 use peers::{Buddy, Heapless, LinkedList, Rlsf, Subject, Sys, Talc};
 use workload::{Op, Step};
 
-macro_rules! heaps {
-    ($pools:tt, $lean:ident, $checked:ident, $spin:ident, $lock_free:ident, $cs:ident) => {
-        detalloc! {
-            /// `local`, stats and validation off.
-            pub struct $lean<pools: $pools, stats: false, validate: false>;
-        }
-        detalloc! {
-            /// `local`, stats and validation on.
-            pub struct $checked<pools: $pools, stats: true, validate: true>;
-        }
-        detalloc! {
-            /// A ticket lock per pool, stats and validation on.
-            pub struct $spin<pools: $pools, sync: spin, validate: true>;
-        }
-        detalloc! {
-            /// A Treiber stack per pool, stats and validation on.
-            pub struct $lock_free<pools: $pools, sync: lock_free, validate: true>;
-        }
-        detalloc! {
-            /// `critical_section::with` around each pool update (the host's: a std mutex).
-            pub struct $cs<pools: $pools, sync: critical_section, validate: true>;
-        }
-    };
-}
-
-heaps!([16 x 1024, 64 x 1024, 256 x 1024], Lean, Checked, Spin, LockFree, Cs);
-heaps!([16 x 64, 64 x 32, 256 x 16], AuditLean, AuditChecked, AuditSpin, AuditLockFree, AuditCs);
-
-audit_wrappers!(Lean, measured_alloc_lean, measured_free_lean);
-audit_wrappers!(Checked, measured_alloc_checked, measured_free_checked);
-audit_wrappers!(Spin, measured_alloc_spin, measured_free_spin);
-audit_wrappers!(LockFree, measured_alloc_lock_free, measured_free_lock_free);
-audit_wrappers!(Cs, measured_alloc_critical_section, measured_free_critical_section);
-audit_wrappers!(AuditLean, measured_alloc_lean_audit, measured_free_lean_audit);
-audit_wrappers!(AuditChecked, measured_alloc_checked_audit, measured_free_checked_audit);
-audit_wrappers!(AuditSpin, measured_alloc_spin_audit, measured_free_spin_audit);
-audit_wrappers!(AuditLockFree, measured_alloc_lock_free_audit, measured_free_lock_free_audit);
-audit_wrappers!(
-    AuditCs,
-    measured_alloc_critical_section_audit,
-    measured_free_critical_section_audit
-);
+heaps!([16 x 1024, 64 x 1024, 256 x 1024] {
+    Lean: local lean => measured_alloc_lean, measured_free_lean,
+    Checked: local checked => measured_alloc_checked, measured_free_checked,
+    Spin: spin checked => measured_alloc_spin, measured_free_spin,
+    LockFree: lock_free checked => measured_alloc_lock_free, measured_free_lock_free,
+    Cs: critical_section checked => measured_alloc_critical_section, measured_free_critical_section,
+});
+// `examples/audit_targets.rs`'s heaps and wrappers (`audit_alloc_lean`, ...), measured here.
+audit_heaps!();
 
 /// The exported, never-inlined pair of one peer (its `Subject` methods are `inline(always)`).
 macro_rules! peer_wrappers {
@@ -163,14 +134,23 @@ fn run<S, H>(
     }
 }
 
-/// Runs `steps` on a fresh heap of type `H` through its wrappers.
-fn run_heap<H: Heap>(
+/// Runs `steps` on a fresh heap of each of the five modes of one set (`heap`): `lean`,
+/// `checked`, `spin`, `lock_free` and `critical_section`, in this order.
+fn run_modes<L: Wrapped, C: Wrapped, S: Wrapped, F: Wrapped, X: Wrapped>(
     out: &mut impl Write,
-    names: (&str, &str),
+    heap: &str,
     steps: &[Step],
-    alloc: fn(&H, Layout) -> Result<NonNull<u8>, AllocError>,
-    free: unsafe fn(&H, NonNull<u8>, Layout) -> Result<(), FreeError>,
 ) {
+    run_heap::<L>(out, (heap, "lean"), steps);
+    run_heap::<C>(out, (heap, "checked"), steps);
+    run_heap::<S>(out, (heap, "spin"), steps);
+    run_heap::<F>(out, (heap, "lock_free"), steps);
+    run_heap::<X>(out, (heap, "critical_section"), steps);
+}
+
+/// Runs `steps` on a fresh heap of type `H` through its wrappers.
+fn run_heap<H: Wrapped>(out: &mut impl Write, names: (&str, &str), steps: &[Step]) {
+    let (alloc, free) = (H::ALLOC, H::FREE);
     // SAFETY: the all-zero bytes of a detalloc heap are its documented empty state.
     let mut heap: Box<H> = unsafe { Box::<H>::new_zeroed().assume_init() };
     let give_back = |heap: &mut Box<H>, block: NonNull<u8>, layout: Layout| {
@@ -207,29 +187,9 @@ fn measure() {
     let stdout = std::io::stdout();
     let out = &mut std::io::BufWriter::new(stdout.lock());
     let picture = workload::fill_and_drain(blocks_of::<Lean>(), SEED);
-    let audit = workload::fill_and_drain(blocks_of::<AuditLean>(), SEED);
-    macro_rules! run_heaps {
-        ($heap:literal, $steps:expr, $($ty:ty, $key:literal, $alloc:ident, $free:ident;)*) => {$(
-            run_heap::<$ty>(out, ($heap, $key), $steps, $alloc, $free);
-        )*};
-    }
-    run_heaps! {
-        "picture", &picture,
-        Lean, "lean", measured_alloc_lean, measured_free_lean;
-        Checked, "checked", measured_alloc_checked, measured_free_checked;
-        Spin, "spin", measured_alloc_spin, measured_free_spin;
-        LockFree, "lock_free", measured_alloc_lock_free, measured_free_lock_free;
-        Cs, "critical_section", measured_alloc_critical_section, measured_free_critical_section;
-    }
-    run_heaps! {
-        "audit", &audit,
-        AuditLean, "lean", measured_alloc_lean_audit, measured_free_lean_audit;
-        AuditChecked, "checked", measured_alloc_checked_audit, measured_free_checked_audit;
-        AuditSpin, "spin", measured_alloc_spin_audit, measured_free_spin_audit;
-        AuditLockFree, "lock_free", measured_alloc_lock_free_audit, measured_free_lock_free_audit;
-        AuditCs, "critical_section", measured_alloc_critical_section_audit,
-            measured_free_critical_section_audit;
-    }
+    let audit = workload::fill_and_drain(blocks_of::<LeanHeap>(), SEED);
+    run_modes::<Lean, Checked, Spin, LockFree, Cs>(out, "picture", &picture);
+    run_modes::<LeanHeap, CheckedHeap, SpinHeap, LockFreeHeap, CsHeap>(out, "audit", &audit);
     let most = workload::most_live(blocks_of::<Lean>());
     macro_rules! run_peers {
         ($($key:literal, $peer:expr, $alloc:ident, $free:ident;)*) => {$(

@@ -12,7 +12,8 @@ use crate::workload::{CLASSES, FILL_PERCENT, Op};
 
 /// One allocator in the picture.
 pub struct Subject {
-    /// Its key in records and wrapper names (`measured_alloc_KEY`).
+    /// Its key in records and wrapper names (`measured_alloc_KEY`; `audit_alloc_KEY` on the
+    /// audit heap).
     pub key: &'static str,
     /// Its name in the picture and tables.
     pub label: &'static str,
@@ -163,10 +164,11 @@ pub fn range(lo: u64, hi: u64) -> String {
     if lo == hi { format!("{lo}") } else { format!("{lo}–{hi}") }
 }
 
-/// The wrapper a call went through (this binary's).
+/// The wrapper a call went through: on the audit heap `examples/audit_targets.rs`'s (this
+/// binary declares them too), else this binary's own.
 pub fn wrapper(heap: &str, op: Op, key: &str) -> String {
-    let suffix = if heap == "audit" { "_audit" } else { "" };
-    format!("measured_{}_{key}{suffix}", op.name())
+    let prefix = if heap == "audit" { "audit" } else { "measured" };
+    format!("{prefix}_{}_{key}", op.name())
 }
 
 const OPS: [Op; 2] = [Op::Alloc, Op::Free];
