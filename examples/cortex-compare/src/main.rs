@@ -46,49 +46,26 @@ use core::ptr::NonNull;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use detalloc::{audit_wrappers, detalloc};
 use heapless::pool::object::{Object, ObjectBlock};
 use panic_semihosting as _;
 
 // ------------------------------------------------------------------------------------------
-// detalloc, one heap type per mode, each with its exported wrapper pair.
+// detalloc, one heap type per mode, each with its exported wrapper pair (`CsChecked` is the
+// heap of `examples/firmware`).
 
-detalloc! {
-    /// `local`, statistics and validation off.
-    pub struct LocalLean<pools: [16 x 64, 64 x 32, 256 x 16], stats: false, validate: false>;
-}
-detalloc! {
-    /// `local`, statistics and validation on.
-    pub struct LocalChecked<pools: [16 x 64, 64 x 32, 256 x 16], validate: true>;
-}
-detalloc! {
-    /// `critical_section`, statistics and validation off.
-    pub struct CsLean<pools: [16 x 64, 64 x 32, 256 x 16], sync: critical_section, stats: false, validate: false>;
-}
-detalloc! {
-    /// `critical_section`, statistics and validation on (the heap of `examples/firmware`).
-    pub struct CsChecked<pools: [16 x 64, 64 x 32, 256 x 16], sync: critical_section, validate: true>;
-}
-detalloc! {
-    /// `lock_free`, statistics on, validation off.
-    pub struct LockFree<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, validate: false>;
-}
-detalloc! {
-    /// `lock_free`, statistics and validation off.
-    pub struct LockFreeLean<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, stats: false, validate: false>;
-}
-detalloc! {
-    /// `spin` (a ticket lock per pool), statistics on, validation off.
-    pub struct Spin<pools: [16 x 64, 64 x 32, 256 x 16], sync: spin, validate: false>;
-}
+#[macro_use]
+#[path = "../../shared/heaps.rs"]
+mod heaps;
 
-audit_wrappers!(LocalLean, fw_alloc_local_lean, fw_free_local_lean);
-audit_wrappers!(LocalChecked, fw_alloc_local_checked, fw_free_local_checked);
-audit_wrappers!(CsLean, fw_alloc_cs_lean, fw_free_cs_lean);
-audit_wrappers!(CsChecked, fw_alloc_cs_checked, fw_free_cs_checked);
-audit_wrappers!(LockFree, fw_alloc_lock_free, fw_free_lock_free);
-audit_wrappers!(LockFreeLean, fw_alloc_lock_free_lean, fw_free_lock_free_lean);
-audit_wrappers!(Spin, fw_alloc_spin, fw_free_spin);
+heaps!([16 x 64, 64 x 32, 256 x 16] {
+    LocalLean: local lean => fw_alloc_local_lean, fw_free_local_lean,
+    LocalChecked: local checked => fw_alloc_local_checked, fw_free_local_checked,
+    CsLean: critical_section lean => fw_alloc_cs_lean, fw_free_cs_lean,
+    CsChecked: critical_section checked => fw_alloc_cs_checked, fw_free_cs_checked,
+    LockFree: lock_free stats => fw_alloc_lock_free, fw_free_lock_free,
+    LockFreeLean: lock_free lean => fw_alloc_lock_free_lean, fw_free_lock_free_lean,
+    Spin: spin stats => fw_alloc_spin, fw_free_spin,
+});
 
 /// The constant layout of the `local_lean_const64` wrappers: heapless's block type
 /// (`MaybeUninit<[u8; 64]>`: size 64, align 1), the layout `Box::new_in` passes for it. (The
