@@ -7,10 +7,30 @@ use std::ptr;
 
 use detalloc::detalloc;
 
-detalloc! {
-    /// 3 classes, `local`, no counters, no validation: the leanest configuration.
-    pub struct Lean<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: false, validate: false>;
-}
+#[macro_use]
+#[path = "../../../examples/shared/heaps.rs"]
+mod heaps;
+
+heaps!([16 x 1024, 64 x 1024, 256 x 1024] {
+    /// The leanest configuration.
+    Lean: local lean,
+    Checked: local checked,
+    Spin: spin stats,
+    LockFree: lock_free stats,
+    LockFreeLean: lock_free lean,
+    SpinLean: spin lean,
+    /// The shared modes' configuration, without sharing.
+    LocalStats: local stats,
+});
+#[cfg(feature = "critical-section")]
+heaps!([16 x 1024, 64 x 1024, 256 x 1024] {
+    /// One critical section per operation (the host implementation: a global mutex).
+    Critical: critical_section stats,
+});
+
+// For the pool-size comparison: 65 536 blocks per pool.
+heaps!([16 x 65536, 64 x 65536, 256 x 65536] { LeanLarge: local lean, CheckedLarge: local checked });
+
 /// Hooks whose functions are all the empty defaults: a heap declared with them must cost
 /// exactly what a heap without `hooks` costs.
 pub struct EmptyHooks;
@@ -19,43 +39,6 @@ impl detalloc::Hooks for EmptyHooks {}
 detalloc! {
     /// `Lean` with `hooks: EmptyHooks`.
     pub struct LeanHooked<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: false, validate: false, hooks: EmptyHooks>;
-}
-detalloc! {
-    /// The same pools with statistics and validation on.
-    pub struct Checked<pools: [16 x 1024, 64 x 1024, 256 x 1024], stats: true, validate: true>;
-}
-detalloc! {
-    /// The same pools behind per-pool ticket locks, statistics on, validation off.
-    pub struct Spin<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, validate: false>;
-}
-detalloc! {
-    /// Lock-free pools, statistics on, validation off.
-    pub struct LockFree<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: lock_free, validate: false>;
-}
-detalloc! {
-    /// Lock-free pools, no counters, no validation.
-    pub struct LockFreeLean<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: lock_free, stats: false, validate: false>;
-}
-detalloc! {
-    /// Ticket locks, no counters, no validation.
-    pub struct SpinLean<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: spin, stats: false, validate: false>;
-}
-detalloc! {
-    /// `local`, statistics on, validation off (the shared modes' configuration, without sharing).
-    pub struct LocalStats<pools: [16 x 1024, 64 x 1024, 256 x 1024], validate: false>;
-}
-#[cfg(feature = "critical-section")]
-detalloc! {
-    /// One critical section per operation (the host implementation: a global mutex).
-    pub struct Critical<pools: [16 x 1024, 64 x 1024, 256 x 1024], sync: critical_section, validate: false>;
-}
-detalloc! {
-    /// A large heap for the pool-size comparison: 65 536 blocks per pool.
-    pub struct LeanLarge<pools: [16 x 65536, 64 x 65536, 256 x 65536], stats: false, validate: false>;
-}
-detalloc! {
-    /// Statistics and validation on, 65 536 blocks per pool.
-    pub struct CheckedLarge<pools: [16 x 65536, 64 x 65536, 256 x 65536], stats: true, validate: true>;
 }
 
 /// The physical limit of a pool: one size, an intrusive list of raw pointers, no dispatch,
