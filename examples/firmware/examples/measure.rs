@@ -27,27 +27,18 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use detalloc::allocator_api2::alloc::Allocator;
 use detalloc::clock::Dwt;
-use detalloc::{AllocError, Clock, Corruption, FreeError, Heap, detalloc};
+use detalloc::{AllocError, Clock, Corruption, FreeError, Heap};
 use panic_semihosting as _;
 
-detalloc! {
-    /// As in `src/main.rs`.
-    pub struct FirmwareHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        validate: true,
-    >;
-}
+#[macro_use]
+#[path = "../../shared/heaps.rs"]
+mod heaps;
 
-detalloc! {
-    /// The same pools without counters and without validation.
-    pub struct LeanHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        stats: false,
-        validate: false,
-    >;
-}
+// `FirmwareHeap`, the heap of `src/main.rs`.
+include!("../src/heap.rs");
+
+// The same pools without counters and without validation.
+heaps!([16 x 64, 64 x 32, 256 x 16] { LeanHeap: critical_section lean });
 
 #[global_allocator]
 static HEAP: FirmwareHeap = FirmwareHeap::new();

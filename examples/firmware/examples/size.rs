@@ -16,26 +16,18 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use panic_semihosting as _;
 
+// The heap of `src/main.rs`.
 #[cfg(not(any(feature = "baseline", feature = "lean")))]
-detalloc::detalloc! {
-    /// As in `src/main.rs`.
-    pub struct FirmwareHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        validate: true,
-    >;
-}
+include!("../src/heap.rs");
 
 #[cfg(all(feature = "lean", not(feature = "baseline")))]
-detalloc::detalloc! {
-    /// The same pools without counters and without validation.
-    pub struct FirmwareHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        stats: false,
-        validate: false,
-    >;
-}
+#[macro_use]
+#[path = "../../shared/heaps.rs"]
+mod heaps;
+
+// The same pools without counters and without validation.
+#[cfg(all(feature = "lean", not(feature = "baseline")))]
+heaps!([16 x 64, 64 x 32, 256 x 16] { FirmwareHeap: critical_section lean });
 
 #[cfg(not(feature = "baseline"))]
 #[global_allocator]

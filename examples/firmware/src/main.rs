@@ -45,19 +45,12 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, heprintln, hprint, hprintln};
 use critical_section::Mutex;
-use detalloc::{Heap, detalloc};
+use detalloc::Heap;
 use panic_semihosting as _; // prints the panic message, then exits QEMU with failure
 
-detalloc! {
-    /// The firmware's heap: three pools, shared by `main` and the SysTick handler. Interrupt
-    /// handlers and `main` on one core: `sync: critical_section` (interrupts are masked for
-    /// the few instructions of each pool update).
-    pub struct FirmwareHeap<
-        pools: [16 x 64, 64 x 32, 256 x 16],
-        sync: critical_section,
-        validate: true,
-    >;
-}
+// The heap, `FirmwareHeap`: one `detalloc!` declaration in `heap.rs`, which the measurements
+// (`examples/measure.rs`, `examples/size.rs`) include too.
+include!("heap.rs");
 
 // `FirmwareHeap::new()` is all-zero, so this static lands in `.bss`, which cortex-m-rt zeroes
 // before `main`: the heap needs no initialisation code. To place it elsewhere:
