@@ -78,6 +78,21 @@ fn loops_cell(f: &FnAudit) -> String {
         .join(", ")
 }
 
+/// Starts a table after a blank line: the heading `head` (`a | b`) and the alignment row
+/// `align` (`---|---:`), each with a last, right-aligned `cycles` column when `cycles`.
+fn table(out: &mut String, head: &str, align: &str, cycles: bool) {
+    let (column, column_align) = if cycles { (" cycles |", "---:|") } else { ("", "") };
+    let _ = write!(out, "\n| {head} |{column}\n|{align}|{column_align}\n");
+}
+
+/// Ends a row: its `cycles` cell when the table has the column (`—` for no figure).
+fn end_row(out: &mut String, cycles: bool, value: Option<u64>) {
+    if cycles {
+        let _ = write!(out, " {} |", value.map_or("—".into(), |c| c.to_string()));
+    }
+    out.push('\n');
+}
+
 /// The summary table: one row per audited function.
 pub fn summary(functions: &[std::rc::Rc<FnAudit>], with_cycles: bool) -> String {
     let mut out = String::new();
@@ -147,45 +162,29 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
     let _ = writeln!(out, "| loops | {loops} |");
     let _ = writeln!(out, "| verdict | {} |", verdict(f));
     if f.exits.len() > 1 {
-        out.push_str("\n| exit (return at) | in | longest path to it (insns) |");
-        out.push_str(if with_cycles {
-            " cycles |\n|---|---|---:|---:|\n"
-        } else {
-            "\n|---|---|---:|\n"
-        });
+        let head = "exit (return at) | in | longest path to it (insns)";
+        table(&mut out, head, "---|---|---:", with_cycles);
         for e in &f.exits {
             let _ = write!(out, "| {:#x} | `{}` | {} |", e.at, e.function, e.cost.insns);
-            if with_cycles {
-                let _ = write!(out, " {} |", e.cost.cycles.map_or("—".into(), |c| c.to_string()));
-            }
-            out.push('\n');
+            end_row(&mut out, with_cycles, e.cost.cycles);
         }
     }
     if !f.loops.is_empty() {
-        out.push_str("\n| loop in | kind | header | latch (back edge) | address range | one iteration (insns) |");
-        out.push_str(if with_cycles {
-            " cycles |\n|---|---|---|---|---|---:|---:|\n"
-        } else {
-            "\n|---|---|---|---|---|---:|\n"
-        });
+        let head =
+            "loop in | kind | header | latch (back edge) | address range | one iteration (insns)";
+        table(&mut out, head, "---|---|---|---|---|---:", with_cycles);
         for l in &f.loops {
             let _ = write!(
                 out,
                 "| `{}` | {} | {:#x} | {:#x} | {:#x}–{:#x} | {} |",
                 l.function, l.kind, l.header, l.latch, l.range.0, l.range.1, l.iteration.insns
             );
-            if with_cycles {
-                let _ =
-                    write!(out, " {} |", l.iteration.cycles.map_or("—".into(), |c| c.to_string()));
-            }
-            out.push('\n');
+            end_row(&mut out, with_cycles, l.iteration.cycles);
         }
     }
     if !f.calls.is_empty() {
-        out.push_str(
-            "\n| caller | at | kind | callee | callee bound (insns) | on the longest path |\n",
-        );
-        out.push_str("|---|---|---|---|---:|---|\n");
+        let head = "caller | at | kind | callee | callee bound (insns) | on the longest path";
+        table(&mut out, head, "---|---|---|---|---:|---", false);
         for c in &f.calls {
             let kind = match c.kind {
                 CallKind::Call => "call",
@@ -206,8 +205,8 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
         }
     }
     if !f.data_reads.is_empty() {
-        out.push_str("\n| reads read-only data | at | address | section | how |\n");
-        out.push_str("|---|---|---|---|---|\n");
+        let head = "reads read-only data | at | address | section | how";
+        table(&mut out, head, "---|---|---|---|---", false);
         for r in &f.data_reads {
             let addr = r.addr.map_or("(through a register)".into(), |a| format!("{a:#x}"));
             let section = r.section.clone().unwrap_or_else(|| "—".into());
