@@ -40,7 +40,8 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "firmware"))
-from measure import functions, instructions, run, tool  # noqa: E402  (the firmware's parsers)
+# The firmware's parsers, and its code-size walk.
+from measure import functions, instructions, reachable, run, tool  # noqa: E402
 
 # (wrapper suffix, the allocator's name in the tables, the crate whose version it names)
 SUBJECTS = [
@@ -186,45 +187,6 @@ def audit(path):
     return result
 
 
-def reachable(elf_funcs, insn, starts, roots):
-    """Functions reachable from the entry addresses `roots` by direct branches, split into
-    (counted, left out), each a list of (size, name)."""
-
-    def owner(addr):
-        lo, hi = 0, len(starts)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if starts[mid] <= addr:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo:
-            start = starts[lo - 1]
-            if addr < start + elf_funcs[start][0]:
-                return start
-        return None
-
-    todo, seen, counted, left_out = list(roots), set(), [], []
-    while todo:
-        start = todo.pop()
-        if start in seen:
-            continue
-        seen.add(start)
-        size, name = elf_funcs[start]
-        if LEFT_OUT.search(name):
-            left_out.append((size, name))
-            continue
-        counted.append((size, name))
-        for a in range(start, start + size):
-            if a in insn and insn[a][1].split(".")[0] in BRANCHES:
-                m = re.search(r"0x([0-9a-f]+)", insn[a][2])
-                if m:
-                    target = owner(int(m.group(1), 16))
-                    if target is not None and target != start:
-                        todo.append(target)
-    return counted, left_out
-
-
 def load_calls(path):
     rows = []
     with open(path) as f:
@@ -306,13 +268,12 @@ def level_data(out, level):
                             f"over its static bound {bound}")
     funcs = functions(elf)
     insn = instructions(elf)
-    starts = sorted(funcs)
     addr = symbol_addresses(elf, list(wrappers()))
     code = {}
     with open(f"{out}/codesize-{level}.txt", "w") as detail:
         for suffix, _, _ in SUBJECTS:
-            counted, left_out = reachable(
-                funcs, insn, starts, [addr[f"fw_alloc_{suffix}"], addr[f"fw_free_{suffix}"]])
+            roots = [addr[f"fw_alloc_{suffix}"], addr[f"fw_free_{suffix}"]]
+            counted, left_out = reachable(funcs, insn, roots, LEFT_OUT, BRANCHES)
             code[suffix] = sum(size for size, _ in counted)
             detail.write(f"{suffix}: {code[suffix]} B\n")
             for size, name in sorted(counted, reverse=True):

@@ -13,6 +13,7 @@ functions (pool audit, counts, reset) that are linked only because the validatio
 `dyn` pool views, whose vtables name them.
 """
 
+import bisect
 import os
 import re
 import subprocess
@@ -67,46 +68,44 @@ def text_size(elf):
     raise SystemExit(f"no .text in {elf}")
 
 
-def reachable(elf, roots):
-    """Functions reachable from `roots` by direct branches, split into (counted, left out)."""
-    funcs = functions(elf)
-    insn = instructions(elf)
+# What `reachable` leaves out of a code size by default (panics, compiler builtins), and the
+# direct branches it follows.
+LEFT_OUT = re.compile(r"^(core::panicking|core::result::unwrap_failed|compiler_builtins|__aeabi)")
+BRANCHES = {"b", "bl", "beq", "bne", "bhs", "blo", "bhi", "bls", "bge", "blt", "bgt", "ble",
+            "bcs", "bcc", "bmi", "bpl", "cbz", "cbnz"}
+
+
+def reachable(funcs, insn, roots, left_out=LEFT_OUT, branches=BRANCHES):
+    """Functions reachable from the entry addresses `roots` by direct branches (`funcs` and
+    `insn` as `functions` and `instructions` return them), split into (counted, left out),
+    each a list of (size, name); a function whose name `left_out` matches is not followed."""
     starts = sorted(funcs)
 
     def owner(addr):
-        for start in starts:
-            size = funcs[start][0]
-            if start <= addr < start + size:
-                return start
+        i = bisect.bisect_right(starts, addr)
+        if i and addr < starts[i - 1] + funcs[starts[i - 1]][0]:
+            return starts[i - 1]
         return None
 
-    names = {name: addr for addr, (_, name) in funcs.items()}
-    todo = [names[r] for r in roots]
-    seen, counted, left_out = set(), [], []
+    todo, seen, counted, omitted = list(roots), set(), [], []
     while todo:
         start = todo.pop()
         if start in seen:
             continue
         seen.add(start)
         size, name = funcs[start]
-        if re.match(r"(core::panicking|core::result::unwrap_failed|compiler_builtins|__aeabi)",
-                    name):
-            left_out.append((size, name))
+        if left_out.search(name):
+            omitted.append((size, name))
             continue
         counted.append((size, name))
         for addr in range(start, start + size):
-            if addr not in insn:
-                continue
-            _, mnemonic, operands = insn[addr]
-            if mnemonic.split(".")[0] in ("b", "bl", "beq", "bne", "bhs", "blo", "bhi", "bls",
-                                          "bge", "blt", "bgt", "ble", "bcs", "bcc", "bmi",
-                                          "bpl", "cbz", "cbnz"):
-                m = re.search(r"0x([0-9a-f]+)", operands)
+            if addr in insn and insn[addr][1].split(".")[0] in branches:
+                m = re.search(r"0x([0-9a-f]+)", insn[addr][2])
                 if m:
                     target = owner(int(m.group(1), 16))
                     if target is not None and target != start:
                         todo.append(target)
-    return counted, left_out
+    return counted, omitted
 
 
 def cold(elf):
@@ -120,7 +119,9 @@ def codesize(out, level):
     print(f"== code size, opt-level {level}")
     for config, roots in (("checked", ["fw_alloc", "fw_free"]),
                           ("lean", ["fw_alloc_lean", "fw_free_lean"])):
-        counted, left_out = reachable(measure, roots)
+        funcs = functions(measure)
+        names = {name: addr for addr, (_, name) in funcs.items()}
+        counted, left_out = reachable(funcs, instructions(measure), [names[r] for r in roots])
         total = sum(size for size, _ in counted)
         print(f"{config}: one allocate + one deallocate = {total} B")
         for size, name in sorted(counted, reverse=True):
