@@ -5,8 +5,11 @@
 #   between blocks, so only there can an interrupt land between any two instructions.
 # - `check_run LIMIT NAME COMMAND...`: runs COMMAND with a time limit of LIMIT seconds (a hung
 #   firmware keeps QEMU running), fails unless it exits with status 0 and its stdout equals
-#   `expected.txt`, and prints the stderr lines starting with `CHECK_RUN_STDERR` (a regex,
-#   default: none) next to NAME: the host-speed-dependent figures that are not compared.
+#   `CHECK_RUN_EXPECTED` (default: expected.txt), and prints the stderr lines matching
+#   `CHECK_RUN_STDERR` (a regex, default: none) next to NAME: the host-speed-dependent figures
+#   that are not compared. The run's stdout and stderr stay in target/check/NAME.{stdout,stderr}.
+# - `step TEXT`: a heading, `--> CHECK: TEXT` (CHECK: the example's name, set by the script).
+# - `lint [CLIPPY ARGS...]`: the crate's format check and its clippy (release, `-D warnings`).
 
 if ! command -v qemu-system-arm >/dev/null; then
     echo "qemu-system-arm not found: apt-get install -y qemu-system-arm" >&2
@@ -31,11 +34,22 @@ check_run() { # limit, name, command...
         cat "$out" "$err" >&2
         exit 1
     fi
-    if ! diff -u expected.txt "$out"; then
-        echo "$name: the output differs from expected.txt (above)" >&2
+    local expected=${CHECK_RUN_EXPECTED:-expected.txt}
+    if ! diff -u "$expected" "$out"; then
+        echo "$name: the output differs from $expected (above)" >&2
         exit 1
     fi
-    printf '%s: %s\n' "$name" "$(grep -hE "${CHECK_RUN_STDERR:-^$^}" "$err" || echo 'ok')"
+    local shown
+    shown=$(grep -hE "${CHECK_RUN_STDERR:-^$^}" "$err" || true)
+    if [ -n "$shown" ]; then sed "s/^/$name: /" <<<"$shown"; else echo "$name: ok"; fi
+}
+
+step() { printf '\n--> %s: %s\n' "${CHECK:?the script names itself in CHECK}" "$*"; }
+
+lint() { # clippy args...
+    step "format, clippy"
+    cargo fmt --check
+    cargo clippy -q --release "$@" -- -D warnings
 }
 
 # `check_cores LIMIT BINARY`: the crate's binary on QEMU's LM3S6965 with a Cortex-M3

@@ -16,18 +16,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The QEMU flag for one instruction per block, and check_run (time limit, exit status, stdout
-# against expected.txt); the tick and poll-order figures on stderr are shown, not compared.
-CHECK_RUN_STDERR='^ticks: '
+# check_cores, lint: scripts/qemu.sh. The tick and poll-order figures on stderr are shown, not
+# compared.
+CHECK=async-firmware CHECK_RUN_STDERR='^ticks: '
 source ../../scripts/qemu.sh
 
-step() { printf '\n--> async-firmware: %s\n' "$*"; }
-
-
-step "format, clippy"
-cargo fmt --check
-cargo clippy -q --release -- -D warnings
-
+lint
 check_cores 60 detalloc-async-firmware
 
 step "ok"

@@ -20,48 +20,27 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v qemu-system-arm >/dev/null; then
-    echo "qemu-system-arm not found: apt-get install -y qemu-system-arm" >&2
-    exit 1
-fi
+# check_run (time limit, exit status, stdout against the expected file; every stderr line
+# shown), lint, step: scripts/qemu.sh.
+CHECK=dualcore CHECK_RUN_STDERR=.
+source ../../scripts/qemu.sh
 
 elf=target/thumbv8m.main-none-eabi/release/detalloc-dualcore
 qemu=(qemu-system-arm -machine mps2-an521 -nographic -semihosting-config enable=on,target=native)
 
-step() { printf '\n--> dualcore: %s\n' "$*"; }
-
-# Runs a command with a time limit (a hung core keeps QEMU running), then checks its exit
-# status, compares its stdout with the expected file and checks that every interleaving
-# figure on stderr is not zero.
-check_run() { # name, expected file, command...
-    local name=$1 expected=$2; shift 2
-    local out=target/check/$name.stdout err=target/check/$name.stderr status=0
-    timeout 120 "$@" >"$out" 2>"$err" || status=$?
-    if [ "$status" -ne 0 ]; then
-        echo "$name: the firmware exited with status $status" >&2
-        cat "$out" "$err" >&2
-        exit 1
-    fi
-    if ! diff -u "$expected" "$out"; then
-        echo "$name: the output differs from $expected (above)" >&2
-        exit 1
-    fi
+# After check_run NAME: every interleaving figure on the run's stderr is there and not zero.
+contended() { # name
     local figures
-    figures=$(grep -h 'overlapped operations' "$err" || true)
+    figures=$(grep -h 'overlapped operations' "target/check/$1.stderr" || true)
     if [ -z "$figures" ] || grep -Eq '(core [01]|cores:|\+) 0[;,]?( |$)' <<<"$figures"; then
-        echo "$name: an interleaving figure is missing or zero: the cores did not contend" >&2
-        cat "$err" >&2
+        echo "$1: an interleaving figure is missing or zero: the cores did not contend" >&2
+        cat "target/check/$1.stderr" >&2
         exit 1
     fi
-    sed "s/^/$name: /" "$err"
 }
 
-step "format, clippy"
-cargo fmt --check
-cargo clippy -q --release -- -D warnings
-
+lint
 cargo build -q --release # outside the time limit of the runs
-mkdir -p target/check
 
 step "lock-free pop windows within one 1 KiB page"
 objdump=$(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-objdump 2>/dev/null | head -n 1 || true)
@@ -92,10 +71,12 @@ else
 fi
 
 step "cargo run --release (round-robin TCG, both heaps)"
-check_run round-robin expected.txt cargo run -q --release
+check_run 120 round-robin cargo run -q --release
+contended round-robin
 
 step "MTTCG, the spin heap only"
-check_run mttcg-spin expected-spin.txt "${qemu[@]}" -accel tcg,thread=multi -kernel "$elf" \
-    -append spin
+CHECK_RUN_EXPECTED=expected-spin.txt check_run 120 mttcg-spin "${qemu[@]}" \
+    -accel tcg,thread=multi -kernel "$elf" -append spin
+contended mttcg-spin
 
 step "ok"

@@ -17,18 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The QEMU flag for one instruction per block, and check_run (time limit, exit status, stdout
-# against expected.txt); the tick-count figures on stderr are shown, not compared.
-CHECK_RUN_STDERR='^ticks during'
+# check_cores, lint, step: scripts/qemu.sh. The tick counts on stderr are shown, not compared.
+CHECK=firmware CHECK_RUN_STDERR='^ticks during'
 source ../../scripts/qemu.sh
 
-step() { printf '\n--> firmware: %s\n' "$*"; }
-
-
-step "format, clippy"
-cargo fmt --check
-cargo clippy -q --release --all-targets -- -D warnings
-
+lint --all-targets
 check_cores 120 detalloc-firmware
 
 step "examples build (measure.rs, size.rs, aba.rs)"

@@ -9,8 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-cargo fmt --check
-cargo clippy -q --release -- -D warnings
+# lint, step: scripts/qemu.sh.
+CHECK=regions
+source ../../scripts/qemu.sh
+
+lint
 cargo build -q --release
 elf=target/thumbv7m-none-eabi/release/detalloc-regions
 
