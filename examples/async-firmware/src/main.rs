@@ -32,8 +32,7 @@ use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::{Poll, Waker};
 
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::{SCB, SYST};
+use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, heprintln, hprintln};
 use critical_section::Mutex;
@@ -41,6 +40,9 @@ use detalloc::wait::WaitStats;
 use detalloc::{AllocError, Heap, detalloc};
 use embassy_executor::{Executor, Spawner};
 use panic_semihosting as _; // prints the panic message, then exits QEMU with failure
+
+#[path = "../../shared/systick.rs"]
+mod systick;
 
 detalloc! {
     /// One pool of three 64-byte blocks, shared by the tasks (thread mode) and the SysTick
@@ -240,9 +242,9 @@ async fn latecomer() {
     assert_eq!(HEAP.wait_stats(0).map(|w| (w.waited, w.longest_queue)), Some((4, 4)));
 
     // SAFETY: `Peripherals::steal` must not alias a live `SYST`: nothing took the core
-    // peripherals before (`main` does not), and `start_systick` consumes this one; the next
+    // peripherals before (`main` does not), and `systick::start` consumes this one; the next
     // `steal` is in the SysTick handler after the last free.
-    start_systick(unsafe { cortex_m::Peripherals::steal() }.SYST);
+    systick::start(unsafe { cortex_m::Peripherals::steal() }.SYST, RELOAD);
 
     poll_fn(|cx| {
         shared(|s| {
@@ -413,17 +415,9 @@ fn handed_off() -> u64 {
     HEAP.wait_stats(0).map_or(0, |w| w.handed_off)
 }
 
-fn start_systick(mut syst: SYST) {
-    syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(RELOAD);
-    syst.clear_current();
-    syst.enable_interrupt();
-    syst.enable_counter();
-}
-
 fn stop_systick() {
     // SAFETY: `Peripherals::steal` must not alias a live `SYST`: the only other one was
-    // consumed by `start_systick`, and this runs once (after the last free).
+    // consumed by `systick::start`, and this runs once (after the last free).
     let mut syst = unsafe { cortex_m::Peripherals::steal() }.SYST;
     syst.disable_interrupt();
     syst.disable_counter();

@@ -40,13 +40,14 @@ use core::cell::RefCell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use cortex_m::peripheral::SYST;
-use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, heprintln, hprint, hprintln};
 use critical_section::Mutex;
 use detalloc::Heap;
 use panic_semihosting as _; // prints the panic message, then exits QEMU with failure
+
+#[path = "../../shared/systick.rs"]
+mod systick;
 
 // The heap, `FirmwareHeap`: one `detalloc!` declaration in `heap.rs`, which the measurements
 // (`examples/measure.rs`, `examples/size.rs`) include too.
@@ -196,14 +197,6 @@ fn wait_for_ticks() {
     }
 }
 
-fn start_systick(mut syst: SYST) {
-    syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(RELOAD);
-    syst.clear_current();
-    syst.enable_interrupt();
-    syst.enable_counter();
-}
-
 #[entry]
 fn main() -> ! {
     let peripherals = cortex_m::Peripherals::take().expect("taken once");
@@ -224,7 +217,7 @@ fn main() -> ! {
     let after = pool_allocs();
     let per_round: [u64; 3] = core::array::from_fn(|pool| after[pool] - before[pool]);
 
-    start_systick(peripherals.SYST);
+    systick::start(peripherals.SYST, RELOAD);
     for round in 1..ROUNDS {
         work(round);
     }
