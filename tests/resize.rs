@@ -315,3 +315,29 @@ fn a_spilled_block_grows_in_place_and_reports_its_pools_size() {
     heap.validate().unwrap();
     assert_eq!(heap.stats().invalid_frees, 0);
 }
+
+/// With validation, a resize of a block that is not live (freed already) is refused, as its
+/// free would be: `realloc` returns null and `grow`/`shrink` `Err`, and nothing changes. Before,
+/// a resize in place returned the freed pointer, which the next allocation handed out again.
+#[test]
+fn a_resize_of_a_freed_block_is_refused_with_validation() {
+    let heap = Checked::new();
+    let p = Heap::allocate(&heap, layout(8)).unwrap();
+    // SAFETY: allocated above with this layout, freed once.
+    unsafe { Heap::deallocate(&heap, p, layout(8)) }.unwrap();
+    // SAFETY: validation is on: a resize of a block that is not live is refused, not undefined.
+    let r = unsafe { heap.realloc(p.as_ptr(), layout(8), 12) };
+    assert!(r.is_null(), "a freed block cannot be resized");
+    // SAFETY: as above.
+    assert!(unsafe { Allocator::grow(&&heap, p, layout(8), layout(14)) }.is_err());
+    // SAFETY: as above.
+    assert!(unsafe { Allocator::shrink(&&heap, p, layout(8), layout(4)) }.is_err());
+    let again = Heap::allocate(&heap, layout(8)).unwrap();
+    let other = Heap::allocate(&heap, layout(8)).unwrap();
+    assert_ne!(again, other, "nothing handed out twice");
+    // SAFETY: live, freed once each.
+    unsafe { Heap::deallocate(&heap, again, layout(8)) }.unwrap();
+    // SAFETY: as above.
+    unsafe { Heap::deallocate(&heap, other, layout(8)) }.unwrap();
+    heap.validate().unwrap();
+}

@@ -382,3 +382,52 @@ fn a_double_free_of_a_handed_block_is_refused() {
     let s = heap.stats();
     assert_eq!((s.invalid_frees, s.in_use_bytes), (1, 0));
 }
+
+/// A heap of more than 256 pools with waiters: a waiter of pool 256 waits on pool 256 (its
+/// place named pool 0 before: the pool index was 8 bits, and the generated literal was
+/// silently truncated), and the block freed into pool 256 goes to it.
+mod many_pools {
+    use super::*;
+
+    detalloc! { struct Many<pools: [4 x 1, 8 x 1, 12 x 1, 16 x 1, 20 x 1, 24 x 1, 28 x 1, 32 x 1, 36 x 1, 40 x 1, 44 x 1, 48 x 1, 52 x 1, 56 x 1, 60 x 1, 64 x 1, 68 x 1, 72 x 1, 76 x 1, 80 x 1, 84 x 1, 88 x 1, 92 x 1, 96 x 1, 100 x 1, 104 x 1, 108 x 1, 112 x 1, 116 x 1, 120 x 1, 124 x 1, 128 x 1, 132 x 1, 136 x 1, 140 x 1, 144 x 1, 148 x 1, 152 x 1, 156 x 1, 160 x 1, 164 x 1, 168 x 1, 172 x 1, 176 x 1, 180 x 1, 184 x 1, 188 x 1, 192 x 1, 196 x 1, 200 x 1, 204 x 1, 208 x 1, 212 x 1, 216 x 1, 220 x 1, 224 x 1, 228 x 1, 232 x 1, 236 x 1, 240 x 1, 244 x 1, 248 x 1, 252 x 1, 256 x 1, 260 x 1, 264 x 1, 268 x 1, 272 x 1, 276 x 1, 280 x 1, 284 x 1, 288 x 1, 292 x 1, 296 x 1, 300 x 1, 304 x 1, 308 x 1, 312 x 1, 316 x 1, 320 x 1, 324 x 1, 328 x 1, 332 x 1, 336 x 1, 340 x 1, 344 x 1, 348 x 1, 352 x 1, 356 x 1, 360 x 1, 364 x 1, 368 x 1, 372 x 1, 376 x 1, 380 x 1, 384 x 1, 388 x 1, 392 x 1, 396 x 1, 400 x 1, 404 x 1, 408 x 1, 412 x 1, 416 x 1, 420 x 1, 424 x 1, 428 x 1, 432 x 1, 436 x 1, 440 x 1, 444 x 1, 448 x 1, 452 x 1, 456 x 1, 460 x 1, 464 x 1, 468 x 1, 472 x 1, 476 x 1, 480 x 1, 484 x 1, 488 x 1, 492 x 1, 496 x 1, 500 x 1, 504 x 1, 508 x 1, 512 x 1, 516 x 1, 520 x 1, 524 x 1, 528 x 1, 532 x 1, 536 x 1, 540 x 1, 544 x 1, 548 x 1, 552 x 1, 556 x 1, 560 x 1, 564 x 1, 568 x 1, 572 x 1, 576 x 1, 580 x 1, 584 x 1, 588 x 1, 592 x 1, 596 x 1, 600 x 1, 604 x 1, 608 x 1, 612 x 1, 616 x 1, 620 x 1, 624 x 1, 628 x 1, 632 x 1, 636 x 1, 640 x 1, 644 x 1, 648 x 1, 652 x 1, 656 x 1, 660 x 1, 664 x 1, 668 x 1, 672 x 1, 676 x 1, 680 x 1, 684 x 1, 688 x 1, 692 x 1, 696 x 1, 700 x 1, 704 x 1, 708 x 1, 712 x 1, 716 x 1, 720 x 1, 724 x 1, 728 x 1, 732 x 1, 736 x 1, 740 x 1, 744 x 1, 748 x 1, 752 x 1, 756 x 1, 760 x 1, 764 x 1, 768 x 1, 772 x 1, 776 x 1, 780 x 1, 784 x 1, 788 x 1, 792 x 1, 796 x 1, 800 x 1, 804 x 1, 808 x 1, 812 x 1, 816 x 1, 820 x 1, 824 x 1, 828 x 1, 832 x 1, 836 x 1, 840 x 1, 844 x 1, 848 x 1, 852 x 1, 856 x 1, 860 x 1, 864 x 1, 868 x 1, 872 x 1, 876 x 1, 880 x 1, 884 x 1, 888 x 1, 892 x 1, 896 x 1, 900 x 1, 904 x 1, 908 x 1, 912 x 1, 916 x 1, 920 x 1, 924 x 1, 928 x 1, 932 x 1, 936 x 1, 940 x 1, 944 x 1, 948 x 1, 952 x 1, 956 x 1, 960 x 1, 964 x 1, 968 x 1, 972 x 1, 976 x 1, 980 x 1, 984 x 1, 988 x 1, 992 x 1, 996 x 1, 1000 x 1, 1004 x 1, 1008 x 1, 1012 x 1, 1016 x 1, 1020 x 1, 1024 x 1, 1028 x 1], sync: spin, validate: true, waiters: 1>; }
+
+    #[test]
+    fn a_waiter_of_pool_256_waits_on_pool_256() {
+        let heap = Many::new();
+        let (big, tiny) =
+            (Layout::from_size_align(1028, 4).unwrap(), Layout::from_size_align(4, 4).unwrap());
+        let held_big = heap.allocate(big).unwrap();
+        let held_tiny = heap.allocate(tiny).unwrap();
+        let waker = Waker::noop().clone();
+        let mut w0 = heap.allocate_wait(tiny);
+        assert!(poll(&mut w0, &waker).is_pending());
+        let mut w256 = heap.allocate_wait(big);
+        assert!(poll(&mut w256, &waker).is_pending());
+        // SAFETY: live, freed once with its layout.
+        unsafe { heap.deallocate(held_tiny, tiny) }.unwrap();
+        assert!(poll(&mut w256, &waker).is_pending(), "a pool-0 block does not serve pool 256");
+        let Poll::Ready(Ok(got0)) = poll(&mut w0, &waker) else {
+            panic!("pool 0's waiter is served")
+        };
+        // SAFETY: live, freed once with its layout.
+        unsafe { heap.deallocate(held_big, big) }.unwrap();
+        let Poll::Ready(Ok(got256)) = poll(&mut w256, &waker) else { panic!("pool 256's waiter") };
+        assert_eq!((got0, got256), (held_tiny, held_big));
+        // SAFETY: live, freed once with their layouts.
+        unsafe { heap.deallocate(got0, tiny) }.unwrap();
+        // SAFETY: as above.
+        unsafe { heap.deallocate(got256, big) }.unwrap();
+        heap.validate().unwrap();
+        assert_eq!(heap.stats().in_use_bytes, 0);
+    }
+}
+
+/// `allocate_timeout` with the longest timeout waits without a deadline instead of panicking
+/// on the overflow of `now + timeout`.
+#[test]
+fn allocate_timeout_with_duration_max_does_not_panic() {
+    let block = SHARED_MAX.allocate_timeout(SMALL, Duration::MAX).expect("a free block at once");
+    free(&SHARED_MAX, block);
+}
+
+detalloc! { static SHARED_MAX: SharedMax<pools: [16 x 1], sync: spin, waiters: 1>; }

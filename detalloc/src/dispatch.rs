@@ -37,7 +37,7 @@ pub trait Dispatch: Heap {
     fn select(size: usize, align: usize) -> Option<usize>;
 
     /// The pool holding the block that starts at `ptr`, by address; `None` when `ptr` lies in
-    /// no pool or not at a block start.
+    /// no pool, not at a block start, or (with validation) at a block that is not live.
     fn holder(&self, ptr: NonNull<u8>) -> Option<Holder>;
 
     /// `allocate`, with the whole block: its length is the serving pool's block size.

@@ -117,8 +117,8 @@ pub fn stats<E: ErrorCounters, T: Timer>(pools: &[PoolView<'_>], heap: &HeapStat
         total.total_bytes += p.block_size * p.blocks;
         total.in_use_bytes += p.in_use * p.block_size;
         total.peak_bytes += p.peak * p.block_size;
-        total.allocs += p.allocs;
-        total.frees += p.frees;
+        total.allocs = total.allocs.saturating_add(p.allocs);
+        total.frees = total.frees.saturating_add(p.frees);
     }
     total
 }

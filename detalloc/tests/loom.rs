@@ -158,6 +158,34 @@ fn lock_free_reset_against_an_allocation() {
     });
 }
 
+/// Statistics read while `reset_stats` races an allocation on a `lock_free` pool are figures
+/// of some moment: never the wrapped difference of a count and a base the reset moved past it
+/// (before, `allocs` read as about 2^64 and summing it overflowed).
+#[test]
+fn lock_free_stats_read_during_a_reset() {
+    type P = LockFreePool<16, BLOCKS, 1, StatsOn>;
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let shared = Arc::new((P::new(), Storage::new()));
+        let _first = ModelPool::alloc(&shared.0, &shared.1).expect("a block");
+        let allocator = {
+            let shared = Arc::clone(&shared);
+            loom::thread::spawn(move || {
+                ModelPool::alloc(&shared.0, &shared.1).expect("the second block");
+            })
+        };
+        let resetter = {
+            let shared = Arc::clone(&shared);
+            loom::thread::spawn(move || shared.0.reset())
+        };
+        let seen = shared.0.stats();
+        assert!(seen.allocs <= 2 && seen.frees == 0, "read during a reset: {seen:?}");
+        allocator.join().unwrap();
+        resetter.join().unwrap();
+    });
+}
+
 /// A critical-section implementation loom can see: a ticket lock on loom atomics (a
 /// test-and-set lock makes loom's paths explode).
 mod loom_critical_section {

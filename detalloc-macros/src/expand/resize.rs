@@ -9,15 +9,17 @@ use super::{Generator, lit, runtime};
 
 impl Generator<'_> {
     /// The body of `Dispatch::holder`: the pool whose buffer holds `ptr`, when `ptr` is one
-    /// of its block starts, with the pool's block size and alignment as immediates.
+    /// of its block starts and (with validation) a live block, with the pool's block size and
+    /// alignment as immediates.
     pub fn holder_body(&self) -> TokenStream {
         let p = runtime();
         self.by_address(
             |i| {
                 let d = &self.cfg.pools[i];
                 let (s, a, idx) = (lit(d.size), lit(d.align()), Literal::usize_unsuffixed(i));
+                let pool = self.pool(i);
                 quote! {
-                    if offset % #s == 0 {
+                    if offset % #s == 0 && #pool.is_live(offset) {
                         ::core::option::Option::Some(#p::Holder {
                             pool: #idx,
                             offset,

@@ -116,14 +116,14 @@ fn waiting_impl(g: &Generator<'_>) -> TokenStream {
             layout: ::core::alloc::Layout,
             waker: &::core::task::Waker,
         ) -> ::core::option::Option<::core::ptr::NonNull<u8>> {
-            let pool = place.pool as usize;
+            let pool = place.pool;
             let block = #take?;
             <#hooks as #p::Hooks>::on_alloc(pool, block, layout);
             ::core::option::Option::Some(block)
         }
 
         unsafe fn wait_cancel(&self, place: #p::Place) {
-            let pool = place.pool as usize;
+            let pool = place.pool;
             let wake: ::core::option::Option<::core::task::Waker> = #cancel;
             #p::Wake::wake(wake);
         }

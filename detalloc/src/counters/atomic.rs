@@ -3,7 +3,7 @@
 //! 32-bit ones that wrap. The atomics are the shim's, so the loom models explore them too.
 
 use crate::sync::shim::AtomicU32;
-use crate::sync::shim::Ordering::{AcqRel, Relaxed};
+use crate::sync::shim::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use super::{ErrorCounters, PoolCounters, PoolStats};
 
@@ -112,13 +112,19 @@ impl PoolCounters for AtomicCounters {
         self.failures.increment();
     }
 
+    /// The bases first (acquire), then the counts: a base a reset stored is a count that reset
+    /// read before it stored (release), so the counts read after it are no smaller, and a
+    /// difference never wraps (it did when a reset moved a base past the counts read before
+    /// it: `allocs` about 2^64).
     fn read(&self) -> PoolStats {
+        let (allocs_base, frees_base) =
+            (self.allocs_base.0.load(Acquire), self.frees_base.0.load(Acquire));
         let (allocs, frees) = (self.allocs.get(), self.frees.get());
         PoolStats {
             in_use: live(allocs, frees) as usize,
             peak: self.peak.load(Relaxed) as usize,
-            allocs: span(self.allocs_base.get(), allocs),
-            frees: span(self.frees_base.get(), frees),
+            allocs: span(allocs_base, allocs),
+            frees: span(frees_base, frees),
             failures: span(0, self.failures.get()),
             ..PoolStats::default()
         }
@@ -135,8 +141,9 @@ impl PoolCounters for AtomicCounters {
     /// is therefore never below its use.
     fn reset(&self) {
         let (allocs, frees) = (self.allocs.get(), self.frees.get());
-        self.allocs_base.set(allocs);
-        self.frees_base.set(frees);
+        // Release: a `read` that sees these bases sees counts at least as new as these.
+        self.allocs_base.0.store(allocs, Release);
+        self.frees_base.0.store(frees, Release);
         self.failures.set(0);
         self.peak.store(live(allocs, frees), Relaxed);
         let allocs = self.allocs.0.fetch_add(0, AcqRel);

@@ -59,6 +59,11 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> UnsupportedPo
     pub fn keep(&self, _: usize) {}
 
     /// Stand-in.
+    pub fn is_live(&self, _: usize) -> bool {
+        false
+    }
+
+    /// Stand-in.
     pub fn prefetch<A: Align>(&self, _: &Buffer<S, N, A>) {}
 }
 

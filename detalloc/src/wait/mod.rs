@@ -127,7 +127,8 @@ pub fn allocate_timeout<H: Waiting + ?Sized>(
         }
     }
 
-    let deadline = std::time::Instant::now() + timeout;
+    // No deadline when `now + timeout` is beyond what `Instant` can hold: waits until served.
+    let deadline = std::time::Instant::now().checked_add(timeout);
     let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut wait = AllocateWait::new(heap, layout);
@@ -135,6 +136,10 @@ pub fn allocate_timeout<H: Waiting + ?Sized>(
         if let Poll::Ready(result) = Pin::new(&mut wait).poll(&mut cx) {
             return result;
         }
+        let Some(deadline) = deadline else {
+            std::thread::park();
+            continue;
+        };
         let now = std::time::Instant::now();
         if now >= deadline {
             return Err(AllocError); // dropping `wait` gives up the place

@@ -26,7 +26,7 @@ pub enum WaitStart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
     /// The pool waited on.
-    pub pool: u8,
+    pub pool: usize,
     /// The ticket in that pool's queue.
     pub ticket: Ticket,
 }

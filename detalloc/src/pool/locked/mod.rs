@@ -270,6 +270,13 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
         })
     }
 
+    /// Whether the block at `offset` (a block start of this pool) is allocated to its user:
+    /// what a resize checks with validation. Always `true` without validation (nothing
+    /// records it: the caller's contract is trusted).
+    pub fn is_live(&self, offset: usize) -> bool {
+        !Self::VALIDATE || self.with(|st| bitmap::state(&st.live, offset / S).0)
+    }
+
     /// Marks the live block at `offset` as kept in place after a shrink, so its free may name
     /// the smaller layout. Nothing without validation (there is no record to keep).
     pub fn keep(&self, offset: usize) {

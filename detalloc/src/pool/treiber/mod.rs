@@ -173,6 +173,13 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
         Ok(())
     }
 
+    /// Whether the block at `offset` (a block start of this pool) is allocated to its user:
+    /// what a resize checks with validation. Always `true` without validation.
+    pub fn is_live(&self, offset: usize) -> bool {
+        let (word, mask) = bitmap::position(offset / S);
+        !Self::VALIDATE || self.live.get(word).is_some_and(|w| w.load(Relaxed) & mask != 0)
+    }
+
     /// Marks the live block at `offset` as kept in place after a shrink, so its free may name
     /// the smaller layout. Nothing without validation.
     pub fn keep(&self, offset: usize) {
