@@ -4,6 +4,8 @@
 
 pub use crate::__allocate_timeout_impl as allocate_timeout_impl;
 pub use crate::__allocator_api2_impl as allocator_api2_impl;
+#[cfg(feature = "allocator-api2")]
+pub use crate::__api2_resize_method as api2_resize_method;
 pub use crate::__critical_section_available as require_critical_section;
 pub use crate::__fallback_heap as fallback_heap;
 pub use crate::__lock_free_available as require_lock_free;

@@ -96,44 +96,32 @@ macro_rules! __allocator_api2_impl {
                 let _ = unsafe { $crate::Heap::deallocate(*self, ptr, layout) };
             }
 
-            unsafe fn grow(
-                &self,
-                ptr: ::core::ptr::NonNull<u8>,
-                old: ::core::alloc::Layout,
-                new: ::core::alloc::Layout,
-            ) -> ::core::result::Result<
-                ::core::ptr::NonNull<[u8]>,
-                $crate::allocator_api2::alloc::AllocError,
-            > {
-                // SAFETY: forwarded from `Allocator::grow`'s contract.
-                unsafe { $crate::__private::api2_grow(*self, ptr, old, new, false) }
-            }
+            $crate::__private::api2_resize_method!(grow, api2_grow(false));
+            $crate::__private::api2_resize_method!(grow_zeroed, api2_grow(true));
+            $crate::__private::api2_resize_method!(shrink, api2_shrink());
+        }
+    };
+}
 
-            unsafe fn grow_zeroed(
-                &self,
-                ptr: ::core::ptr::NonNull<u8>,
-                old: ::core::alloc::Layout,
-                new: ::core::alloc::Layout,
-            ) -> ::core::result::Result<
-                ::core::ptr::NonNull<[u8]>,
-                $crate::allocator_api2::alloc::AllocError,
-            > {
-                // SAFETY: forwarded from `Allocator::grow_zeroed`'s contract.
-                unsafe { $crate::__private::api2_grow(*self, ptr, old, new, true) }
-            }
-
-            unsafe fn shrink(
-                &self,
-                ptr: ::core::ptr::NonNull<u8>,
-                old: ::core::alloc::Layout,
-                new: ::core::alloc::Layout,
-            ) -> ::core::result::Result<
-                ::core::ptr::NonNull<[u8]>,
-                $crate::allocator_api2::alloc::AllocError,
-            > {
-                // SAFETY: forwarded from `Allocator::shrink`'s contract.
-                unsafe { $crate::__private::api2_shrink(*self, ptr, old, new) }
-            }
+/// One of `Allocator`'s resizing methods (`grow`, `grow_zeroed`, `shrink`), forwarded to its
+/// helper with the extra arguments given.
+#[cfg(feature = "allocator-api2")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __api2_resize_method {
+    ($method:ident, $helper:ident($($extra:expr),*)) => {
+        unsafe fn $method(
+            &self,
+            ptr: ::core::ptr::NonNull<u8>,
+            old: ::core::alloc::Layout,
+            new: ::core::alloc::Layout,
+        ) -> ::core::result::Result<
+            ::core::ptr::NonNull<[u8]>,
+            $crate::allocator_api2::alloc::AllocError,
+        > {
+            // SAFETY: forwarded from the `Allocator` method's contract (`ptr` is a live block
+            // of this heap for `old`; `new` grows or shrinks it as the method says).
+            unsafe { $crate::__private::$helper(*self, ptr, old, new $(, $extra)*) }
         }
     };
 }

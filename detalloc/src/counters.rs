@@ -93,14 +93,19 @@ impl StatsMode for StatsOff {
     type Atomic = NoCounters;
 }
 
-/// One pool's counters. The all-zero value is the initial state.
-pub trait PoolCounters {
+/// The initial value of a kind of counters: all zero bytes (a `const`; under loom, whose
+/// atomics have no `const` constructor, a function).
+pub trait Zeroed: Sized {
     /// The initial (all-zero) value.
     #[cfg(not(loom))]
     const ZERO: Self;
-    /// The initial value (loom's atomics have no `const` constructor).
+    /// The initial value.
     #[cfg(loom)]
     fn zero() -> Self;
+}
+
+/// One pool's counters. The all-zero value is the initial state.
+pub trait PoolCounters: Zeroed {
     /// A block was handed out.
     fn on_alloc(&self);
     /// A block came back.
@@ -114,13 +119,7 @@ pub trait PoolCounters {
 }
 
 /// The heap's own counters: allocations that returned `Err`, frees refused.
-pub trait ErrorCounters {
-    /// The initial (all-zero) value.
-    #[cfg(not(loom))]
-    const ZERO: Self;
-    /// The initial value (loom's atomics have no `const` constructor).
-    #[cfg(loom)]
-    fn zero() -> Self;
+pub trait ErrorCounters: Zeroed {
     /// An allocation returned `Err`.
     fn count_failure(&self);
     /// A free was refused.
@@ -135,13 +134,16 @@ pub trait ErrorCounters {
 #[derive(Debug)]
 pub struct NoCounters;
 
-impl PoolCounters for NoCounters {
+impl Zeroed for NoCounters {
     #[cfg(not(loom))]
     const ZERO: Self = NoCounters;
     #[cfg(loom)]
     fn zero() -> Self {
         NoCounters
     }
+}
+
+impl PoolCounters for NoCounters {
     #[inline(always)]
     fn on_alloc(&self) {}
     #[inline(always)]
@@ -155,12 +157,6 @@ impl PoolCounters for NoCounters {
 }
 
 impl ErrorCounters for NoCounters {
-    #[cfg(not(loom))]
-    const ZERO: Self = NoCounters;
-    #[cfg(loom)]
-    fn zero() -> Self {
-        NoCounters
-    }
     #[inline(always)]
     fn count_failure(&self) {}
     #[inline(always)]
@@ -200,7 +196,7 @@ impl LockedCounters {
 
 impl LockedCounters {
     #[allow(clippy::declare_interior_mutable_const)]
-    const ZERO: Self = Self {
+    const ALL_ZERO: Self = Self {
         allocs: Cell::new(0),
         frees: Cell::new(0),
         failures: Cell::new(0),
@@ -209,14 +205,16 @@ impl LockedCounters {
     };
 }
 
-impl PoolCounters for LockedCounters {
+impl Zeroed for LockedCounters {
     #[cfg(not(loom))]
-    const ZERO: Self = LockedCounters::ZERO;
+    const ZERO: Self = LockedCounters::ALL_ZERO;
     #[cfg(loom)]
     fn zero() -> Self {
-        LockedCounters::ZERO
+        LockedCounters::ALL_ZERO
     }
+}
 
+impl PoolCounters for LockedCounters {
     #[inline(always)]
     fn on_alloc(&self) {
         self.allocs.set(self.allocs.get().wrapping_add(1));
@@ -276,14 +274,16 @@ impl<L: Lock> LockedErrors<L> {
     }
 }
 
-impl<L: Lock> ErrorCounters for LockedErrors<L> {
+impl<L: Lock> Zeroed for LockedErrors<L> {
     #[cfg(not(loom))]
     const ZERO: Self = Self { lock: L::INIT, counts: UnsafeCell::new((0, 0)) };
     #[cfg(loom)]
     fn zero() -> Self {
         Self { lock: L::init(), counts: UnsafeCell::new((0, 0)) }
     }
+}
 
+impl<L: Lock> ErrorCounters for LockedErrors<L> {
     #[cold]
     fn count_failure(&self) {
         self.with(|c| c.0 = c.0.wrapping_add(1));

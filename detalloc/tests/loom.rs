@@ -127,47 +127,16 @@ fn lock_free_pool_three_threads() {
     model(LockFreePool::<16, BLOCKS, 1, StatsOn>::new, 2, 2);
 }
 
-/// `reset_stats` racing an allocation on a `lock_free` pool (issue 22, defect 4): the peak
-/// restarts at the current use, and the quiescent pool's audit finds it no lower than its use.
-/// Before the fix the reset's store of the peak could overwrite a concurrent allocation's
-/// `fetch_max`, and the audit reported `PeakBelowInUse`.
-#[test]
-fn lock_free_reset_against_an_allocation() {
-    type P = LockFreePool<16, BLOCKS, 1, StatsOn>;
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let shared = Arc::new((P::new(), Storage::new()));
-        let first = ModelPool::alloc(&shared.0, &shared.1).expect("a block");
-        let allocator = {
-            let shared = Arc::clone(&shared);
-            loom::thread::spawn(move || {
-                ModelPool::alloc(&shared.0, &shared.1).expect("the second block");
-            })
-        };
-        let resetter = {
-            let shared = Arc::clone(&shared);
-            loom::thread::spawn(move || shared.0.reset())
-        };
-        allocator.join().unwrap();
-        resetter.join().unwrap();
-        ModelPool::validate(&shared.0, &shared.1);
-        let stats = shared.0.stats();
-        assert_eq!((stats.in_use, stats.peak), (2, 2));
-        let _ = first;
-    });
-}
+type StatsPool = LockFreePool<16, BLOCKS, 1, StatsOn>;
 
-/// Statistics read while `reset_stats` races an allocation on a `lock_free` pool are figures
-/// of some moment: never the wrapped difference of a count and a base the reset moved past it
-/// (before, `allocs` read as about 2^64 and summing it overflowed).
-#[test]
-fn lock_free_stats_read_during_a_reset() {
-    type P = LockFreePool<16, BLOCKS, 1, StatsOn>;
+/// A `lock_free` pool holding one block, a thread allocating the second and a thread resetting
+/// the statistics, in every interleaving: `during` runs on the main thread while they race,
+/// `after` once both are joined.
+fn allocation_racing_a_reset(during: fn(&StatsPool), after: fn(&StatsPool, &Storage)) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let shared = Arc::new((P::new(), Storage::new()));
+    builder.check(move || {
+        let shared = Arc::new((StatsPool::new(), Storage::new()));
         let _first = ModelPool::alloc(&shared.0, &shared.1).expect("a block");
         let allocator = {
             let shared = Arc::clone(&shared);
@@ -179,11 +148,41 @@ fn lock_free_stats_read_during_a_reset() {
             let shared = Arc::clone(&shared);
             loom::thread::spawn(move || shared.0.reset())
         };
-        let seen = shared.0.stats();
-        assert!(seen.allocs <= 2 && seen.frees == 0, "read during a reset: {seen:?}");
+        during(&shared.0);
         allocator.join().unwrap();
         resetter.join().unwrap();
+        after(&shared.0, &shared.1);
     });
+}
+
+/// `reset_stats` racing an allocation on a `lock_free` pool (issue 22, defect 4): the peak
+/// restarts at the current use, and the quiescent pool's validation finds it no lower than its
+/// use. Before the fix the reset's store of the peak could overwrite a concurrent allocation's
+/// `fetch_max`, and validation reported `PeakBelowInUse`.
+#[test]
+fn lock_free_reset_against_an_allocation() {
+    allocation_racing_a_reset(
+        |_| {},
+        |pool, buffer| {
+            ModelPool::validate(pool, buffer);
+            let stats = pool.stats();
+            assert_eq!((stats.in_use, stats.peak), (2, 2));
+        },
+    );
+}
+
+/// Statistics read while `reset_stats` races an allocation on a `lock_free` pool are figures
+/// of some moment: never the wrapped difference of a count and a base the reset moved past it
+/// (before, `allocs` read as about 2^64 and summing it overflowed).
+#[test]
+fn lock_free_stats_read_during_a_reset() {
+    allocation_racing_a_reset(
+        |pool| {
+            let seen = pool.stats();
+            assert!(seen.allocs <= 2 && seen.frees == 0, "read during a reset: {seen:?}");
+        },
+        |_, _| {},
+    );
 }
 
 /// A critical-section implementation loom can see: a ticket lock on loom atomics (a

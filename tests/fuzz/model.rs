@@ -504,3 +504,15 @@ impl Model {
         }
     }
 }
+
+/// A free refused with `error` when the model expects `expect`.
+pub fn expect_refusal(
+    what: &str,
+    error: detalloc::FreeError,
+    expect: detalloc::FreeError,
+) -> Result<(), Fail> {
+    if error == expect {
+        return Ok(());
+    }
+    Err(fail("bad-free", format!("{what} was refused as {error:?}, expected {expect:?}")))
+}

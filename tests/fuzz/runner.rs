@@ -374,12 +374,7 @@ impl<H: Target> Runner<H> {
         for event in ctx::take_events() {
             match event {
                 Event::InvalidFree { depth: 0, error, .. } if !seen => {
-                    if error != expect {
-                        return Err(fail(
-                            "bad-free",
-                            format!("{what} was refused as {error:?}, expected {expect:?}"),
-                        ));
-                    }
+                    crate::model::expect_refusal(&what, error, expect)?;
                     self.model.invalid_frees += 1;
                     seen = true;
                 }

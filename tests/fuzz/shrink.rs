@@ -177,23 +177,11 @@ fn simpler(op: Op) -> Vec<Op> {
             if api != AllocApi::Heap {
                 v.push(Op::Alloc { id, api: AllocApi::Heap, size, align });
             }
-            v.extend(smaller(size).into_iter().map(|size| Op::Alloc { id, api, size, align }));
-            v.extend(smaller_align(align).into_iter().map(|align| Op::Alloc {
-                id,
-                api,
-                size,
-                align,
-            }));
+            smaller_layouts(&mut v, size, align, |size, align| Op::Alloc { id, api, size, align });
         }
         Op::Free { id, api } if api != FreeApi::Heap => v.push(Op::Free { id, api: FreeApi::Heap }),
         Op::Resize { id, api, size, align } => {
-            v.extend(smaller(size).into_iter().map(|size| Op::Resize { id, api, size, align }));
-            v.extend(smaller_align(align).into_iter().map(|align| Op::Resize {
-                id,
-                api,
-                size,
-                align,
-            }));
+            smaller_layouts(&mut v, size, align, |size, align| Op::Resize { id, api, size, align });
         }
         Op::BadFree { id, bad: Bad::Interior { offset } } if offset > 0 => {
             v.push(Op::BadFree { id, bad: Bad::Interior { offset: 0 } });
@@ -330,3 +318,9 @@ pub const KINDS: &[&str] = &[
     "panic",
     "deadlock",
 ];
+
+/// The same operation with each smaller size, then with each smaller alignment.
+fn smaller_layouts(v: &mut Vec<Op>, size: u32, align: u32, op: impl Fn(u32, u32) -> Op) {
+    v.extend(smaller(size).into_iter().map(|size| op(size, align)));
+    v.extend(smaller_align(align).into_iter().map(|align| op(size, align)));
+}

@@ -390,12 +390,7 @@ impl<H: Target> Worker<'_, H> {
         let mut seen = false;
         self.events(&mut |w, event| match *event {
             Event::InvalidFree { depth: 0, error, .. } if !seen => {
-                if error != expect {
-                    return Err(fail(
-                        "bad-free",
-                        format!("{what} was refused as {error:?}, expected {expect:?}"),
-                    ));
-                }
+                crate::model::expect_refusal(&what, error, expect)?;
                 w.tally.invalid += 1;
                 seen = true;
                 Ok(true)

@@ -100,19 +100,8 @@ impl<H: Target> Runner<H> {
             |m: &crate::model::Model| m.counts.iter().map(|c| c.failures).collect::<Vec<u64>>();
         let mut counted = None;
         let root = ctx::waker(id, spec);
-        let mut fut = self.heap.wait(layout).expect("a heap with waiters");
-        let polled = fut.as_mut().poll(&mut Context::from_waker(&root));
-        let outcome = match polled {
-            Poll::Ready(got) => {
-                drop(fut);
-                drop(root);
-                Some(got)
-            }
-            Poll::Pending => {
-                self.futs.insert(id, (fut, root, layout));
-                None
-            }
-        };
+        let fut = self.heap.wait(layout).expect("a heap with waiters");
+        let outcome = self.poll_once(id, fut, root, layout, None);
         let what = format!("allocate_wait({}) of future {id}", show(layout));
         let mut main = None;
         for event in decision_first(ctx::take_events()) {
@@ -214,19 +203,20 @@ impl<H: Target> Runner<H> {
         Ok(())
     }
 
-    pub(crate) fn poll(&mut self, id: Id, spec: Option<WakerSpec>) -> Result<(), Fail> {
-        let Some((mut fut, root, layout)) = self.futs.remove(&id) else { return Ok(()) };
-        let handed_before = match self.model.futs.get(&id) {
-            Some(&Fut::Handed { block: Some(block), .. }) => Some(block),
-            _ => None,
-        };
-        let (root, old) = match spec {
-            Some(spec) => (ctx::waker(id, spec), Some(root)),
-            None => (root, None),
-        };
+    /// Polls future `id` once with `root` (then drops `old`, the waker it replaced): `Some`
+    /// with its output when ready (the future and its waker dropped), `None` when it is kept
+    /// for later polls.
+    fn poll_once(
+        &mut self,
+        id: Id,
+        mut fut: crate::heaps::WaitFuture<'static>,
+        root: std::task::Waker,
+        layout: Layout,
+        old: Option<std::task::Waker>,
+    ) -> Option<Option<NonNull<u8>>> {
         let polled = fut.as_mut().poll(&mut Context::from_waker(&root));
         drop(old);
-        let outcome = match polled {
+        match polled {
             Poll::Ready(got) => {
                 drop(fut);
                 drop(root);
@@ -236,7 +226,20 @@ impl<H: Target> Runner<H> {
                 self.futs.insert(id, (fut, root, layout));
                 None
             }
+        }
+    }
+
+    pub(crate) fn poll(&mut self, id: Id, spec: Option<WakerSpec>) -> Result<(), Fail> {
+        let Some((fut, root, layout)) = self.futs.remove(&id) else { return Ok(()) };
+        let handed_before = match self.model.futs.get(&id) {
+            Some(&Fut::Handed { block: Some(block), .. }) => Some(block),
+            _ => None,
         };
+        let (root, old) = match spec {
+            Some(spec) => (ctx::waker(id, spec), Some(root)),
+            None => (root, None),
+        };
+        let outcome = self.poll_once(id, fut, root, layout, old);
         let what = format!("poll of future {id} ({})", show(layout));
         let mut main = None;
         for event in decision_first(ctx::take_events()) {

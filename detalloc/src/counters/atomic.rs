@@ -5,7 +5,7 @@
 use crate::sync::shim::AtomicU32;
 use crate::sync::shim::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use super::{ErrorCounters, PoolCounters, PoolStats};
+use super::{ErrorCounters, PoolCounters, PoolStats, Zeroed};
 
 use crate::sync::wide::{Signed, Value, Word};
 
@@ -85,14 +85,16 @@ impl AtomicCounters {
     }
 }
 
-impl PoolCounters for AtomicCounters {
+impl Zeroed for AtomicCounters {
     #[cfg(not(loom))]
     const ZERO: Self = Self::zeroed();
     #[cfg(loom)]
     fn zero() -> Self {
         Self::zeroed()
     }
+}
 
+impl PoolCounters for AtomicCounters {
     #[inline(always)]
     fn on_alloc(&self) {
         let allocs = self.allocs.0.fetch_add(1, AcqRel).wrapping_add(1);
@@ -157,14 +159,16 @@ pub struct AtomicErrors {
     invalid_frees: Count,
 }
 
-impl ErrorCounters for AtomicErrors {
+impl Zeroed for AtomicErrors {
     #[cfg(not(loom))]
     const ZERO: Self = Self { failures: Count::zero(), invalid_frees: Count::zero() };
     #[cfg(loom)]
     fn zero() -> Self {
         Self { failures: Count::zero(), invalid_frees: Count::zero() }
     }
+}
 
+impl ErrorCounters for AtomicErrors {
     #[cold]
     fn count_failure(&self) {
         self.failures.increment();

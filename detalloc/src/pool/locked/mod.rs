@@ -19,7 +19,7 @@ use core::ptr::NonNull;
 
 use super::check_records;
 use crate::PoolStats;
-use crate::counters::{PoolCounters, StatsMode};
+use crate::counters::{PoolCounters, StatsMode, Zeroed};
 use crate::pool::bitmap;
 use crate::pool::buffer::{Align, Buffer};
 use crate::sync::shim::{StateCell, loom_const_fn};

@@ -28,7 +28,7 @@
 use core::ptr::NonNull;
 
 use crate::PoolStats;
-use crate::counters::{PoolCounters, StatsMode};
+use crate::counters::{PoolCounters, StatsMode, Zeroed};
 use crate::pool::bitmap;
 use crate::pool::buffer::{Align, Buffer};
 use crate::sync::shim::Ordering::{Acquire, Relaxed};
