@@ -151,7 +151,21 @@ pub enum Op {
 impl Op {
     /// The allocation this operation is about, if any.
     pub fn id(&self) -> Option<Id> {
-        match *self {
+        let mut op = *self;
+        op.id_mut().copied()
+    }
+
+    /// The same operation about `id` instead.
+    pub fn with_id(mut self, new: Id) -> Self {
+        if let Some(id) = self.id_mut() {
+            *id = new;
+        }
+        self
+    }
+
+    /// The allocation this operation is about, in place.
+    fn id_mut(&mut self) -> Option<&mut Id> {
+        match self {
             Op::Alloc { id, .. }
             | Op::Free { id, .. }
             | Op::Resize { id, .. }
@@ -162,22 +176,6 @@ impl Op {
             | Op::Cancel { id } => Some(id),
             _ => None,
         }
-    }
-
-    /// The same operation about `id` instead.
-    pub fn with_id(mut self, new: Id) -> Self {
-        match &mut self {
-            Op::Alloc { id, .. }
-            | Op::Free { id, .. }
-            | Op::Resize { id, .. }
-            | Op::BadFree { id, .. }
-            | Op::Donate { id }
-            | Op::Wait { id, .. }
-            | Op::Poll { id, .. }
-            | Op::Cancel { id } => *id = new,
-            _ => {}
-        }
-        self
     }
 }
 
