@@ -39,11 +39,37 @@ pub struct Region {
     pub reshaped: bool,
 }
 
-/// A block an API returned: where, the bytes it reported, the pool holding it.
+impl Region {
+    /// A new region of the block `got`: bytes `zeroed` of it must be zero (the
+    /// API zeroed them), then all of it is stamped with a fresh stamp (not reshaped).
+    ///
+    /// # Safety
+    /// `got.ptr..got.ptr + got.len` lies in a block the heap handed to this thread.
+    pub unsafe fn stamp(
+        what: &str,
+        got: Got,
+        zeroed: std::ops::Range<usize>,
+    ) -> Result<Self, Fail> {
+        let Got { ptr, layout, len, pool } = got;
+        // SAFETY: the caller's promise.
+        if let Some(at) = unsafe { ctx::first_difference(ptr, zeroed.start, zeroed.end, None) } {
+            return Err(fail("zeroed", format!("{what}: byte {at} of {} is not zero", zeroed.end)));
+        }
+        let stamp = ctx::next_stamp();
+        // SAFETY: as above; the block is this thread's until it is freed.
+        unsafe { ctx::fill(ptr, len, stamp) };
+        Ok(Region { ptr, layout, len, stamp, pool, reshaped: false })
+    }
+}
+
+/// A block an API returned: where, the bytes it reported, the pool holding it, the layout it
+/// was asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct Got {
     /// The pointer returned.
     pub ptr: NonNull<u8>,
+    /// The layout requested.
+    pub layout: Layout,
     /// The bytes reported.
     pub len: usize,
     /// The pool whose block it is (from `on_alloc`).
@@ -181,20 +207,13 @@ impl<H: Target> Runner<H> {
         what: &str,
         id: Id,
         got: Got,
-        layout: Layout,
         zeroed: usize,
     ) -> Result<(), Fail> {
-        let Got { ptr, len, pool } = got;
-        self.model.check_region(what, ptr, len, layout, pool, ptr.as_ptr().addr())?;
-        // SAFETY: the region was just checked to lie inside a block the heap handed to us;
-        // the heap zeroed `zeroed` bytes of it.
-        if let Some(at) = unsafe { ctx::first_difference(ptr, 0, zeroed, None) } {
-            return Err(fail("zeroed", format!("{what}: byte {at} of {zeroed} is not zero")));
-        }
-        let stamp = ctx::next_stamp();
-        // SAFETY: as above; the block is this thread's until it is freed.
-        unsafe { ctx::fill(ptr, len, stamp) };
-        self.regions.insert(id, Region { ptr, layout, len, stamp, pool, reshaped: false });
+        let addr = got.ptr.as_ptr().addr();
+        self.model.check_region(what, got.ptr, got.len, got.layout, got.pool, addr)?;
+        // SAFETY: the region was just checked to lie inside a block the heap handed to us.
+        let region = unsafe { Region::stamp(what, got, 0..zeroed) }?;
+        self.regions.insert(id, region);
         Ok(())
     }
 
@@ -271,7 +290,7 @@ impl<H: Target> Runner<H> {
         }
         match (got, main) {
             (Some((ptr, len)), Some(Some((pool, p)))) if p == ptr => {
-                self.new_region(&what, id, Got { ptr, len, pool }, layout, zeroed)
+                self.new_region(&what, id, Got { ptr, layout, len, pool }, zeroed)
             }
             (None, Some(None)) => Ok(()),
             (got, main) => {

@@ -203,7 +203,7 @@ impl<H: Target> Worker<'_, H> {
         match (got, main) {
             (Some((ptr, len)), Some(Some((pool, p)))) if p == ptr => {
                 self.tally.live[pool] += 1;
-                self.adopt(&what, id, Got { ptr, len, pool }, layout, zeroed, None)
+                self.adopt(&what, id, Got { ptr, layout, len, pool }, zeroed, None)
             }
             (None, Some(None)) => Ok(()),
             (got, main) => {
@@ -219,11 +219,10 @@ impl<H: Target> Worker<'_, H> {
         what: &str,
         id: Id,
         got: Got,
-        layout: Layout,
         zeroed: usize,
         old: Option<&Region>,
     ) -> Result<(), Fail> {
-        let Got { ptr, len, pool } = got;
+        let Got { ptr, layout, len, pool } = got;
         let addr = ptr.as_ptr().addr();
         self.reg.add(&self.model, addr, self.model.size(pool), self.t)?;
         self.model.check_region(what, ptr, len, layout, pool, addr)?;
@@ -239,16 +238,11 @@ impl<H: Target> Worker<'_, H> {
         }
         let from = old.map_or(0, |r| r.layout.size()).min(zeroed);
         // SAFETY: as above; the API zeroed `from..zeroed`.
-        if let Some(at) = unsafe { ctx::first_difference(ptr, from, zeroed, None) } {
-            return Err(fail("zeroed", format!("{what}: byte {at} of {zeroed} is not zero")));
-        }
-        let stamp = ctx::next_stamp();
-        // SAFETY: the block is ours until we free it.
-        unsafe { ctx::fill(ptr, len, stamp) };
-        let reshaped = old.is_some_and(|r| {
+        let mut region = unsafe { Region::stamp(what, got, from..zeroed) }?;
+        region.reshaped = old.is_some_and(|r| {
             r.ptr == ptr && (r.reshaped || self.model.select(layout) != Some(pool))
         });
-        self.regions.insert(id, Region { ptr, layout, len, stamp, pool, reshaped });
+        self.regions.insert(id, region);
         Ok(())
     }
 
@@ -332,10 +326,11 @@ impl<H: Target> Worker<'_, H> {
             (Some((p, len)), Some((pool, m))) if p == m && !failed && freed_old => {
                 self.tally.live[r.pool] -= 1;
                 self.tally.live[pool] += 1;
-                self.adopt(&what, id, Got { ptr: p, len, pool }, new, zeroed(len), Some(&r))
+                self.adopt(&what, id, Got { ptr: p, layout: new, len, pool }, zeroed(len), Some(&r))
             }
             (Some((p, len)), None) if p == r.ptr && !freed_old => {
-                self.adopt(&what, id, Got { ptr: p, len, pool: r.pool }, new, zeroed(len), Some(&r))
+                let got = Got { ptr: p, layout: new, len, pool: r.pool };
+                self.adopt(&what, id, got, zeroed(len), Some(&r))
             }
             (None, None) if !freed_old => {
                 self.reg.add(

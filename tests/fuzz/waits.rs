@@ -127,7 +127,7 @@ impl<H: Target> Runner<H> {
         }
         match (outcome, main) {
             (Some(Some(ptr)), Some(Some((pool, p)))) if p == ptr => {
-                self.new_region(&what, id, Got { ptr, len: layout.size(), pool }, layout, 0)?;
+                self.new_region(&what, id, Got { ptr, layout, len: layout.size(), pool }, 0)?;
                 let alt = match counted {
                     Some(counted) if tried_first => {
                         let mut alt = failures(&self.model);
@@ -253,7 +253,7 @@ impl<H: Target> Runner<H> {
         }
         match (outcome, main) {
             (Some(Some(ptr)), Some((pool, p))) if p == ptr => {
-                self.new_region(&what, id, Got { ptr, len: layout.size(), pool }, layout, 0)
+                self.new_region(&what, id, Got { ptr, layout, len: layout.size(), pool }, 0)
             }
             (None, None) => match handed_before {
                 Some(block) => Err(fail(

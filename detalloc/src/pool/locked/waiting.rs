@@ -85,6 +85,19 @@ impl<const W: usize, T: PoolCounters, const K: usize> State<W, T, Waiters<K>> {
 impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, const K: usize>
     Pool<S, N, W, L, M, Waiters<K>>
 {
+    /// Runs `f` on the state under the lock, then drops the waker `f` hands back (user code)
+    /// after the lock is released: every waker leaving the queue outside a wake goes through
+    /// here.
+    #[inline(always)]
+    fn with_then_drop<R>(
+        &self,
+        f: impl FnOnce(&mut State<W, M::Locked, Waiters<K>>) -> (R, Option<Waker>),
+    ) -> R {
+        let (outcome, unused) = self.with(f);
+        drop(unused); // user code (the waker's drop), after the lock
+        outcome
+    }
+
     /// A block at once if the pool has one (counted as an allocation), else a place in the
     /// queue, else `Full`; the pool's exhaustion is counted when `count_exhaustion` (not when
     /// the caller's own try already counted it).
@@ -129,7 +142,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         let base = buffer.base();
         // User code (the waker's clone), outside the lock.
         let waker = waker.clone();
-        let (start, unused) = self.with(|st| {
+        self.with_then_drop(|st| {
             // A block may have come back meanwhile: take it rather than wait for the next.
             // SAFETY: as above.
             if let Some((block, _)) = unsafe { st.hand_out::<S, N>(base) } {
@@ -144,9 +157,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
                 }
                 Enqueued::Full(waker) => (WaitStart::Full, Some(waker)),
             }
-        });
-        drop(unused); // user code (the waker's drop), after the lock
-        start
+        })
     }
 
     /// The block for the waiter of `ticket`, once a free handed one over (counted as allocated
@@ -176,7 +187,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         // The task polling now is not the one the kept waker wakes: clone its waker outside
         // the lock, swap it in, drop the old one after.
         let waker = waker.clone();
-        let (outcome, unused) = self.with(|st| match st.queue.replace_waker(ticket, waker) {
+        self.with_then_drop(|st| match st.queue.replace_waker(ticket, waker) {
             Ok(old) => (None, old),
             // Served meanwhile.
             Err(waker) => {
@@ -187,9 +198,7 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
                 // SAFETY: as above.
                 (unsafe { st.served::<S>(base, own) }, Some(waker))
             }
-        });
-        drop(unused); // user code (the waker's drop), after the lock
-        outcome
+        })
     }
 
     /// The waiter of `ticket` gives up. Still waiting: it leaves the queue. Already served: its
@@ -206,9 +215,9 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
         ticket: Ticket,
     ) -> Option<Waker> {
         let base = buffer.base();
-        let (own, next) = self.with(|st| {
+        self.with_then_drop(|st| {
             let link = match st.queue.cancel(ticket) {
-                GiveUp::Left(own) => return (own, None),
+                GiveUp::Left(own) => return (None, own),
                 GiveUp::Served(link) => link,
                 // SAFETY: `base` is this pool's buffer (the caller's promise).
                 GiveUp::Evicted => match unsafe { st.take_overflow::<S>(base) } {
@@ -222,10 +231,8 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, cons
                 bitmap::clear(&mut st.live, offset / S);
             }
             // SAFETY: a handed block of this buffer that its waiter never took: nobody owns it.
-            (None, unsafe { st.release::<S>(base, offset) })
-        });
-        drop(own); // user code (the waker's drop), after the lock
-        next
+            (unsafe { st.release::<S>(base, offset) }, None)
+        })
     }
 
     /// The pool's waiting counters.
