@@ -431,3 +431,25 @@ fn allocate_timeout_with_duration_max_does_not_panic() {
 }
 
 detalloc! { static SHARED_MAX: SharedMax<pools: [16 x 1], sync: spin, waiters: 1>; }
+
+/// A handed block freed with a layout of another pool is a `WrongPool`, as the same free of a
+/// free block is (the handed state is the kept bit alone, and was taken for "kept": the free
+/// went on to `DoubleFree`).
+#[test]
+fn a_handed_block_freed_with_another_pools_layout_is_wrong_pool() {
+    detalloc! { struct TwoPools<pools: [16 x 1, 64 x 1], validate: true, waiters: 1>; }
+    let (small, big) = (Layout::new::<[u8; 16]>(), Layout::new::<[u8; 64]>());
+    let heap = TwoPools::new();
+    let waker = Waker::noop().clone();
+    let b = heap.allocate(big).unwrap();
+    let mut w = heap.allocate_wait(big);
+    assert!(poll(&mut w, &waker).is_pending());
+    // SAFETY: live, freed once with its layout: handed to `w`.
+    unsafe { heap.deallocate(b, big) }.unwrap();
+    // SAFETY: validation is on: a wrong free is refused, not undefined.
+    assert_eq!(unsafe { heap.deallocate(b, small) }, Err(detalloc::FreeError::WrongPool));
+    let Poll::Ready(Ok(got)) = poll(&mut w, &waker) else { panic!("w has its block") };
+    // SAFETY: live, freed once with its layout.
+    unsafe { heap.deallocate(got, big) }.unwrap();
+    heap.validate().unwrap();
+}

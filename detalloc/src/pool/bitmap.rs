@@ -124,6 +124,11 @@ pub fn count<const W: usize>(bits: &[u32; W]) -> usize {
     bits.iter().map(|word| (word & LIVE_BITS).count_ones() as usize).sum()
 }
 
+/// Number of blocks marked handed (`01`).
+pub fn count_handed<const W: usize>(bits: &[u32; W]) -> usize {
+    bits.iter().map(|word| (word >> 1 & !word & LIVE_BITS).count_ones() as usize).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +160,7 @@ mod tests {
         let mut bits = [0u32; 1];
         hand(&mut bits, 3);
         assert!(is_handed(&bits, 3));
+        assert_eq!(count_handed(&bits), 1);
         assert_eq!(count(&bits), 0, "handed is not live");
         assert!(!free(&mut bits, 3), "a free of a handed block is a double free");
         assert!(is_handed(&bits, 3), "and changes nothing");

@@ -102,7 +102,9 @@ pub struct WaitStats {
     pub waited: u64,
     /// Blocks a free handed directly to a waiter.
     pub handed_off: u64,
-    /// Waits given up (the future dropped, e.g. by a timeout) before a block came.
+    /// Waits given up (the future dropped, e.g. by a timeout) before a block came. (A future
+    /// dropped after a block was handed to it counts in `handed_off`; the block's return is a
+    /// free.)
     pub cancelled: u64,
     /// The longest queue seen.
     pub longest_queue: usize,

@@ -257,8 +257,10 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     ) -> Result<Q::Wake, FreeError> {
         self.with(|st| {
             if Self::VALIDATE {
-                let (_, kept) = bitmap::state(&st.live, offset / S);
-                if !(spill || kept) {
+                // Kept means live and kept: the kept bit alone marks a block handed to a
+                // waiter, which is no more this free's than a free block is.
+                let (live, kept) = bitmap::state(&st.live, offset / S);
+                if !(spill || (live && kept)) {
                     return Err(FreeError::WrongPool);
                 }
                 if !bitmap::free(&mut st.live, offset / S) {
@@ -372,6 +374,11 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
             let live = handed_out - free;
             if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
+            }
+            if Self::VALIDATE && bitmap::count_handed(&st.live) != handed {
+                // A block marked handed that no slot and no overflow entry holds (or one held
+                // twice while another is lost).
+                return Err(Corruption::HandedBlock { pool, position: handed, link: 0 });
             }
             let marked = Self::VALIDATE.then(|| bitmap::count(&st.live) + handed);
             let counts = M::ENABLED.then(|| st.counters.read());
