@@ -59,10 +59,12 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
             // SAFETY: every link this pool stores, in `head` or in a free block's first bytes,
             // was made by `release` with `link(offset)` of a block start of this buffer (a
             // validated free checks the offset, an unvalidated one has the caller's promise,
-            // and the by-address search bounds it below `S * N`); `take` only moves such a
-            // link from the block to `head`. So `offset < S * N`, unless the program wrote into
-            // a freed block: a use after free, already UB. Said to the compiler, so the live
-            // bit below is set without a bounds check.
+            // and the by-address search bounds it below `S * N`; a block a waiter gave up goes
+            // through `release` again); `hand_out` only moves such a link from the block to
+            // `head`, and the waiting queue's links (slots, overflow list) never reach the
+            // free list. So `offset < S * N`, unless the program wrote into a freed block: a
+            // use after free, already UB. Said to the compiler, so the live bit below is set
+            // without a bounds check.
             unsafe { core::hint::assert_unchecked(offset < S * N) };
             // SAFETY: as just said, the block lies inside the buffer.
             let block = unsafe { base.add(offset) };
