@@ -121,6 +121,57 @@ impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
     }
 }
 
+impl<const W: usize, T: PoolCounters, Q: WaitQueue> State<W, T, Q> {
+    /// Validation of the blocks handed to waiters and not collected yet (in their slots or on
+    /// the overflow list): each a block handed out before, marked handed, counted once, and
+    /// no more of them than `room` (the blocks not on the free list); with validation, as many
+    /// as the bitmap marks handed. Their number. Nothing without a queue (`waiters: 0`).
+    ///
+    /// # Safety
+    /// `base` is the start of this pool's own `S`-byte-block buffer.
+    unsafe fn validate_handed<const S: usize>(
+        &self,
+        base: NonNull<u8>,
+        room: usize,
+        pool: usize,
+    ) -> Result<usize, Corruption> {
+        if !Q::ENABLED {
+            return Ok(0);
+        }
+        let fresh = self.fresh as usize;
+        let mut handed = 0;
+        let mut count = |link: u32| {
+            let at = (link as usize).wrapping_sub(LINK_BIAS);
+            let bad = handed == room
+                || at >= fresh
+                || !at.is_multiple_of(S)
+                || (W > 0 && !bitmap::is_handed(&self.live, at / S));
+            if bad {
+                return Err(Corruption::HandedBlock { pool, position: handed, link });
+            }
+            handed += 1;
+            Ok(at)
+        };
+        let (in_slots, mut link) = self.queue.handed();
+        for slot_link in in_slots {
+            count(slot_link)?;
+        }
+        while link != 0 {
+            let at = count(link)?;
+            // SAFETY: `at` is a block start below the high-water mark, inside the buffer (the
+            // caller's promise for `base`); a block on the overflow list is owned by nobody
+            // until a waiter takes it under the lock the caller holds, so its link is intact.
+            link = unsafe { read_link::<S>(base.add(at)) };
+        }
+        if W > 0 && bitmap::count_handed(&self.live) != handed {
+            // A block marked handed that no slot and no overflow entry holds (or one held twice
+            // while another is lost).
+            return Err(Corruption::HandedBlock { pool, position: handed, link: 0 });
+        }
+        Ok(handed)
+    }
+}
+
 /// The state of one pool (its blocks are a separate [`Buffer`] with the same `S` and `N`),
 /// with its queue of waiting allocations `Q` (none by default).
 pub struct Pool<
@@ -259,14 +310,16 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
     ) -> Result<Q::Wake, FreeError> {
         self.with(|st| {
             if Self::VALIDATE {
-                // Kept means live and kept: the kept bit alone marks a block handed to a
-                // waiter, which is no more this free's than a free block is.
-                let (live, kept) = bitmap::state(&st.live, offset / S);
-                if !(spill || (live && kept)) {
+                let (_, kept) = bitmap::state(&st.live, offset / S);
+                if !(spill || kept) {
                     return Err(FreeError::WrongPool);
                 }
                 if !bitmap::free(&mut st.live, offset / S) {
-                    return Err(FreeError::DoubleFree);
+                    // Not live. Without `spill` it passed the check above on its kept bit
+                    // alone: a block handed to a waiter (`01`), which is no more this free's
+                    // than a free block is: `WrongPool`, as for a free block. Decided here, on
+                    // the refusal's path, so an accepted free pays nothing for it.
+                    return Err(if spill { FreeError::DoubleFree } else { FreeError::WrongPool });
                 }
             }
             // SAFETY: the caller's promise: a block start of this buffer, owned by nobody now.
@@ -340,47 +393,11 @@ impl<const S: usize, const N: usize, const W: usize, L: Lock, M: StatsMode, Q: W
                 // buffer; the lock keeps the block free while its link is read.
                 link = unsafe { read_link::<S>(base.add(at)) };
             }
-            // The handed blocks: given to waiters, not collected yet, in their slots or on the
-            // overflow list; each marked handed, each once. There cannot be more of them than
-            // blocks not on the free list.
-            let room = handed_out - free;
-            let mut handed = 0;
-            let bad_link = |link: u32| {
-                let at = (link as usize).wrapping_sub(LINK_BIAS);
-                at >= fresh
-                    || !at.is_multiple_of(S)
-                    || (Self::VALIDATE && !bitmap::is_handed(&st.live, at / S))
-            };
-            let (in_slots, mut link) = st.queue.handed();
-            for slot_link in in_slots {
-                if handed == room || bad_link(slot_link) {
-                    return Err(Corruption::HandedBlock {
-                        pool,
-                        position: handed,
-                        link: slot_link,
-                    });
-                }
-                handed += 1;
-            }
-            while link != 0 {
-                if handed == room || bad_link(link) {
-                    return Err(Corruption::HandedBlock { pool, position: handed, link });
-                }
-                handed += 1;
-                let at = (link as usize).wrapping_sub(LINK_BIAS);
-                // SAFETY: `at` is a block start below the high-water mark, inside the buffer;
-                // a block on the overflow list is owned by nobody until a waiter takes it
-                // under the lock held here, so its link is intact.
-                link = unsafe { read_link::<S>(base.add(at)) };
-            }
+            // SAFETY: `base` is this pool's buffer (the caller's promise).
+            let handed = unsafe { st.validate_handed::<S>(base, handed_out - free, pool) }?;
             let live = handed_out - free;
             if let Some(block) = bitmap::first_marked_from(&st.live, handed_out) {
                 return Err(Corruption::UnusedBlockMarkedLive { pool, block });
-            }
-            if Self::VALIDATE && bitmap::count_handed(&st.live) != handed {
-                // A block marked handed that no slot and no overflow entry holds (or one held
-                // twice while another is lost).
-                return Err(Corruption::HandedBlock { pool, position: handed, link: 0 });
             }
             let marked = Self::VALIDATE.then(|| bitmap::count(&st.live) + handed);
             let counts = M::ENABLED.then(|| st.counters.read());
