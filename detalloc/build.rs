@@ -3,8 +3,9 @@
 //!
 //! * `detalloc_m_mainline`: ARMv7-M, ARMv7E-M or ARMv8-M mainline (`thumbv7m`, `thumbv7em`,
 //!   `thumbv8m.main`): LDREX/STREX, and the DWT cycle counter at its architected address.
-//! * `detalloc_llsc`: the lock-free pool's head uses LDREX/STREX (the targets above, unless a
-//!   test build forces the old tagged compare-and-swap with `--cfg detalloc_cas16`).
+//! * `detalloc_llsc`: the lock-free pool's head uses LL/SC: LDREX/STREX on the targets above,
+//!   LR.W/SC.W on RISC-V with the A extension (unless a test build forces the old tagged
+//!   compare-and-swap with `--cfg detalloc_cas16`).
 //! * `detalloc_lock_free`: `sync: lock_free` is available: LL/SC, or a 64-bit compare-and-swap
 //!   for a 32-bit tag (or the `detalloc_cas16` test build).
 
@@ -23,7 +24,10 @@ fn main() {
     let mainline =
         ["thumbv7m-", "thumbv7em-", "thumbv8m.main-"].iter().any(|p| target.starts_with(p));
     let cas16 = set("detalloc_cas16") && has("32");
-    let llsc = mainline && !cas16 && !set("loom");
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let riscv_a = (arch == "riscv32" || arch == "riscv64") && features.split(',').any(|f| f == "a");
+    let llsc = (mainline || riscv_a) && !cas16 && !set("loom");
     if mainline {
         println!("cargo::rustc-cfg=detalloc_m_mainline");
     }

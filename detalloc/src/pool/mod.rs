@@ -39,8 +39,8 @@ macro_rules! __lock_free_available {
 macro_rules! __lock_free_available {
     () => {
         ::core::compile_error! {
-            "`sync: lock_free` needs LL/SC (ARMv7-M, ARMv7E-M, ARMv8-M mainline) or a 64-bit \
-compare-and-swap, so that ABA is impossible, and this target has neither: use `sync: critical_section` \
+            "`sync: lock_free` needs LL/SC (ARMv7-M, ARMv7E-M, ARMv8-M mainline, RISC-V with the A \
+extension) or a 64-bit compare-and-swap, so that ABA is impossible, and this target has neither: use `sync: critical_section` \
 (interrupt-safe on one core), or `sync: spin` where the target has 32-bit compare-and-swap"
         }
     };

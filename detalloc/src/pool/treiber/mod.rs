@@ -9,9 +9,10 @@
 //!
 //!   | target | head | why ABA cannot happen |
 //!   |---|---|---|
-//!   | ARMv7-M, ARMv7E-M, ARMv8-M mainline (`llsc.rs`) | `index + 1` in one word, popped inside one LDREX..STREX window | any store to the head by another core, and every exception entry and return, clears the exclusive monitor, so a pop whose window saw another operation cannot store |
+//!   | ARMv7-M, ARMv7E-M, ARMv8-M mainline (`llsc_arm.rs`) | `index + 1` in one word, popped inside one LDREX..STREX window | any store to the head by another core, and every exception entry and return, clears the exclusive monitor, so a pop whose window saw another operation cannot store |
+//!   | RV32 with the A extension: `riscv32imac`, `riscv32imafc`, ... (`llsc_riscv.rs`) | `index + 1` in one word, popped inside one LR.W..SC.W window | another hart's store to the head and every SC end the reservation, and every path from an LR (the empty pool's included) ends in an SC, so no reservation outlives its window, in a handler or not |
 //!   | 64-bit compare-and-swap: x86_64, aarch64, ARMv7-A/R, riscv64 (`cas.rs`) | `index + 1` (32 bits) and a 32-bit tag | every push and pop bumps the tag: a stale compare-and-swap needs 2^32 operations on the pool while one thread sits between its load and its CAS |
-//!   | anything else (thumbv6m, thumbv8m.base, riscv32) | — | `sync: lock_free` is a compile error naming `critical_section` and `spin` |
+//!   | anything else (thumbv6m, thumbv8m.base, riscv32 without A: `riscv32imc`) | — | `sync: lock_free` is a compile error naming `critical_section` and `spin` |
 //! * Indices, not pointers: no pointer is ever compared or exchanged, so there is no
 //!   provenance to lose; the block address is `base + index * S`.
 //! * Never-used blocks come from a high-water counter advanced by compare-and-swap (bounded
@@ -35,7 +36,11 @@ use crate::sync::shim::Ordering::{Acquire, Relaxed};
 use crate::sync::shim::{AtomicU32, loom_const_fn, zeroed};
 use crate::{Corruption, FreeError};
 
-#[cfg_attr(detalloc_llsc, path = "llsc.rs")]
+#[cfg_attr(all(detalloc_llsc, target_arch = "arm"), path = "llsc_arm.rs")]
+#[cfg_attr(
+    all(detalloc_llsc, any(target_arch = "riscv32", target_arch = "riscv64")),
+    path = "llsc_riscv.rs"
+)]
 #[cfg_attr(not(detalloc_llsc), path = "cas.rs")]
 mod head;
 
@@ -76,6 +81,7 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
     };
 
     /// Takes a never-used block: the high-water mark advanced by CAS, never past `N`.
+    #[cfg(not(all(detalloc_llsc, any(target_arch = "riscv32", target_arch = "riscv64"))))]
     #[inline(always)]
     fn bump(&self) -> Option<usize> {
         let mut current = self.fresh.load(Relaxed);
@@ -88,6 +94,16 @@ impl<const S: usize, const N: usize, const W: usize, M: StatsMode> LockFreePool<
                 Err(actual) => current = actual,
             }
         }
+    }
+
+    /// Takes a never-used block: the high-water mark advanced by LR/SC, never past `N`. Not
+    /// `compare_exchange`: on RISC-V its failure path leaves an LR without an SC, and a
+    /// reservation left behind in a handler can let the SC of the bump it interrupted succeed
+    /// over a newer value (`llsc_riscv.rs`); this bump ends every LR with an SC.
+    #[cfg(all(detalloc_llsc, any(target_arch = "riscv32", target_arch = "riscv64")))]
+    #[inline(always)]
+    fn bump(&self) -> Option<usize> {
+        head::bump(&self.fresh, N as u32).map(|index| index as usize)
     }
 
     /// Hands out a block: a freed one, else a never-used one. `None` when exhausted
