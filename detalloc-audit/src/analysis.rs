@@ -21,6 +21,9 @@
 //!   address (`lea rcx, [rip + table]` then `mov eax, [rcx + rdi * 4]`; a Thumb literal-pool
 //!   word pointing there, then a load through it), and such an address passed to a callee or
 //!   stored. Thumb literal-pool loads themselves read `.text`: constants, not tables.
+//! - **Interrupt masking** (RISC-V CSR writes to `mstatus`/`mie`, Thumb `cpsid`/`cpsie`/`msr
+//!   primask`), here and in callees: reported, and analysed as ordinary instructions (a
+//!   critical section's entry and exit are bounded work).
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -33,7 +36,7 @@ use crate::paths::{FnData, Plan, Walker};
 use crate::values::ReadKind;
 
 // The verdict's types, also at the path where 0.1.0 published them.
-pub use crate::verdict::{Call, CallKind, Cost, DataRead, Exit, FnAudit, Loop};
+pub use crate::verdict::{Call, CallKind, Cost, DataRead, Exit, FnAudit, Loop, Masking};
 
 /// Audits functions of one image, memoising callees.
 pub struct Auditor<'a> {
@@ -113,6 +116,7 @@ impl<'a> Auditor<'a> {
                     acc.calls.extend(f.calls.iter().cloned());
                     acc.unbounded.extend(f.unbounded.iter().cloned());
                     acc.data_reads.extend(f.data_reads.iter().cloned());
+                    acc.masking.extend(f.masking.iter().cloned());
                     (
                         if tail { CallKind::TailCall } else { CallKind::Call },
                         f.name.clone(),
@@ -267,9 +271,17 @@ impl<'a> Auditor<'a> {
         let mut exits = exits(&cfg, &weights, &back, &order, &tail_exits, &name);
         for block in &cfg.blocks {
             for insn in &block.insns {
+                if insn.masks_interrupts {
+                    acc.masking.push(Masking {
+                        function: name.clone(),
+                        at: insn.addr,
+                        text: insn.text.clone(),
+                    });
+                }
                 if insn.flow == Flow::System {
                     acc.unbounded.push(format!(
-                        "system call at {:#x} in {name}: `{}` enters the kernel",
+                        "system call at {:#x} in {name}: `{}` enters the kernel or a trap handler, or \
+                         waits for an interrupt",
                         insn.addr, insn.text
                     ));
                 }
@@ -342,6 +354,9 @@ impl<'a> Auditor<'a> {
         let mut data_reads = acc.data_reads;
         dedup_by_key(&mut data_reads, |r| (r.function.clone(), r.at, r.addr));
         data_reads.sort_by_key(|r| r.at);
+        let mut masking = acc.masking;
+        dedup_by_key(&mut masking, |m| (m.function.clone(), m.at));
+        masking.sort_by_key(|m| m.at);
         Ok(FnAudit {
             name,
             addr,
@@ -360,6 +375,7 @@ impl<'a> Auditor<'a> {
             calls,
             unbounded,
             data_reads,
+            masking,
         })
     }
 }
@@ -385,4 +401,5 @@ struct Acc {
     loops: Vec<Loop>,
     unbounded: Vec<String>,
     data_reads: Vec<DataRead>,
+    masking: Vec<Masking>,
 }

@@ -161,9 +161,12 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
     let mut diverging: HashSet<u64> = HashSet::new();
     // Indirect branches inside an IT block: they may also fall through.
     let mut cond_indirect: HashSet<u64> = HashSet::new();
+    // Instructions resolved with the one before them (`Decoder::pair`): none may be a leader.
+    let mut paired: BTreeSet<u64> = BTreeSet::new();
     let mut work = vec![entry];
     while let Some(start) = work.pop() {
         let mut addr = start;
+        let mut prev: Option<u64> = None;
         let mut it_left = 0u8;
         let mut it_conds: Vec<Cond> = Vec::new();
         loop {
@@ -178,6 +181,13 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
                 ));
             }
             let mut insn = decode(addr)?;
+            if let Some(first) = prev.and_then(|p| insns.get(&p))
+                && let Some(bytes) = image.code_at(addr)
+                && decoder.pair(first, &mut insn, bytes)
+            {
+                paired.insert(addr);
+            }
+            prev = Some(addr);
             if it_left > 0 {
                 it_left -= 1;
                 let cond = it_conds.get(it_conds.len() - 1 - usize::from(it_left)).copied();
@@ -238,6 +248,11 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
     for &leader in &leaders {
         if !insns.contains_key(&leader) {
             return Err(format!("a branch lands inside an instruction at {leader:#x}"));
+        }
+        if paired.contains(&leader) {
+            return Err(format!(
+                "a branch lands at {leader:#x}, which was resolved with the instruction before it"
+            ));
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Arch {
     X86_64,
     /// 32-bit ARM; functions are audited as Thumb-2 (ARMv7-M).
     Thumb,
+    /// RV32 (RV32IMAC, compressed instructions included).
+    Riscv32,
 }
 
 /// A function symbol.
@@ -118,7 +120,10 @@ impl Image {
         let arch = match file.architecture() {
             Architecture::X86_64 => Arch::X86_64,
             Architecture::Arm => Arch::Thumb,
-            other => return Err(format!("unsupported architecture {other:?} (x86_64 or ARM)")),
+            Architecture::Riscv32 => Arch::Riscv32,
+            other => {
+                return Err(format!("unsupported architecture {other:?} (x86_64, ARM or RV32)"));
+            }
         };
         let mut code = BTreeMap::new();
         let mut data = BTreeMap::new();
@@ -159,7 +164,7 @@ impl Image {
             }
             let addr = match arch {
                 Arch::Thumb => symbol.address() & !1,
-                Arch::X86_64 => symbol.address(),
+                Arch::X86_64 | Arch::Riscv32 => symbol.address(),
             };
             for key in [name.to_string(), demangle(name)] {
                 let entries = by_name.entry(key).or_default();
@@ -309,7 +314,7 @@ impl Image {
         }
         let width = match self.arch {
             Arch::X86_64 => 8,
-            Arch::Thumb => 4,
+            Arch::Thumb | Arch::Riscv32 => 4,
         };
         match self.constant_word(addr, width) {
             Some(target) => {

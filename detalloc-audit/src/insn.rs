@@ -96,6 +96,11 @@ pub struct Insn {
     pub it_count: u8,
     /// What it does to registers, flags and memory.
     pub sem: Sem,
+    /// It enables or disables interrupts: a write of RISC-V `mstatus`/`sstatus` (their
+    /// interrupt-enable bits) or `mie`/`sie`; Thumb `cpsid`/`cpsie` or an `msr` to `primask`,
+    /// `basepri` or `faultmask`. Bounded work (a critical section's entry and exit), analysed as
+    /// any other instruction, and reported ([`crate::verdict::Masking`]).
+    pub masks_interrupts: bool,
 }
 
 impl Insn {
@@ -124,4 +129,15 @@ pub trait Decoder {
 
     /// The calling convention the value analysis assumes at calls.
     fn abi(&self) -> Abi;
+
+    /// Resolves `second`, the instruction right after `first` (`bytes` start at `second`), with
+    /// what `first` computed, when nothing but `first` leads to `second` ([`crate::cfg`]
+    /// checks that no branch lands on it, and refuses the function otherwise). `true` when it
+    /// changed `second`. RISC-V: `auipc rX, hi` then `jalr rd, lo(rX)` is a direct call (or,
+    /// with `rd` = `zero`, a direct jump) to `auipc`'s address + `hi << 12` + `lo`. None by
+    /// default.
+    fn pair(&self, first: &Insn, second: &mut Insn, bytes: &[u8]) -> bool {
+        let _ = (first, second, bytes);
+        false
+    }
 }

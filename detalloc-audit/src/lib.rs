@@ -97,6 +97,8 @@ pub mod insn;
 mod paths;
 mod ranges;
 pub mod report;
+pub mod riscv;
+mod riscv_sem;
 pub mod sem;
 mod symbols;
 pub mod thumb;
@@ -146,6 +148,7 @@ pub fn decoder_for(image: &Image) -> Result<Box<dyn Decoder>, String> {
     Ok(match image.arch {
         Arch::X86_64 => Box::new(x86::X86),
         Arch::Thumb => Box::new(thumb::Thumb::new()?),
+        Arch::Riscv32 => Box::new(riscv::Riscv::new()?),
     })
 }
 

@@ -37,6 +37,9 @@ pub fn verdict(f: &FnAudit) -> String {
     } else {
         parts.push("bounded".into());
     }
+    if !f.masking.is_empty() {
+        parts.push("masks interrupts".into());
+    }
     parts.join(", ")
 }
 
@@ -215,6 +218,13 @@ pub fn detail(f: &FnAudit, with_cycles: bool) -> String {
                 "| `{}` | {:#x} | {addr} | {section} | {} |",
                 r.function, r.at, r.what
             );
+        }
+    }
+    if !f.masking.is_empty() {
+        let head = "masks or unmasks interrupts | at | instruction";
+        table(&mut out, head, "---|---|---", false);
+        for m in &f.masking {
+            let _ = writeln!(out, "| `{}` | {:#x} | `{}` |", m.function, m.at, m.text);
         }
     }
     if open {

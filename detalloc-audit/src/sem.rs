@@ -6,13 +6,17 @@
 //! [`Effect::Call`].
 //!
 //! Registers are numbered per architecture: x86_64 `rax`=0, `rcx`, `rdx`, `rbx`, `rsp`=4,
-//! `rbp`, `rsi`, `rdi`, `r8`..`r15`; Thumb `r0`..`r12`, `sp`=13, `lr`=14, `pc`=15.
+//! `rbp`, `rsi`, `rdi`, `r8`..`r15`; Thumb `r0`..`r12`, `sp`=13, `lr`=14, `pc`=15; RV32 `x0`..`x31`
+//! (`ra`=1, `sp`=2, `s0`=8, `a0`=10).
 
-/// A general-purpose register number (below 16).
+/// A general-purpose register number (below [`REGS`]).
 pub type Reg = u8;
 
 /// A set of registers, one bit per register number.
-pub type RegSet = u16;
+pub type RegSet = u32;
+
+/// The most general-purpose registers of an architecture (RV32's 32).
+pub const REGS: usize = 32;
 
 /// The bit of one register.
 pub const fn bit(reg: Reg) -> RegSet {
@@ -20,7 +24,7 @@ pub const fn bit(reg: Reg) -> RegSet {
 }
 
 /// An operand: a register read at a width in bits (its low bits), or an immediate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Opnd {
     /// A register's low `bits` bits (8, 16, 32 or 64).
     Reg(Reg, u8),
@@ -215,6 +219,9 @@ pub enum Guard {
     Flags(Cond),
     /// Thumb `cbz` (`true`: taken when the register is zero) / `cbnz` (`false`).
     Zero(Reg, bool),
+    /// A comparison of two operands at the register width, with no flags: RISC-V `beq`,
+    /// `bltu`, ... (`a <cond> b`).
+    Compare(Opnd, Opnd, Cond),
 }
 
 /// The semantics of one instruction.

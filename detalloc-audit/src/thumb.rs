@@ -123,7 +123,19 @@ impl Decoder for Thumb {
             regs_read: ids(detail.regs_read()),
             flow,
         });
-        Ok(Insn { addr, len, text, flow, cycles: timing::cycles(class), it_count, sem })
+        let masks_interrupts = is(id, ArmInsn::ARM_INS_CPS)
+            || (is(id, ArmInsn::ARM_INS_MSR)
+                && ["primask", "basepri", "faultmask"].iter().any(|r| text.contains(r)));
+        Ok(Insn {
+            addr,
+            len,
+            text,
+            flow,
+            cycles: timing::cycles(class),
+            it_count,
+            sem,
+            masks_interrupts,
+        })
     }
 
     fn arch_name(&self) -> String {

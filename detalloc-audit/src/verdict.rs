@@ -111,6 +111,18 @@ pub struct DataRead {
     pub what: &'static str,
 }
 
+/// An instruction that enables or disables interrupts ([`crate::insn::Insn::masks_interrupts`]):
+/// a critical section's entry or exit. Bounded work, found and reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Masking {
+    /// The function it is in.
+    pub function: String,
+    /// Its address.
+    pub at: u64,
+    /// Its text (`csrrci a2, mstatus, 8`, `cpsid i`).
+    pub text: String,
+}
+
 /// The audit of one function, callees included.
 #[derive(Debug, Clone)]
 pub struct FnAudit {
@@ -150,6 +162,8 @@ pub struct FnAudit {
     pub unbounded: Vec<String>,
     /// Reads of read-only data, here and in followed callees.
     pub data_reads: Vec<DataRead>,
+    /// Instructions that mask or unmask interrupts, here and in followed callees.
+    pub masking: Vec<Masking>,
 }
 
 impl FnAudit {

@@ -65,7 +65,7 @@ impl Decoder for X86 {
         IntelFormatter::new().format(&instr, &mut text);
         let len = u8::try_from(instr.len()).map_err(|_| "instruction longer than 255 bytes")?;
         let sem = lower(&instr);
-        Ok(Insn { addr, len, text, flow, cycles: None, it_count: 0, sem })
+        Ok(Insn { addr, len, text, flow, cycles: None, it_count: 0, sem, masks_interrupts: false })
     }
 
     fn arch_name(&self) -> String {

@@ -33,29 +33,21 @@ impl State {
                 let cond = if holds { cond } else { cond.negate() };
                 match self.flags {
                     Flags::Unknown => true,
-                    Flags::Cmp(x, y, bits) => match (x, y) {
-                        (Term::Const(a), Term::Const(b)) => cond_set(cond, b, bits)
-                            .is_none_or(|set| !set.intersect(&Ranges::single(bits, a)).is_empty()),
-                        (t, Term::Const(k)) => self.restrict(t, bits, cond_set(cond, k, bits), ctx),
-                        (Term::Const(k), t) => {
-                            self.restrict(t, bits, cond_set(cond.swap(), k, bits), ctx)
-                        }
-                        // The same value on both sides: equal; with different offsets, not
-                        // equal (their order depends on wrapping).
-                        (Term::Lin(s, o1), Term::Lin(t, o2)) if s == t && o1 == o2 => {
-                            matches!(cond, Cond::Eq | Cond::Uge | Cond::Ule)
-                        }
-                        (Term::Lin(s, _), Term::Lin(t, _)) if s == t => match cond {
-                            Cond::Eq => false,
-                            Cond::Ne => true,
-                            _ => true,
-                        },
-                        (x, y) => self.relate(x, y, bits, cond),
-                    },
+                    Flags::Cmp(x, y, bits) => self.decide(x, y, bits, cond, ctx),
                     Flags::Zero(t, bits) => match cond {
                         Cond::Eq | Cond::Ne => self.restrict(t, bits, cond_set(cond, 0, bits), ctx),
                         _ => true,
                     },
+                }
+            }
+            Guard::Compare(a, b, cond) => {
+                let cond = if holds { cond } else { cond.negate() };
+                let bits = ctx.abi.bits;
+                let x = self.opnd(a, bits, ctx.syms);
+                let y = self.opnd(b, bits, ctx.syms);
+                match (x, y) {
+                    (Some(x), Some(y)) => self.decide(x, y, bits, cond, ctx),
+                    _ => true,
                 }
             }
             Guard::Zero(r, taken_if_zero) => {
@@ -64,6 +56,27 @@ impl State {
                 let cond = if holds == taken_if_zero { Cond::Eq } else { Cond::Ne };
                 self.restrict(t, bits, cond_set(cond, 0, bits), ctx)
             }
+        }
+    }
+
+    /// Restricts the state to the paths where `x <cond> y` (at `bits`); `false` when none.
+    fn decide(&mut self, x: Term, y: Term, bits: u8, cond: Cond, ctx: &mut Ctx<'_>) -> bool {
+        match (x, y) {
+            (Term::Const(a), Term::Const(b)) => cond_set(cond, b, bits)
+                .is_none_or(|set| !set.intersect(&Ranges::single(bits, a)).is_empty()),
+            (t, Term::Const(k)) => self.restrict(t, bits, cond_set(cond, k, bits), ctx),
+            (Term::Const(k), t) => self.restrict(t, bits, cond_set(cond.swap(), k, bits), ctx),
+            // The same value on both sides: equal; with different offsets, not
+            // equal (their order depends on wrapping).
+            (Term::Lin(s, o1), Term::Lin(t, o2)) if s == t && o1 == o2 => {
+                matches!(cond, Cond::Eq | Cond::Uge | Cond::Ule)
+            }
+            (Term::Lin(s, _), Term::Lin(t, _)) if s == t => match cond {
+                Cond::Eq => false,
+                Cond::Ne => true,
+                _ => true,
+            },
+            (x, y) => self.relate(x, y, bits, cond),
         }
     }
 

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::elf::Image;
 use crate::ranges::{Ranges, mask};
-use crate::sem::{Abi, Cond, Effect, Opnd, Reg, RegSet, Value, bit};
+use crate::sem::{Abi, Cond, Effect, Opnd, REGS, Reg, RegSet, Value, bit};
 pub(crate) use crate::symbols::Symbols;
 use crate::symbols::{Key, Sym, Term, Val, add};
 
@@ -88,7 +88,7 @@ pub(crate) struct Ctx<'a> {
 /// The abstract state of a path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct State {
-    regs: [Val; 16],
+    regs: [Val; REGS],
     flags: Flags,
     facts: BTreeMap<(Sym, u8), Ranges>,
     /// Comparisons between two values the path decided: `(a, b, bits, c)` is `a <c> b`.
@@ -338,7 +338,7 @@ impl State {
             });
         }
         let bits = ctx.abi.bits;
-        for r in 0..16u8 {
+        for r in 0..REGS as u8 {
             if ctx.abi.callee_saved & bit(r) == 0 {
                 let sym = ctx.syms.intern(Key::Def(ctx.frame, at, 0x100 + u16::from(r)));
                 self.regs[r as usize] = Val::Lin { sym, bits, off: 0 };
