@@ -67,16 +67,24 @@
 //! did not show.
 #![deny(missing_docs)]
 
+mod bound;
+mod margin;
 mod options;
 mod peaks;
 mod recorder;
 mod recording;
 mod report;
+mod simulate;
 mod solve;
+mod spill;
 
+pub use bound::{PoolsBound, SizesBound, bound_for_pools, bound_for_sizes};
+pub use margin::{HeldOut, leave_one_out, spare_pool};
 pub use options::{Margin, Options, SyncChoice};
 pub use peaks::{EXACT_SIZES, Unservable};
 pub use recorder::Recorder;
 pub use recording::{Event, Recording, SizeRecord};
-pub use report::{SuggestedPool, Suggestion};
+pub use report::{SpillFit, SuggestedPool, Suggestion};
+pub use simulate::{Failure, FreePolicy, Replay, replay, replay_all, select};
 pub use solve::{SuggestError, suggest};
+pub use spill::spill_counts;

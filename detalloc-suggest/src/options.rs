@@ -10,6 +10,11 @@ use crate::peaks::EXACT_SIZES;
 /// a margin covers what the runs did not show (another interleaving of threads, a longer
 /// input). [`Margin::NONE`] by default.
 ///
+/// With [`Options::spill`] the percent still applies to each pool's count, but `blocks` are
+/// **spare blocks in one pool**, not one per pool: spill lets a spare block of pool `j` serve
+/// an overflow of any pool below it, so they go to the pool that covers the largest sizes at
+/// risk (see [`spare_pool`](crate::spare_pool)).
+///
 /// ```
 /// use detalloc_suggest::Margin;
 ///
@@ -156,6 +161,11 @@ pub struct Options {
     /// groups) and the result is the optimum over the splits between groups. The time to
     /// compute the peaks grows with the number of candidates times the number of events.
     pub exact_sizes: usize,
+    /// Declare the heap with `spill: true` and size it for spill: block sizes that minimise
+    /// the lower bound for their sizes, counts found by replaying every run under every
+    /// [`FreePolicy`](crate::FreePolicy); the margin's `blocks` are then spare blocks in one
+    /// pool (see [`Margin`]). `false` by default: each pool holds its own class's peak.
+    pub spill: bool,
 }
 
 impl Options {
@@ -170,6 +180,7 @@ impl Options {
             name: String::from("SizedHeap"),
             global: Some(String::from("HEAP")),
             exact_sizes: EXACT_SIZES,
+            spill: false,
         }
     }
 
@@ -182,6 +193,12 @@ impl Options {
     /// With a margin on every pool.
     pub fn margin(mut self, margin: Margin) -> Self {
         self.margin = margin;
+        self
+    }
+
+    /// Sized for `spill: true` (or not).
+    pub fn spill(mut self, spill: bool) -> Self {
+        self.spill = spill;
         self
     }
 

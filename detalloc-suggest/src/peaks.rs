@@ -50,12 +50,17 @@ pub(crate) struct Candidates {
     peaks: Vec<Vec<u32>>,
     /// Per bucket, the sum over its kinds of their own peaks (each the maximum over runs).
     pub own_peaks: Vec<u64>,
+    /// Per bucket `b` (and `n`, 0), the most blocks of buckets `b..` live at one point of a
+    /// run, the maximum over the runs: what the blocks of pools from `b` up must hold.
+    pub suffix: Vec<u64>,
 }
 
 impl Candidates {
     /// The candidates of `runs`: every distinct size, or groups of sizes when there are more
-    /// than `exact_sizes` (at least 64 groups, whatever `exact_sizes` says).
-    pub fn new(runs: &[Recording], exact_sizes: usize) -> Self {
+    /// than `exact_sizes` (at least 64 groups, whatever `exact_sizes` says). With `ranges`,
+    /// the peak of every range of buckets (`O(n x E log n)`); without, only the suffixes'
+    /// (`O(E log n)`).
+    pub fn new(runs: &[Recording], exact_sizes: usize, ranges: bool) -> Self {
         let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
         let mut outside: BTreeMap<(usize, usize), u64> = BTreeMap::new();
         for run in runs {
@@ -95,6 +100,7 @@ impl Candidates {
         let mut own_peaks = vec![0u64; n];
         let mut own: BTreeMap<(usize, usize), u64> = BTreeMap::new();
         let mut peaks = Vec::with_capacity(runs.len());
+        let mut suffix = vec![0u64; n + 1];
         for run in runs {
             let kinds: Vec<Option<u32>> = run
                 .sizes()
@@ -105,7 +111,18 @@ impl Candidates {
                 let peak = own.entry((kind.size, kind.align)).or_default();
                 *peak = (*peak).max(kind.peak);
             }
-            peaks.push(range_peaks(&deltas(run.raw_events(), &kinds), n));
+            let reversed: Vec<Option<u32>> =
+                kinds.iter().map(|k| k.map(|b| (n - 1) as u32 - b)).collect();
+            let mut tree = HistoryTree::new(n);
+            for (position, delta) in deltas(run.raw_events(), &reversed) {
+                tree.suffix_add(position as usize, delta);
+            }
+            for (b, peak) in tree.maxima(n).into_iter().rev().enumerate() {
+                suffix[b] = suffix[b].max(u64::from(peak));
+            }
+            if ranges {
+                peaks.push(range_peaks(&deltas(run.raw_events(), &kinds), n));
+            }
         }
         for (&(size, _), &peak) in &own {
             own_peaks[bucket_of(size)] += peak;
@@ -114,7 +131,7 @@ impl Candidates {
             .into_iter()
             .map(|((size, align), peak)| Unservable { size, align, peak })
             .collect();
-        Self { buckets, grouping, unservable, peaks, own_peaks }
+        Self { buckets, grouping, unservable, peaks, own_peaks, suffix }
     }
 
     /// The simultaneous peak of buckets `lo..=hi` in each run.
@@ -147,7 +164,7 @@ fn group_key(size: usize, g: u32) -> (u32, usize) {
 
 /// The events of a run as bucket deltas (`bucket`, `+k`/`-k`), unservable kinds left out and
 /// runs of equal events merged.
-fn deltas(events: &[u32], kinds: &[Option<u32>]) -> Vec<(u32, i32)> {
+pub(crate) fn deltas(events: &[u32], kinds: &[Option<u32>]) -> Vec<(u32, i32)> {
     let mut out: Vec<(u32, i32)> = Vec::with_capacity(events.len());
     for &event in events {
         let Some(bucket) = kinds[(event >> 1) as usize] else { continue };
@@ -218,14 +235,14 @@ fn range_peaks(events: &[(u32, i32)], n: usize) -> Vec<u32> {
 /// A segment tree over positions `0..n` starting at 0, with suffix adds, that remembers each
 /// position's largest value. A node's pending tag is `(add, high)`: the adds not yet passed
 /// to its children, and the largest partial sum of them (at least 0, the empty one).
-struct HistoryTree {
+pub(crate) struct HistoryTree {
     leaves: usize,
     add: Vec<i64>,
     high: Vec<i64>,
 }
 
 impl HistoryTree {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let leaves = n.next_power_of_two();
         Self { leaves, add: vec![0; 2 * leaves], high: vec![0; 2 * leaves] }
     }
@@ -254,7 +271,7 @@ impl HistoryTree {
     }
 
     /// Adds `delta` to every position `>= from`.
-    fn suffix_add(&mut self, from: usize, delta: i32) {
+    pub(crate) fn suffix_add(&mut self, from: usize, delta: i32) {
         let delta = i64::from(delta);
         let (mut node, mut l, mut r) = (1, 0, self.leaves);
         loop {
@@ -277,7 +294,7 @@ impl HistoryTree {
     }
 
     /// Each position's largest value so far, for positions `0..n`.
-    fn maxima(&mut self, n: usize) -> Vec<u32> {
+    pub(crate) fn maxima(&mut self, n: usize) -> Vec<u32> {
         for node in 1..self.leaves {
             self.push(node);
         }

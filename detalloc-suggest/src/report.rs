@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use detalloc::PoolSpec;
 
+use crate::bound::{PoolsBound, SizesBound};
 use crate::options::{Options, SyncChoice};
 use crate::peaks::{Candidates, Unservable};
 use crate::recording::Recording;
@@ -30,6 +31,26 @@ pub struct SuggestedPool {
     pub own_peaks: u64,
 }
 
+/// How the counts of a spill suggestion were found ([`Suggestion::spill_fit`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpillFit {
+    /// Per pool, the counts replay found before the margin: every run passes under every
+    /// [`FreePolicy`](crate::FreePolicy) with them.
+    pub fitted: Vec<u64>,
+    /// The pool that took the margin's spare blocks ([`spare_pool`](crate::spare_pool)).
+    pub spare: usize,
+    /// Replay rounds (each: every run under every policy) it took, the margin's check
+    /// included.
+    pub rounds: usize,
+}
+
+/// The lower bounds and the spill fit behind a suggestion.
+pub(crate) struct Bounds {
+    pub sizes: SizesBound,
+    pub pools: PoolsBound,
+    pub spill: Option<SpillFit>,
+}
+
 /// The result of [`suggest`](crate::suggest): a pool list, the figures behind it, and a
 /// complete declaration.
 ///
@@ -50,6 +71,9 @@ pub struct Suggestion {
     grouping: Option<u32>,
     unservable: Vec<Unservable>,
     peak_live_bytes: (u128, u128),
+    sizes_bound: SizesBound,
+    pools_bound: PoolsBound,
+    spill_fit: Option<SpillFit>,
 }
 
 impl Suggestion {
@@ -58,6 +82,7 @@ impl Suggestion {
         options: Options,
         runs: &[Recording],
         candidates: &Candidates,
+        bounds: Bounds,
     ) -> Self {
         let threads = runs.iter().map(Recording::threads).max().unwrap_or(1);
         let sync = match options.sync.keyword() {
@@ -79,6 +104,9 @@ impl Suggestion {
             unservable: candidates.unservable.clone(),
             peak_live_bytes,
             options,
+            sizes_bound: bounds.sizes,
+            pools_bound: bounds.pools,
+            spill_fit: bounds.spill,
         }
     }
 
@@ -141,6 +169,24 @@ impl Suggestion {
         &self.unservable
     }
 
+    /// The least bytes any heap with this suggestion's block sizes can have and serve the
+    /// recorded runs, spill or not ([`bound_for_sizes`](crate::bound_for_sizes)).
+    pub fn sizes_bound(&self) -> &SizesBound {
+        &self.sizes_bound
+    }
+
+    /// The least bytes any heap of at most [`Options::pools`] pools, with any block sizes and
+    /// counts, spill or not, can have and serve the recorded runs
+    /// ([`bound_for_pools`](crate::bound_for_pools)).
+    pub fn pools_bound(&self) -> &PoolsBound {
+        &self.pools_bound
+    }
+
+    /// With [`Options::spill`]: how the counts were found.
+    pub fn spill_fit(&self) -> Option<&SpillFit> {
+        self.spill_fit.as_ref()
+    }
+
     /// The pool list: `[16 x 120, 48 x 30, 256 x 8]`.
     pub fn pools_list(&self) -> String {
         let mut list = String::from("[");
@@ -163,11 +209,12 @@ impl Suggestion {
         let name = &self.options.name;
         let mut text = format!(
             "detalloc::detalloc! {{\n    /// Pools sized by detalloc-suggest from {} recorded run{}.\n    \
-             pub struct {name}<\n        {}\n        sync: {},\n    >;\n}}\n",
+             pub struct {name}<\n        {}\n        sync: {},{}\n    >;\n}}\n",
             self.runs,
             plural(self.runs),
             self.pools_line(),
-            self.sync
+            self.sync,
+            if self.options.spill { "\n        spill: true," } else { "" }
         );
         if let Some(global) = &self.options.global {
             let _ =
@@ -226,26 +273,29 @@ impl fmt::Display for Suggestion {
         writeln!(f)?;
         writeln!(
             f,
-            "// pool     block  align    blocks  peak over runs  sum of size peaks  sizes served           distinct            bytes"
+            "// pool     block  align    blocks  peak over runs  sum of size peaks  from here up     bound  sizes served           distinct            bytes"
         )?;
         for (index, pool) in self.pools.iter().enumerate() {
             let peaks = format!("{}..{}", pool.peak_min, pool.peak_max);
             let served = format!("{}..{}", pool.min_size, pool.max_size);
             writeln!(
                 f,
-                "// {index:>4}  {:>8}  {:>5}  {:>8}  {peaks:>14}  {:>17}  {served:<21}  {:>8}  {:>15}",
+                "// {index:>4}  {:>8}  {:>5}  {:>8}  {peaks:>14}  {:>17}  {:>12}  {:>8}  {served:<21}  {:>8}  {:>15}",
                 pool.spec.block_size,
                 pool.spec.align,
                 pool.spec.blocks,
                 pool.own_peaks,
+                self.sizes_bound.suffix_peaks.get(index).copied().unwrap_or(0),
+                self.sizes_bound.blocks.get(index).copied().unwrap_or(0),
                 pool.sizes,
                 pool.spec.bytes()
             )?;
         }
         let own: u64 = self.pools.iter().map(|p| p.own_peaks).sum();
+        let bound_blocks: u64 = self.sizes_bound.blocks.iter().sum();
         writeln!(
             f,
-            "// total                  {:>8}                  {own:>17}                         {:>8}  {:>15}",
+            "// total                  {:>8}                  {own:>17}                {bound_blocks:>8}                         {:>8}  {:>15}",
             self.blocks(),
             self.distinct_sizes,
             self.total_bytes()
@@ -258,6 +308,46 @@ impl fmt::Display for Suggestion {
             self.total_bytes(),
             Ratio(self.total_bytes() as u128, high)
         )?;
+        let total = self.total_bytes() as u128;
+        writeln!(
+            f,
+            "// Lower bound for these block sizes, any counts, spill or not: {} B ({} of it).",
+            self.sizes_bound.bytes,
+            Ratio(total, self.sizes_bound.bytes)
+        )?;
+        let classes: Vec<String> = self
+            .pools_bound
+            .classes
+            .iter()
+            .map(|(size, blocks)| format!("{size} x {blocks}"))
+            .collect();
+        writeln!(
+            f,
+            "// Lower bound for any heap of at most {} pools, any sizes and counts, spill or not: \
+             {} B ({} of it), at [{}].",
+            self.pools_bound.pools,
+            self.pools_bound.bytes,
+            Ratio(total, self.pools_bound.bytes),
+            classes.join(", ")
+        )?;
+        if let Some(fit) = &self.spill_fit {
+            let fitted: u128 = self
+                .pools
+                .iter()
+                .zip(&fit.fitted)
+                .map(|(p, &c)| p.spec.block_size as u128 * u128::from(c))
+                .sum();
+            writeln!(
+                f,
+                "// spill: counts found by replaying every run under 4 free policies ({} rounds): \
+                 {fitted} B before the margin ({} of the bound for these sizes); margin {}: \
+                 spare blocks in pool {}.",
+                fit.rounds,
+                Ratio(fitted, self.sizes_bound.bytes),
+                self.options.margin,
+                fit.spare
+            )?;
+        }
         writeln!(f, "// sync: {}: {}.", self.sync, self.why_sync())?;
         match self.grouping {
             None => writeln!(

@@ -5,10 +5,13 @@ use std::fmt;
 
 use detalloc::PoolSpec;
 
+use crate::bound::{bound_for_pools, bound_for_sizes, class_peaks};
+use crate::margin::add_spill_margin;
 use crate::options::{Margin, Options};
 use crate::peaks::{Candidates, MAX_BLOCK_ALIGN};
 use crate::recording::Recording;
-use crate::report::{SuggestedPool, Suggestion};
+use crate::report::{Bounds, SpillFit, SuggestedPool, Suggestion};
+use crate::spill::{fit_and_trade, fit_counts, with_counts};
 
 /// The smallest block: a free block holds a 4-byte link.
 const MIN_BLOCK: usize = 4;
@@ -123,23 +126,43 @@ pub fn suggest(runs: &[Recording], options: &Options) -> Result<Suggestion, Sugg
     if let Some((run, recording)) = runs.iter().enumerate().find(|(_, r)| r.dropped() > 0) {
         return Err(SuggestError::Incomplete { run, dropped: recording.dropped() });
     }
-    let candidates = Candidates::new(runs, options.exact_sizes);
+    let candidates = Candidates::new(runs, options.exact_sizes, !options.spill);
     if candidates.buckets.is_empty() {
         return Err(SuggestError::Empty);
     }
     let too_large = SuggestError::TooLarge { pools: options.pools };
-    let classes = optimise(&candidates, options.pools, options.margin).ok_or(too_large.clone())?;
-    let mut pools = Vec::with_capacity(classes.len());
+    let (pools, spill) = if options.spill {
+        let (pools, spill) = spill_pools(&candidates, runs, options).ok_or(too_large.clone())?;
+        (pools, Some(spill))
+    } else {
+        let margin = options.margin;
+        let cost = |lo: usize, hi: usize, block: usize| {
+            block as u128 * count(candidates.peaks(lo, hi), margin)
+        };
+        let classes = optimise(&candidates, options.pools, cost).ok_or(too_large.clone())?;
+        let mut pools = Vec::with_capacity(classes.len());
+        for &(lo, hi) in &classes {
+            pools.push(describe(&candidates, lo, hi, margin).ok_or(too_large.clone())?);
+        }
+        (pools, None)
+    };
     let mut total: usize = 0;
-    for &(lo, hi) in &classes {
-        let pool = describe(&candidates, lo, hi, options.margin).ok_or(too_large.clone())?;
+    for pool in &pools {
         total = total
             .checked_add(pool.spec.bytes())
             .filter(|&t| t <= isize::MAX as usize)
             .ok_or(too_large.clone())?;
-        pools.push(pool);
     }
-    let suggestion = Suggestion::new(pools, options.clone(), runs, &candidates);
+    if pools.iter().any(|p| p.spec.bytes() as u128 > MAX_POOL_BYTES) {
+        return Err(too_large);
+    }
+    let specs: Vec<PoolSpec> = pools.iter().map(|p| p.spec).collect();
+    let bounds = Bounds {
+        sizes: bound_for_sizes(&specs, runs),
+        pools: bound_for_pools(runs, options.pools),
+        spill,
+    };
+    let suggestion = Suggestion::new(pools, options.clone(), runs, &candidates, bounds);
     match options.budget {
         Some(budget) if total > budget => {
             Err(SuggestError::OverBudget { needed: total, budget, best: Box::new(suggestion) })
@@ -160,11 +183,16 @@ fn count(peaks: impl Iterator<Item = u32>, margin: Margin) -> u128 {
 }
 
 /// The optimal classes as `(lo, hi)` inclusive bucket ranges, or `None` when every
-/// partition has a pool over `MAX_POOL_BYTES`.
+/// partition has a pool over `MAX_POOL_BYTES`. `class_cost(lo, hi, block)` is the bytes of the
+/// class of buckets `lo..=hi` with blocks of `block` bytes; it must not decrease with `hi`.
 ///
 /// `best[c][i]`: the fewest bytes covering buckets `..i` with exactly `c` classes, the last
 /// class's block below bucket `i`'s smallest size (when `i < n`).
-fn optimise(candidates: &Candidates, pools: usize, margin: Margin) -> Option<Vec<(usize, usize)>> {
+fn optimise(
+    candidates: &Candidates,
+    pools: usize,
+    class_cost: impl Fn(usize, usize, usize) -> u128,
+) -> Option<Vec<(usize, usize)>> {
     let buckets = &candidates.buckets;
     let n = buckets.len();
     let k = pools.min(n);
@@ -175,7 +203,7 @@ fn optimise(candidates: &Candidates, pools: usize, margin: Margin) -> Option<Vec
         for hi in lo..n {
             align = align.max(buckets[hi].max_align);
             let Some(block) = block_for(buckets[hi].max_size, align) else { break };
-            let bytes = block as u128 * count(candidates.peaks(lo, hi), margin);
+            let bytes = class_cost(lo, hi, block);
             // The block and the count only grow with `hi`: once over, always over.
             if bytes > MAX_POOL_BYTES {
                 break;
@@ -248,4 +276,70 @@ fn describe(
         peak_max: u64::from(peak_max),
         own_peaks: candidates.own_peaks[lo..=hi].iter().sum(),
     })
+}
+
+/// The pools of a spill suggestion: the classes that minimise the lower bound for their block
+/// sizes (each class's count is then what the requests of its sizes and larger need beyond
+/// the larger classes' counts), the counts found by replay, the margin, and the replay again
+/// (a margin only adds blocks, but the replay is what says a heap passes). `None` when every
+/// split has a pool over `MAX_POOL_BYTES`.
+fn spill_pools(
+    candidates: &Candidates,
+    runs: &[Recording],
+    options: &Options,
+) -> Option<(Vec<SuggestedPool>, SpillFit)> {
+    let suffix = &candidates.suffix;
+    let cost = |lo: usize, hi: usize, block: usize| {
+        block as u128 * u128::from(suffix[lo].saturating_sub(suffix[hi + 1]))
+    };
+    let classes = optimise(candidates, options.pools, cost)?;
+    let block = |lo: usize, hi: usize| {
+        let class = &candidates.buckets[lo..=hi];
+        let max_align = class.iter().map(|b| b.max_align).max().unwrap_or(1);
+        block_for(class.last()?.max_size, max_align.min(MAX_BLOCK_ALIGN))
+    };
+    let specs = classes
+        .iter()
+        .map(|&(lo, hi)| Some(PoolSpec::new(block(lo, hi)?, 0)))
+        .collect::<Option<Vec<_>>>()?;
+    let start = bound_for_sizes(&specs, runs).blocks;
+    let (counts, rounds) = fit_and_trade(&specs, runs, &start);
+    // A pool left with no block is left out (the macro refuses a count of 0): its requests
+    // now select the next larger pool aligned enough, where they spilled anyway. For the
+    // table, its sizes join the next pool's.
+    let (mut kept, mut specs_kept, mut counts_kept) = (Vec::new(), Vec::new(), Vec::new());
+    let mut carried = None;
+    for (&(lo, hi), (spec, &count)) in classes.iter().zip(specs.iter().zip(&counts)) {
+        if count == 0 {
+            carried = carried.or(Some(lo));
+            continue;
+        }
+        kept.push((carried.take().unwrap_or(lo), hi));
+        specs_kept.push(*spec);
+        counts_kept.push(count);
+    }
+    let fitted = with_counts(&specs_kept, &counts_kept);
+    let mut margined = fitted.clone();
+    let spare = add_spill_margin(&mut margined, options.margin, runs);
+    let start: Vec<u64> = margined.iter().map(|p| p.blocks as u64).collect();
+    let (counts, checks) = fit_counts(&specs_kept, runs, &start);
+    let specs = with_counts(&specs_kept, &counts);
+    let peaks = class_peaks(&specs, runs);
+    let mut pools = Vec::with_capacity(specs.len());
+    for ((spec, &(lo, hi)), (peak_min, peak_max)) in specs.iter().zip(&kept).zip(peaks) {
+        let class = &candidates.buckets[lo..=hi];
+        let max_align = class.iter().map(|b| b.max_align).max()?.min(MAX_BLOCK_ALIGN);
+        pools.push(SuggestedPool {
+            spec: *spec,
+            min_size: class.first()?.min_size,
+            max_size: class.last()?.max_size,
+            sizes: class.iter().map(|b| b.sizes).sum(),
+            max_align,
+            peak_min,
+            peak_max,
+            own_peaks: candidates.own_peaks[lo..=hi].iter().sum(),
+        });
+    }
+    let fitted_counts = fitted.iter().map(|p| p.blocks as u64).collect();
+    Some((pools, SpillFit { fitted: fitted_counts, spare, rounds: rounds + checks }))
 }
