@@ -15,7 +15,9 @@
 //!    Any failed check panics, and the panic handler exits with failure.
 //!
 //! `sync: critical_section` with the `riscv` crate's single-hart implementation: `mstatus.MIE`
-//! cleared for the few instructions of each pool update, then restored. Everything on stdout
+//! cleared for the few instructions of each pool update, then restored; with the feature
+//! `lock-free` (riscv32imac only), the same pools with `sync: lock_free`, whose pops and
+//! pushes are LR.W/SC.W windows that a tick may interrupt anywhere. Everything on stdout
 //! is deterministic; how many ticks hit `main`'s rounds depends on the host's speed and goes
 //! to stderr. `run-check.sh` also runs the image with one guest instruction per translated
 //! block, where a tick can land between any two instructions.
@@ -41,7 +43,15 @@ mod checks;
 mod clint;
 
 // The heap, `FirmwareHeap`: the Cortex-M firmware's declaration, unchanged.
+#[cfg(not(feature = "lock-free"))]
 include!("../../firmware/src/heap.rs");
+
+#[cfg(feature = "lock-free")]
+detalloc::detalloc! {
+    /// The same pools with `sync: lock_free` (riscv32imac: the LR.W/SC.W head): `main` and
+    /// the handler update the pools with no interrupt masked.
+    pub struct FirmwareHeap<pools: [16 x 64, 64 x 32, 256 x 16], sync: lock_free, validate: true>;
+}
 
 // `FirmwareHeap::new()` is all-zero, so this static lands in `.bss`, which riscv-rt zeroes
 // before `main`: the heap needs no initialisation code.
