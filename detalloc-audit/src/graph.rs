@@ -176,10 +176,10 @@ pub(crate) fn natural_loop(
         blocks.iter().flat_map(|b| b.insns.iter().map(|i| i.text.as_str())).collect();
     let kind = if blocks.len() == 1 && text.len() == 1 && text[0].starts_with("rep") {
         "rep string"
-    } else if text
-        .iter()
-        .any(|t| t.contains("cmpxchg") || t.starts_with("strex") || t.starts_with("ldrex"))
-    {
+    } else if text.iter().any(|t| {
+        ["cmpxchg"].iter().any(|m| t.contains(m))
+            || ["strex", "ldrex", "lr.w", "sc.w"].iter().any(|m| t.starts_with(m))
+    }) {
         "CAS retry"
     } else if text
         .iter()

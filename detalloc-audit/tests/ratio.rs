@@ -15,8 +15,12 @@
 //!   exec,nochain`). A call's count runs from the wrapper's first instruction to the return to
 //!   its caller (the caller's `bl` not counted), as the static path does.
 //!
+//! - **RV32 (riscv32imac, riscv32imc)**: the RISC-V firmware's wrappers of the same names
+//!   (`examples/riscv-firmware/examples/measure.rs`, the same cases), run under
+//!   `qemu-system-riscv32 -machine virt` the same way (the caller's `jal`/`jalr` not counted).
+//!
 //! Run: `cargo test -p detalloc-audit --test ratio -- --nocapture` prints the tables. Without
-//! valgrind (or QEMU) the measurement is skipped with a message, unless
+//! valgrind (or a QEMU) the measurement is skipped with a message, unless
 //! `DETALLOC_AUDIT_MEASURE=require` (as `.ci/run` sets it), which makes that a failure.
 
 mod common;
@@ -26,6 +30,7 @@ use std::process::Command;
 
 use common::ratio;
 use detalloc_audit::insn::Decoder;
+use detalloc_audit::riscv::Riscv;
 use detalloc_audit::thumb::Thumb;
 use detalloc_audit::{audit, audit_assuming, default_symbols, elf::Image};
 
@@ -64,8 +69,8 @@ fn host_wrappers() {
 
 /// QEMU's switch for one guest instruction per translated block: `-singlestep` before 8.1,
 /// `-accel tcg,one-insn-per-tb=on` from 8.1 on.
-fn one_insn_per_block() -> Vec<&'static str> {
-    let out = Command::new("qemu-system-arm").arg("--version").output().expect("qemu runs");
+fn one_insn_per_block(qemu: &str) -> Vec<&'static str> {
+    let out = Command::new(qemu).arg("--version").output().expect("qemu runs");
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text.split("version ").nth(1).unwrap_or("0.0");
     let mut parts =
@@ -89,11 +94,38 @@ fn trace_pcs(log: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Runs the Cortex-M3 image `elf` under QEMU and returns each wrapper call it makes,
+/// How to run an image under QEMU: the emulator, its machine arguments, and the decoder of
+/// the image's calls.
+struct Board {
+    qemu: &'static str,
+    args: &'static [&'static str],
+    decoder: Box<dyn Decoder>,
+}
+
+/// The Cortex-M3 board the Cortex-M firmware runs on.
+fn lm3s6965() -> Board {
+    Board {
+        qemu: "qemu-system-arm",
+        args: &["-cpu", "cortex-m3", "-machine", "lm3s6965evb"],
+        decoder: Box::new(Thumb::new().expect("capstone")),
+    }
+}
+
+/// QEMU's RISC-V `virt` board, as the RISC-V firmware's `.cargo/config.toml` runs it.
+fn virt() -> Board {
+    Board {
+        qemu: "qemu-system-riscv32",
+        args: &["-machine", "virt", "-bios", "none"],
+        decoder: Box::new(Riscv::new().expect("capstone")),
+    }
+}
+
+/// Runs the image `elf` under QEMU on `board` and returns each wrapper call it makes,
 /// `(wrapper, case, instructions)`, and the stdout. The n-th call is labelled by the n-th
 /// stdout line that `label` accepts when there are as many such lines as calls (else its case
 /// is empty).
 fn qemu_calls(
+    board: &Board,
     elf: &Path,
     label: impl Fn(&str) -> Option<String>,
 ) -> (Vec<(String, String, u64)>, String) {
@@ -102,10 +134,10 @@ fn qemu_calls(
     let names = default_symbols(&image);
     let log = common::scratch("qemu")
         .join(format!("{}.log", elf.file_name().expect("a file").to_string_lossy()));
-    let run = Command::new("qemu-system-arm")
-        .args(["-cpu", "cortex-m3", "-machine", "lm3s6965evb", "-nographic"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .args(one_insn_per_block())
+    let run = Command::new(board.qemu)
+        .args(board.args)
+        .args(["-nographic", "-semihosting-config", "enable=on,target=native"])
+        .args(one_insn_per_block(board.qemu))
         .args(["-d", "exec,nochain", "-D"])
         .arg(&log)
         .arg("-kernel")
@@ -119,7 +151,7 @@ fn qemu_calls(
         .iter()
         .map(|n| (image.function_named(n).expect("a wrapper").addr, n.as_str()))
         .collect();
-    let decoder = Thumb::new().expect("capstone");
+    let decoder = &board.decoder;
     let pcs = trace_pcs(&std::fs::read_to_string(&log).expect("the trace"));
     let mut calls = Vec::new();
     let mut i = 1;
@@ -128,7 +160,8 @@ fn qemu_calls(
             i += 1;
             continue;
         };
-        // The caller's `bl`/`blx` is the instruction before; the call ends on its return.
+        // The caller's `bl`/`blx` (`jal`/`jalr`) is the instruction before; the call ends on
+        // its return.
         let site = pcs[i - 1];
         let call = decoder.decode(image.code_at(site).expect("code"), site).expect("decodes");
         let back = call.end();
@@ -164,11 +197,54 @@ fn firmware_measure() {
     if !ratio::available("qemu-system-arm") {
         return;
     }
-    let (calls, _) = qemu_calls(&elf, |l| l.strip_prefix("case ").map(str::to_string));
+    let (calls, _) = qemu_calls(&lm3s6965(), &elf, |l| l.strip_prefix("case ").map(str::to_string));
     let rows = ratio::rows(&audit, &calls);
     let table = ratio::table("thumbv7m (QEMU), `examples/firmware/examples/measure.rs`", &rows);
     println!("{table}");
     let _ = std::fs::write(common::scratch("ratio").join("firmware.md"), &table);
     let failures = ratio::failures(&rows);
     assert!(failures.is_empty(), "{table}\n{}", failures.join("\n"));
+}
+
+/// The RISC-V firmware's wrappers (`examples/riscv-firmware/examples/measure.rs`, the cases of
+/// the Cortex-M one), built for `target` and measured under `qemu-system-riscv32 -machine
+/// virt`: each static bound at least its measured counts, and at most 1.25x the largest.
+fn riscv_measure(target: &str) {
+    let firmware = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/riscv-firmware");
+    let manifest = firmware.join("Cargo.toml");
+    let args = ["--example", "measure", "--target", target];
+    let dir = common::cargo_build_in(&manifest, "riscv-firmware", &args, Some(&firmware));
+    let elf = dir.join(target).join("release/examples/measure");
+    let bytes = std::fs::read(&elf).expect("the firmware");
+    let image = Image::parse(&bytes).expect("an ELF file");
+    let names = default_symbols(&image);
+    assert_eq!(names.len(), 4, "fw_alloc, fw_free and their lean twins: {names:?}");
+    let audit = audit(&bytes, &names).expect("audits");
+    assert!(!audit.with_cycles, "RV32: instructions only");
+    for f in &audit.functions {
+        assert!(f.is_bounded(), "{}: {:?} {:?}", f.name, f.unbounded, f.loops);
+        assert!(!f.masking.is_empty(), "{}: the critical section masks interrupts", f.name);
+    }
+    if !ratio::available("qemu-system-riscv32") {
+        return;
+    }
+    let (calls, _) = qemu_calls(&virt(), &elf, |l| l.strip_prefix("case ").map(str::to_string));
+    assert!(calls.iter().all(|c| !c.1.is_empty()), "one `case` line per wrapper call");
+    let rows = ratio::rows(&audit, &calls);
+    let title = format!("{target} (QEMU virt), `examples/riscv-firmware/examples/measure.rs`");
+    let table = ratio::table(&title, &rows);
+    println!("{table}");
+    let _ = std::fs::write(common::scratch("ratio").join(format!("{target}.md")), &table);
+    let failures = ratio::failures(&rows);
+    assert!(failures.is_empty(), "{table}\n{}", failures.join("\n"));
+}
+
+#[test]
+fn riscv32imac_firmware_measure() {
+    riscv_measure("riscv32imac-unknown-none-elf");
+}
+
+#[test]
+fn riscv32imc_firmware_measure() {
+    riscv_measure("riscv32imc-unknown-none-elf");
 }
