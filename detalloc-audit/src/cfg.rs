@@ -256,6 +256,29 @@ pub fn build(image: &Image, decoder: &dyn Decoder, entry: u64, end: u64) -> Resu
         }
     }
 
+    // A jump through a register that still holds the caller's value (nothing in the function
+    // writes it, and it calls nothing) is a return: RISC-V `jr t0` in an outlined function.
+    let writes = |r| {
+        insns.values().any(|i| {
+            i.sem.effects.iter().any(|e| match e {
+                Effect::Set { dst, .. } => *dst == r,
+                Effect::Call => true,
+                _ => false,
+            })
+        })
+    };
+    let returns: Vec<u64> = insns
+        .values()
+        .filter(|i| matches!(i.flow, Flow::IndirectJump { .. }))
+        .filter(|i| i.returns_through.is_some_and(|r| !writes(r)))
+        .map(|i| i.addr)
+        .collect();
+    for addr in returns {
+        if let Some(insn) = insns.get_mut(&addr) {
+            insn.flow = Flow::Return { conditional: false };
+        }
+    }
+
     // Pass 2: cut the instructions into blocks.
     let mut blocks: Vec<Block> = Vec::new();
     let mut current: Vec<Insn> = Vec::new();

@@ -101,6 +101,11 @@ pub struct Insn {
     /// `basepri` or `faultmask`. Bounded work (a critical section's entry and exit), analysed as
     /// any other instruction, and reported ([`crate::verdict::Masking`]).
     pub masks_interrupts: bool,
+    /// An indirect jump through this register that is a return when the function never
+    /// writes the register and calls nothing (so it still holds what the caller put there):
+    /// RISC-V `jr t0`, the return of a function the machine outliner made, which its callers
+    /// reach by `jal t0`. [`crate::cfg`] decides; `None` for any other instruction.
+    pub returns_through: Option<crate::sem::Reg>,
 }
 
 impl Insn {

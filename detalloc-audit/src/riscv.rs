@@ -153,6 +153,19 @@ pub(crate) fn masks_interrupts(raw: u32, len: u8) -> bool {
     }
 }
 
+/// `t0` (`x5`): the machine outliner's link register.
+const T0: u8 = 5;
+
+/// `jr t0` (`jalr zero, 0(t0)` or `c.jr t0`): the return of an outlined function, which LLVM's
+/// machine outliner calls by `jal t0, OUTLINED_FUNCTION_n` (at opt-level "z").
+fn outliner_return(id: u32, raw: u32, len: u8) -> bool {
+    let f = Fields(raw);
+    match len {
+        4 => is(id, RiscVInsn::RISCV_INS_JALR) && f.rd() == 0 && f.rs1() == T0 && f.i_imm() == 0,
+        _ => is(id, RiscVInsn::RISCV_INS_C_JR) && (raw >> 7) & 31 == u32::from(T0),
+    }
+}
+
 /// The encoding's length: 4 bytes when its low two bits are `11`, else 2 (RV32GC has no
 /// longer instruction).
 fn encoded_len(bytes: &[u8]) -> Option<u8> {
@@ -181,6 +194,7 @@ impl Decoder for Riscv {
                 it_count: 0,
                 sem,
                 masks_interrupts: false,
+                returns_through: None,
             });
         }
         let insns = self.cs.disasm_count(window, addr, 1).map_err(|e| format!("{addr:#x}: {e}"))?;
@@ -217,7 +231,18 @@ impl Decoder for Riscv {
         let flow = classify(id, raw, len, &ops, addr);
         let sem = riscv_sem::lower(&Decoded { id, addr, len, raw, ops: &ops, flow });
         let masks_interrupts = masks_interrupts(raw, len);
-        Ok(Insn { addr, len, text, flow, cycles: None, it_count: 0, sem, masks_interrupts })
+        let returns_through = outliner_return(id, raw, len).then_some(T0);
+        Ok(Insn {
+            addr,
+            len,
+            text,
+            flow,
+            cycles: None,
+            it_count: 0,
+            sem,
+            masks_interrupts,
+            returns_through,
+        })
     }
 
     fn arch_name(&self) -> String {

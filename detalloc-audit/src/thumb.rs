@@ -135,6 +135,7 @@ impl Decoder for Thumb {
             it_count,
             sem,
             masks_interrupts,
+            returns_through: None,
         })
     }
 

@@ -65,7 +65,17 @@ impl Decoder for X86 {
         IntelFormatter::new().format(&instr, &mut text);
         let len = u8::try_from(instr.len()).map_err(|_| "instruction longer than 255 bytes")?;
         let sem = lower(&instr);
-        Ok(Insn { addr, len, text, flow, cycles: None, it_count: 0, sem, masks_interrupts: false })
+        Ok(Insn {
+            addr,
+            len,
+            text,
+            flow,
+            cycles: None,
+            it_count: 0,
+            sem,
+            masks_interrupts: false,
+            returns_through: None,
+        })
     }
 
     fn arch_name(&self) -> String {
