@@ -71,13 +71,23 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
 }
 
-/// Operations per thread: 10^6 natively, a few thousand under Miri.
-const PER_THREAD: usize = if cfg!(miri) { 2_000 } else { 1_000_000 };
+/// Operations per thread: 10^6 natively, a few thousand under Miri, divided by
+/// `DETALLOC_THREADS_DIVISOR` when it is set (CI sets 10 for the AArch64 run under
+/// `qemu-aarch64`, which emulates every thread on the host's cores).
+fn per_thread() -> usize {
+    scaled(if cfg!(miri) { 2_000 } else { 1_000_000 })
+}
+
+/// `ops` divided by `DETALLOC_THREADS_DIVISOR` (1 when unset or not a positive number).
+fn scaled(ops: usize) -> usize {
+    let divisor = std::env::var("DETALLOC_THREADS_DIVISOR").ok().and_then(|d| d.parse().ok());
+    ops / divisor.filter(|&d: &usize| d > 0).unwrap_or(1)
+}
 
 #[test]
 fn spin_with_as_many_threads_as_cores() {
     let heap = SpinHeap::new();
-    let served = hammer(&heap, cores(), PER_THREAD);
+    let served = hammer(&heap, cores(), per_thread());
     assert!(served > 0);
     assert_refills(&heap, SpinHeap::POOLS, false);
 }
@@ -85,14 +95,14 @@ fn spin_with_as_many_threads_as_cores() {
 #[test]
 fn critical_section_with_twice_as_many_threads_as_cores() {
     let heap = CsHeap::new();
-    hammer(&heap, 2 * cores(), PER_THREAD);
+    hammer(&heap, 2 * cores(), per_thread());
     assert_refills(&heap, CsHeap::POOLS, false);
 }
 
 #[test]
 fn lock_free_with_twice_as_many_threads_as_cores() {
     let heap = LockFreeHeap::new();
-    hammer(&heap, 2 * cores(), PER_THREAD);
+    hammer(&heap, 2 * cores(), per_thread());
     assert_refills(&heap, LockFreeHeap::POOLS, false);
 }
 
@@ -135,7 +145,7 @@ fn aba_stress(heap: &(dyn Heap + Sync), threads: usize, per_thread: usize) -> us
 #[test]
 fn lock_free_tag_prevents_aba() {
     let heap = LockFreeTiny::new();
-    assert_eq!(aba_stress(&heap, 4 * cores(), PER_THREAD), 0);
+    assert_eq!(aba_stress(&heap, 4 * cores(), per_thread()), 0);
     assert_refills(&heap, LockFreeTiny::POOLS, false);
 }
 
@@ -147,7 +157,7 @@ fn lock_free_tag_prevents_aba() {
 fn lock_free_peak_never_exceeds_the_pool() {
     let heap = LockFreeOne::new();
     let layout = Layout::new::<u64>();
-    let rounds = if cfg!(miri) { 200 } else { 200_000 };
+    let rounds = scaled(if cfg!(miri) { 200 } else { 200_000 });
     let served = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..2 {

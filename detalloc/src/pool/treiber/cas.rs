@@ -7,7 +7,7 @@
 //! Two test-only builds exist: `--cfg detalloc_cas16` packs 16-bit index + 16-bit tag into a
 //! 32-bit word (the scheme this crate used on 32-bit targets before LL/SC, kept to show on the
 //! firmware that its ABA is real), and `--cfg detalloc_aba_demo` keeps the tag at 0 (the loom
-//! model and `tests/aba.rs` must then find corruption).
+//! model and `tests/targets/aba/tests/aba.rs` must then find corruption).
 
 use crate::sync::shim::AtomicU32;
 use crate::sync::shim::Ordering::{Acquire, Relaxed, Release};

@@ -1,0 +1,1 @@
+//! No library: the crate is its test, `tests/aba.rs`.
