@@ -65,6 +65,14 @@
 //! recordings: each pool covers the largest peak seen, and the table shows the spread
 //! (`peak over runs`, smallest..largest). A [`Margin`] adds blocks on top for what the runs
 //! did not show.
+//!
+//! # With spill, and the bounds
+//! [`Options::spill`] sizes a `spill: true` heap: the split that minimises the lower bound
+//! for its block sizes ([`bound_for_sizes`]), counts found by [`replay`]ing every run under
+//! every [`FreePolicy`] with detalloc's exact selection and spill rule, and a [`Margin`] whose
+//! `blocks` are spare blocks in one pool ([`spare_pool`]). Every [`Suggestion`] carries the
+//! bound for its sizes and the bound for any heap of as many pools ([`bound_for_pools`]);
+//! [`leave_one_out`] measures how a margin covers a run the suggestion did not see.
 #![deny(missing_docs)]
 
 mod bound;

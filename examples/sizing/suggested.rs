@@ -3,28 +3,32 @@
 // `sizing_check` compiles it as its global allocator. Do not edit: regenerate.
 
 // Suggested by detalloc-suggest from 6 recorded runs (6737010 events): at most 8 pools,
-// each counting the most blocks of its sizes live at once in any run, margin 2%+1 blocks.
+// each counting the most blocks of its sizes live at once in any run, margin 4%+1 blocks.
 detalloc::detalloc! {
     /// Pools sized by detalloc-suggest from 6 recorded runs.
     pub struct SizedHeap<
-        pools: [24 x 134278, 144 x 23042, 640 x 15032, 8448 x 510, 34928 x 88, 118800 x 24, 696320 x 17, 2097152 x 3],
+        pools: [24 x 136910, 144 x 23493, 640 x 15324, 4096 x 389, 19808 x 198, 118800 x 37, 696320 x 18, 2097152 x 2],
         sync: spin,
+        spill: true,
     >;
 }
 
 #[global_allocator]
 static HEAP: SizedHeap = SizedHeap::new();
 
-// pool     block  align    blocks  peak over runs  sum of size peaks  sizes served           distinct            bytes
-//    0        24      8    134278  124039..131644             137251  1..24                        24          3222672
-//    1       144     16     23042    20962..22589              30558  25..144                     120          3318048
-//    2       640    128     15032    14480..14736              20053  145..640                    162          9620480
-//    3      8448    256       510        497..499                646  644..8448                   163          4308480
-//    4     34928     16        88          85..85                110  8464..34920                  45          3073664
-//    5    118800     16        24          22..23                 33  36864..118800                21          2851200
-//    6    696320   4096        17          15..16                 35  131072..696320               22         11837440
-//    7   2097152   4096         3            2..2                  5  786432..2097152               4          6291456
-// total                    172994                             188691                              561         44523440
-// 44523440 B of blocks; peak of live requested bytes 19500481..24475319 B over the runs: 1.82x the largest.
+// pool     block  align    blocks  peak over runs  sum of size peaks  from here up     bound  sizes served           distinct            bytes
+//    0        24      8    136910  124039..131644             137251        169580    131644  1..24                        24          3285840
+//    1       144     16     23493    20962..22589              30558         37936     22589  25..144                     120          3382992
+//    2       640    128     15324    14480..14736              20052         15347     14735  145..640                    162          9807360
+//    3      4096   4096       389        376..377                480           612       374  644..4096                   120          1593344
+//    4     19808     32       198        190..191                251           238       186  4240..19800                  71          3921984
+//    5    118800     16        37          38..39                 57            52        35  20300..118800                38          4395600
+//    6    696320   4096        18          15..16                 34            17        15  131072..696320               22         12533760
+//    7   2097152   4096         2            2..2                  5             2         2  786432..2097152               4          4194304
+// total                    176371                             188688                  169580                              561         43115184
+// 43115184 B of blocks; peak of live requested bytes 19500481..24475319 B over the runs: 1.76x the largest.
+// Lower bound for these block sizes, any counts, spill or not: 39855968 B (1.08x of it).
+// Lower bound for any heap of at most 8 pools, any sizes and counts, spill or not: 39743528 B (1.08x of it), at [24 x 131644, 144 x 22589, 632 x 14733, 4096 x 376, 19800 x 186, 118800 x 35, 696320 x 15, 2097152 x 2].
+// spill: counts found by replaying every run under 4 free policies (6 rounds): 40750320 B before the margin (1.02x of the bound for these sizes); margin 4%+1 blocks: spare blocks in pool 6.
 // sync: spin: 3 threads allocated.
 // Candidates: every distinct size (561): the fewest bytes over every split.
