@@ -2,7 +2,8 @@
 //!
 //! `cargo run -p detalloc-audit -- <elf> [--symbol NAME[=BUDGET] ...] [--budget N]
 //! [--deny-loops] [--deny-table-reads] [--assume NAME=N ...] [--summary]` reads a linked binary
-//! (x86_64 or 32-bit ARM/Thumb-2), finds the named functions (by default every `audit_alloc_*` /
+//! (x86_64, 32-bit ARM/Thumb-2, or RV32: RV32IMAC, compressed instructions included), finds
+//! the named functions (by default every `audit_alloc_*` /
 //! `audit_free_*` of `examples/audit_targets.rs` and every `fw_alloc*` / `fw_free*` of the
 //! firmware's `examples/measure.rs`) and prints, per function: the instruction count of the
 //! longest feasible path (and of the longest path when every branch is taken to be
@@ -10,12 +11,17 @@
 //! any function it calls) or each loop with its header, latch, address range and the cost of
 //! one iteration; every call (followed into the callee when it is a direct call into the
 //! binary, or a call through a slot the program cannot write; reported as unbounded when it
-//! goes through a pointer or leaves the binary); every read of read-only data; and on Thumb a
-//! cycle bound from the Cortex-M3 timing table ([`timing`]).
+//! goes through a pointer or leaves the binary); every read of read-only data; every
+//! instruction that masks or unmasks interrupts (RISC-V CSR writes to `mstatus`/`mie`, Thumb
+//! `cpsid`/`cpsie`/`msr primask`: a critical section's entry and exit, bounded work analysed as
+//! any other instruction, and reported); and on Thumb a cycle bound from the Cortex-M3 timing
+//! table ([`timing`]). On RV32 the bound is in instructions only ([`riscv`]: no core documents
+//! the timing a bound needs).
 //!
 //! A verdict is "bounded" only when nothing can hide unbounded work: a loop (a `rep`-prefixed
 //! string instruction included), a call or tail call through a pointer, a jump table, a call out
-//! of the binary, a system call (`syscall`, `sysenter`, `int n`, `svc`) or recursion each make it
+//! of the binary, a system instruction (`syscall`, `sysenter`, `int n`, `svc`; RISC-V `ecall`,
+//! `ebreak`, `wfi`, `mret`) or recursion each make it
 //! **unbounded**, make `--deny-loops` fail (unless the callee is `--assume`d) and fail any
 //! `--budget`. A name that designates several functions is an error listing them.
 //!
@@ -25,9 +31,13 @@
 //!    each word there (its dynamic relocation, or the file's bytes). `call [rip + slot]`
 //!    resolves to the slot's value only in constant memory: a slot in `.data` (a `static mut`
 //!    hook or table) may be rewritten, so the call is indirect.
-//! 2. [`x86`] and [`thumb`]: decoding, control flow, and each instruction's effects on registers,
-//!    flags and memory ([`sem`]), completed soundly from iced's and capstone's lists of written
-//!    registers for what is not modelled.
+//! 2. [`x86`], [`thumb`] and [`riscv`]: decoding, control flow, and each instruction's effects on
+//!    registers, flags and memory ([`sem`]), completed soundly for what is not modelled from
+//!    iced's and capstone's lists of written registers (x86_64, Thumb) or from the register
+//!    the encoding writes (RV32: capstone gives no such list there). RISC-V branches compare
+//!    two registers themselves ([`sem::Guard::Compare`]); `auipc rX` + `jalr rd, lo(rX)` is a
+//!    direct call or tail call ([`insn::Decoder::pair`]); `jr t0` in a function that never
+//!    writes `t0` is the return of a machine-outlined function (called by `jal t0`).
 //! 3. [`cfg`](mod@cfg): recursive-descent decoding from the entry, so data in code (Thumb literal
 //!    pools, padding) is never decoded; basic blocks; edges for branches, conditional branches,
 //!    returns (`ret`; `bx lr`, `pop {.., pc}`, `ldr pc, [sp], #4`, `mov pc, lr`, including
@@ -62,7 +72,21 @@
 //!   instructions of the firmware's `measure` binary with the same lengths as llvm-objdump too,
 //!   but its own README states that its Thumb test suite is incomplete, and its latest release
 //!   fixed over a dozen Thumb-2 decoding errors; for a tool whose output goes into a safety case
-//!   the decoder with the longer record was preferred. Only capstone's ARM module is built.
+//!   the decoder with the longer record was preferred.
+//! - **RV32: `capstone`** too (its RISC-V module, RV32 with the C extension): one C decoder for
+//!   both embedded instruction sets, its tables generated from LLVM's like the ARM ones.
+//!   Checked against `llvm-objdump` on the riscv-heaps fixture: every one of the 2 889
+//!   (riscv32imac) and 2 220 (riscv32imc) instructions of `.text`, 16- and 32-bit, decoded at
+//!   the same addresses and lengths with the same mnemonics and operands, up to spelling
+//!   (capstone prints the aliases `beqz`, `bnez`, `seqz`, `not`, `neg`, `csrs` where
+//!   `llvm-objdump -M no-aliases` prints the base instruction, and `jalr rd, rs, imm` for
+//!   `jalr rd, imm(rs)`; branch offsets relative, targets equal). Its details are thin on
+//!   RISC-V, though: an alias drops operands from the detail (`beqz a0, L` has no `zero`,
+//!   `not`/`seqz` no immediate), CSR numbers are not given, and there is no register-access
+//!   list. So capstone identifies the instruction and gives the compressed forms' operands,
+//!   and [`riscv`] reads a 32-bit instruction's operands, its CSR and the register any
+//!   instruction writes from the encoding's fixed fields; the last is the lowering's soundness
+//!   backstop. Only capstone's ARM and RISC-V modules are built.
 //!
 //! # Limits
 //! The figures are those of the binary given, as linked (not relocatable objects): an

@@ -3,14 +3,23 @@
 //!
 //! capstone decodes the instruction (its identity, length, text and, for the compressed forms,
 //! its operands). Three things it leaves out are read from the encoding itself, whose fields
-//! sit at fixed places ([`Fields`]): the operands of a 32-bit instruction (capstone drops some
+//! sit at fixed places (`Fields`): the operands of a 32-bit instruction (capstone drops some
 //! when it prints an alias: `beqz a0, L` loses `zero`, `not`/`seqz` their immediate, `csrs` its
 //! CSR), the CSR number, and which register an instruction writes (capstone 5 gives no
 //! register-access lists for RISC-V). The last is the soundness backstop of the lowering
-//! ([`written`]): whatever the lowering does not model, the register the encoding writes
+//! (`written`): whatever the lowering does not model, the register the encoding writes
 //! becomes unknown.
 //!
-//! There is no cycle table: instructions only ([`crate::riscv_sem`] module docs say why).
+//! **No cycle figures: instructions only.** RISC-V leaves timing to each core. The best
+//! documented candidate, the SiFive E31 (the FE310's core), has a manual that gives its
+//! pipeline's latencies, but the core predicts branches dynamically (branch history and target
+//! buffers, a return-address stack) and fetches through an instruction cache from memories the
+//! SoC chooses, so the cost of a branch or a fetch depends on state and wait states the core's
+//! manual leaves to the chip; and a table for the E31 would not hold for the other RV32 parts
+//! (the GD32VF103's Bumblebee, the ESP32-C3), which are other cores. A cycle figure would rest
+//! on numbers no document gives for the part at hand (the Cortex-M3's rests on its TRM's Table
+//! 3-1, [`crate::timing`]), and QEMU, on which the bound is checked, counts instructions, not
+//! cycles. So on RV32 the report has no cycle column and says so in its title.
 
 use capstone::Capstone;
 use capstone::arch::riscv::{ArchExtraMode, ArchMode, RiscVInsn, RiscVOperand};

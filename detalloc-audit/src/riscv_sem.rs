@@ -15,14 +15,6 @@
 //! `sra*`, shifts by a register, `mul`/`div`, the sign-extending loads, the CSR instructions,
 //! the AMOs) writes an unknown value to its destination; and whatever the lowering does, every
 //! register the encoding writes ([`crate::riscv::written`]) and it did not set becomes unknown.
-//!
-//! **No cycle figures.** RISC-V leaves timing to each core, and no core's documentation gives
-//! what a bound needs: the SiFive E31 and E20 manuals list per-instruction latencies (loads 2 or
-//! 3 cycles, a taken branch's penalty, `mul` and `div` ranges) but leave out the cost of
-//! instruction fetch from the memories a firmware runs from (the E31's instruction cache and
-//! its miss penalty, the flash's wait states) and call their figures typical; the
-//! GD32VF103's Bumblebee core (Nuclei N205) documents no table publicly. A cycle bound would
-//! rest on a figure no one published, so the audit bounds instructions only, and says so.
 
 use capstone::arch::riscv::RiscVInsn;
 
