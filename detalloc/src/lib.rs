@@ -91,8 +91,8 @@ pub use report::Report;
 pub use timing::{OpTiming, Timing};
 
 /// How `sync: lock_free` makes ABA impossible on this target: `"LL/SC (LDREX/STREX)"` on
-/// ARMv7-M, ARMv7E-M and ARMv8-M mainline, `"tagged CAS (32 + 32)"` where a 64-bit
-/// compare-and-swap carries a 32-bit tag. (Where neither exists, `sync: lock_free` is a compile
+/// ARMv7-M, ARMv7E-M and ARMv8-M mainline, `"LL/SC (LR.W/SC.W)"` on RISC-V with the A
+/// extension, `"tagged CAS (32 + 32)"` where a 64-bit compare-and-swap carries a 32-bit tag. (Where neither exists, `sync: lock_free` is a compile
 /// error and this constant is absent.)
 #[cfg(detalloc_lock_free)]
 pub const LOCK_FREE_HEAD: &str = pool::treiber::STRATEGY;
