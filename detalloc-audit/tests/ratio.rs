@@ -207,13 +207,16 @@ fn firmware_measure() {
 }
 
 /// The RISC-V firmware's wrappers (`examples/riscv-firmware/examples/measure.rs`, the cases of
-/// the Cortex-M one), built for `target` and measured under `qemu-system-riscv32 -machine
-/// virt`: each static bound at least its measured counts, and at most 1.25x the largest.
-fn riscv_measure(target: &str) {
+/// the Cortex-M one), built for `target` at `opt_level` and measured under
+/// `qemu-system-riscv32 -machine virt`: each static bound at least its measured counts, and at
+/// most 1.25x the largest.
+fn riscv_measure(target: &str, opt_level: &str) {
     let firmware = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/riscv-firmware");
     let manifest = firmware.join("Cargo.toml");
     let args = ["--example", "measure", "--target", target];
-    let dir = common::cargo_build_in(&manifest, "riscv-firmware", &args, Some(&firmware));
+    let envs = [("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level)];
+    let scratch = format!("riscv-firmware-{opt_level}");
+    let dir = common::cargo_build_env(&manifest, &scratch, &args, Some(&firmware), &envs);
     let elf = dir.join(target).join("release/examples/measure");
     let bytes = std::fs::read(&elf).expect("the firmware");
     let image = Image::parse(&bytes).expect("an ELF file");
@@ -231,20 +234,30 @@ fn riscv_measure(target: &str) {
     let (calls, _) = qemu_calls(&virt(), &elf, |l| l.strip_prefix("case ").map(str::to_string));
     assert!(calls.iter().all(|c| !c.1.is_empty()), "one `case` line per wrapper call");
     let rows = ratio::rows(&audit, &calls);
-    let title = format!("{target} (QEMU virt), `examples/riscv-firmware/examples/measure.rs`");
+    let title = format!(
+        "{target} (QEMU virt), opt-level {opt_level}, `examples/riscv-firmware/examples/measure.rs`"
+    );
     let table = ratio::table(&title, &rows);
     println!("{table}");
-    let _ = std::fs::write(common::scratch("ratio").join(format!("{target}.md")), &table);
+    let file = format!("{target}-{opt_level}.md");
+    let _ = std::fs::write(common::scratch("ratio").join(file), &table);
     let failures = ratio::failures(&rows);
     assert!(failures.is_empty(), "{table}\n{}", failures.join("\n"));
 }
 
+/// At the release profile's opt-level 3 and at "s", as the RISC-V firmware's check runs it.
+/// (At opt-levels 1 and "z" the checked wrappers call the pool's locked step out of line, and
+/// the analysis cannot prove the block pointer it returns non-null, so the failure count after
+/// it stays on the bound: `fw_alloc` 110 / 80 against 74 / 58 measured on riscv32imac. Those
+/// levels are audited loop-free by `scripts/audit-opt-levels.sh`.)
 #[test]
 fn riscv32imac_firmware_measure() {
-    riscv_measure("riscv32imac-unknown-none-elf");
+    riscv_measure("riscv32imac-unknown-none-elf", "3");
+    riscv_measure("riscv32imac-unknown-none-elf", "s");
 }
 
 #[test]
 fn riscv32imc_firmware_measure() {
-    riscv_measure("riscv32imc-unknown-none-elf");
+    riscv_measure("riscv32imc-unknown-none-elf", "3");
+    riscv_measure("riscv32imc-unknown-none-elf", "s");
 }

@@ -91,6 +91,18 @@ pub fn cargo_build(manifest: &str, dir: &str, target: Option<&str>) -> PathBuf {
 
 /// As [`cargo_build`], for any manifest, with more arguments, run from `cwd`.
 pub fn cargo_build_in(manifest: &Path, dir: &str, args: &[&str], cwd: Option<&Path>) -> PathBuf {
+    cargo_build_env(manifest, dir, args, cwd, &[])
+}
+
+/// As [`cargo_build_in`], with environment variables set for cargo (e.g.
+/// `CARGO_PROFILE_RELEASE_OPT_LEVEL`).
+pub fn cargo_build_env(
+    manifest: &Path,
+    dir: &str,
+    args: &[&str],
+    cwd: Option<&Path>,
+    envs: &[(&str, &str)],
+) -> PathBuf {
     let out = scratch(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -99,6 +111,7 @@ pub fn cargo_build_in(manifest: &Path, dir: &str, args: &[&str], cwd: Option<&Pa
     if let Some(cwd) = cwd {
         cmd.current_dir(cwd);
     }
+    cmd.envs(envs.iter().copied());
     let run = cmd
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
