@@ -1,7 +1,8 @@
 //! The 3-class heap `[16 x 64, 64 x 32, 256 x 16]` compiled for thumbv7m (the fixture crate
 //! `tests/fixtures/thumb-heaps`, built here with its own target directory) and audited:
 //! - `local` and `critical_section`, lean and checked: no loop, within the instruction budgets
-//!   below, every instruction in the cycle table;
+//!   below, every instruction in the cycle table; the `critical_section` ones mask interrupts
+//!   (`cpsid i`, `msr primask`), found and reported, and the `local` ones do not;
 //! - `spin`: every loop is the ticket lock's wait or the LDREX/STREX retry of its `fetch_add`;
 //! - `lock_free`: every loop is an LDREX/STREX retry.
 //!
@@ -53,6 +54,9 @@ fn thumbv7m_heaps() {
             "{}: every instruction is in the table",
             f.name
         );
+        // cortex-m's critical section (`cpsid i` .. `msr primask`) is found and reported.
+        let cs = f.name.contains("critical_section");
+        assert_eq!(!f.masking.is_empty(), cs, "{}: masking {:?}", f.name, f.masking);
     }
     for f in &a.functions[budgets.len()..] {
         assert!(f.unbounded.is_empty(), "{}: {:?}", f.name, f.unbounded);
