@@ -26,7 +26,12 @@ fn main() {
     let cas16 = set("detalloc_cas16") && has("32");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    let riscv_a = (arch == "riscv32" || arch == "riscv64") && features.split(',').any(|f| f == "a");
+    // The A extension and the atomics `core` offers with it: `riscv32imc` with `+a` (as
+    // esp-rs once built the ESP32-C3) has the feature but no `target_has_atomic`, so no
+    // `fetch_or` for the pool's bitmap: no lock-free head there.
+    let riscv_a = (arch == "riscv32" || arch == "riscv64")
+        && features.split(',').any(|f| f == "a")
+        && has("32");
     let llsc = (mainline || riscv_a) && !cas16 && !set("loom");
     if mainline {
         println!("cargo::rustc-cfg=detalloc_m_mainline");

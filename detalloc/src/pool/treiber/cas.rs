@@ -1,13 +1,8 @@
-//! The head of a Treiber stack for targets with a 64-bit compare-and-swap (x86_64, aarch64,
-//! ARMv7-A/R, riscv64): `index + 1` in the low 32 bits, a tag in the high 32 bits that every
-//! push and pop increments. A pop is load head → read the link → compare-and-swap; the tag
-//! makes a stale compare-and-swap fail unless 2^32 operations on this pool ran while one
-//! thread sat between its load and its compare-and-swap.
-//!
-//! Two test-only builds exist: `--cfg detalloc_cas16` packs 16-bit index + 16-bit tag into a
-//! 32-bit word (the scheme this crate used on 32-bit targets before LL/SC, kept to show on the
-//! firmware that its ABA is real), and `--cfg detalloc_aba_demo` keeps the tag at 0 (the loom
-//! model and `tests/targets/aba/tests/aba.rs` must then find corruption).
+//! The head of a Treiber stack for targets with a 64-bit compare-and-swap and no LL/SC head
+//! (x86_64, aarch64, ARMv7-A/R): `index + 1` in the low 32 bits, a tag in the high 32 bits
+//! that every push and pop increments. A pop is load head → read the link → compare-and-swap;
+//! the tag makes a stale compare-and-swap fail unless 2^32 operations on this pool ran while
+//! one thread sat between its load and its compare-and-swap.
 
 use crate::sync::shim::AtomicU32;
 use crate::sync::shim::Ordering::{Acquire, Relaxed, Release};

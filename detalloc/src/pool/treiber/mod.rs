@@ -10,8 +10,8 @@
 //!   | target | head | why ABA cannot happen |
 //!   |---|---|---|
 //!   | ARMv7-M, ARMv7E-M, ARMv8-M mainline (`llsc_arm.rs`) | `index + 1` in one word, popped inside one LDREX..STREX window | any store to the head by another core, and every exception entry and return, clears the exclusive monitor, so a pop whose window saw another operation cannot store |
-//!   | RV32 with the A extension: `riscv32imac`, `riscv32imafc`, ... (`llsc_riscv.rs`) | `index + 1` in one word, popped inside one LR.W..SC.W window | another hart's store to the head and every SC end the reservation, and every path from an LR (the empty pool's included) ends in an SC, so no reservation outlives its window, in a handler or not |
-//!   | 64-bit compare-and-swap: x86_64, aarch64, ARMv7-A/R, riscv64 (`cas.rs`) | `index + 1` (32 bits) and a 32-bit tag | every push and pop bumps the tag: a stale compare-and-swap needs 2^32 operations on the pool while one thread sits between its load and its CAS |
+//!   | RISC-V with the A extension: `riscv32imac`, `riscv32imafc`, `riscv64gc`, ... (`llsc_riscv.rs`) | `index + 1` in one word, popped inside one LR.W..SC.W window | another hart's store to the head and every SC end the reservation, and every path from an LR (the empty pool's included) ends in an SC, so no reservation outlives its window, in a handler or not |
+//!   | 64-bit compare-and-swap and no LL/SC head: x86_64, aarch64, ARMv7-A/R (`cas.rs`) | `index + 1` (32 bits) and a 32-bit tag | every push and pop bumps the tag: a stale compare-and-swap needs 2^32 operations on the pool while one thread sits between its load and its CAS |
 //!   | anything else (thumbv6m, thumbv8m.base, riscv32 without A: `riscv32imc`) | — | `sync: lock_free` is a compile error naming `critical_section` and `spin` |
 //! * Indices, not pointers: no pointer is ever compared or exchanged, so there is no
 //!   provenance to lose; the block address is `base + index * S`.
