@@ -3,6 +3,11 @@
 //! that every push and pop increments. A pop is load head → read the link → compare-and-swap;
 //! the tag makes a stale compare-and-swap fail unless 2^32 operations on this pool ran while
 //! one thread sat between its load and its compare-and-swap.
+//!
+//! Two test-only builds exist: `--cfg detalloc_cas16` packs 16-bit index + 16-bit tag into a
+//! 32-bit word (the scheme this crate used on 32-bit targets before LL/SC, kept to show on the
+//! firmware that its ABA is real), and `--cfg detalloc_aba_demo` keeps the tag at 0 (the loom
+//! model and `tests/targets/aba/tests/aba.rs` must then find corruption).
 
 use crate::sync::shim::AtomicU32;
 use crate::sync::shim::Ordering::{Acquire, Relaxed, Release};
