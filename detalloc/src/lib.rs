@@ -60,6 +60,7 @@ extern crate self as detalloc;
 mod api2;
 mod arch;
 mod audit;
+pub mod c;
 pub mod clock;
 mod counters;
 mod dispatch;
