@@ -294,6 +294,9 @@ impl<'a> Auditor<'a> {
         }
 
         // The longest feasible path, callees followed with the caller's state.
+        let analysed = &self.data;
+        let entry_live = |t: u64| analysed.get(&t).and_then(|d| d.live.first().copied());
+        let live = crate::paths::live_in(&cfg, &self.decoder.abi(), &entry_live);
         let data = Rc::new(FnData {
             name: name.clone(),
             addr,
@@ -302,6 +305,7 @@ impl<'a> Auditor<'a> {
             order,
             calls: calls_plan,
             tails: tails_plan,
+            live,
         });
         self.data.insert(addr, data.clone());
         let cfg = &data.cfg;

@@ -13,7 +13,9 @@
 //! other reason, so the result is still an upper bound over every execution: it only leaves
 //! out paths that no input (and no memory content) can take.
 //!
-//! States reaching a block with the same facts are merged (keeping the larger cost); when more
+//! At each block's entry the registers no path from there reads before replacing them are
+//! forgotten ([`live_in`]: a carry computed and stored, a scratch register), so states reaching
+//! a block with the same facts are merged (keeping the larger cost); when more
 //! than [`MAX_STATES`] differ, they are joined into one ([`State::join`]: what they agree on),
 //! which loses precision but never a path. Calls nest at most [`MAX_DEPTH`] deep (deeper, a
 //! callee counts its own bound, as a call not followed does). If the whole walk exceeds
@@ -22,16 +24,16 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use crate::cfg::{Cfg, Target};
+use crate::cfg::{Callee, Cfg, Target};
 use crate::elf::Image;
 use crate::graph::block_cost;
 use crate::insn::{Flow, Insn};
-use crate::sem::{Abi, Effect};
+use crate::sem::{Abi, Effect, Guard, Opnd, REGS, RegSet, Value, bit};
 use crate::values::{Ctx, DataRead, State, Symbols};
 use crate::verdict::{Cost, Exit};
 
 /// The most distinct states kept at a block before they are joined.
-pub(crate) const MAX_STATES: usize = 24;
+pub(crate) const MAX_STATES: usize = 64;
 /// The most (block, state) visits of one walk, callees included.
 pub(crate) const MAX_WORK: usize = 200_000;
 /// The deepest nesting of followed calls.
@@ -70,6 +72,8 @@ pub(crate) struct FnData {
     pub(crate) calls: HashMap<u64, Plan>,
     /// What each block's tail call does.
     pub(crate) tails: HashMap<usize, Plan>,
+    /// The registers live at each block's entry ([`live_in`]).
+    pub(crate) live: Vec<RegSet>,
 }
 
 /// The result of the walk.
@@ -230,7 +234,7 @@ impl<'a> Walker<'a> {
         }
         let mut outs = Vec::new();
         for &b in f.order.iter().rev() {
-            let entries = self.merge(std::mem::take(&mut incoming[b]), b);
+            let entries = self.merge(std::mem::take(&mut incoming[b]), b, f.live[b]);
             if let Some(t) = top.as_deref_mut() {
                 t.done[b] = entries.iter().map(|(i, l)| (i.cost, *l)).collect();
             }
@@ -398,10 +402,12 @@ impl<'a> Walker<'a> {
         &mut self,
         entries: Vec<(Item, Option<Link>)>,
         block: usize,
+        live: RegSet,
     ) -> Vec<(Item, Option<Link>)> {
         let mut out: Vec<(Item, Option<Link>)> = Vec::new();
         let mut index: HashMap<State, usize> = HashMap::new();
         for (mut e, link) in entries {
+            e.state.forget_registers(!live);
             e.state.forget_dead(&self.syms);
             match index.get(&e.state) {
                 Some(&i) => {
@@ -491,4 +497,118 @@ fn take(s: &mut State, insn: &Insn, taken: bool, ctx: &mut Ctx<'_>) -> bool {
         }
     }
     true
+}
+
+/// Every register.
+const ALL: RegSet = if REGS >= RegSet::BITS as usize { RegSet::MAX } else { (1 << REGS) - 1 };
+
+/// The registers an operand reads.
+fn opnd_regs(o: &Opnd) -> RegSet {
+    if let Opnd::Reg(r, _) = o { bit(*r) } else { 0 }
+}
+
+/// The registers a value reads, its memory operand's included.
+fn value_regs(v: &Value) -> RegSet {
+    match v {
+        Value::Load(m) => m.regs(),
+        other => other.regs(),
+    }
+}
+
+/// The registers an effect reads, and those it replaces whole (`abi`: what a call reads).
+fn uses_defs(e: &Effect, abi: &Abi) -> (RegSet, RegSet) {
+    match e {
+        // A write of the low 8 or 16 bits keeps the others: it reads the register.
+        Effect::Set { dst, bits: 8 | 16, value } => (value_regs(value) | bit(*dst), 0),
+        Effect::Set { dst, value, .. } => (value_regs(value), bit(*dst)),
+        Effect::Compare(a, b, _) => (value_regs(a) | value_regs(b), 0),
+        Effect::ZeroTest(v, _) => (value_regs(v), 0),
+        Effect::FlagsUnknown => (0, 0),
+        Effect::Read(m) => (m.regs(), 0),
+        Effect::Store(m, src) => (m.regs() | src.as_ref().map_or(0, opnd_regs), 0),
+        // A callee reads its arguments and the stack pointer; what else it reads (a register
+        // saved and restored) is read back unchanged, and is live after the call if the
+        // caller needs it. A call replaces nothing here: a call not followed clobbers its
+        // registers itself.
+        Effect::Call => (abi.args | bit(abi.sp), 0),
+    }
+}
+
+/// The registers live at each block's entry: read on some path from there before being
+/// replaced, with the calling convention's reads at the ways out (a return: the results and
+/// the registers a callee preserves; a tail call: the arguments too; a jump table: all) and at
+/// calls (what the callee reads at its entry, `entry_live`, when it was analysed; else the
+/// arguments and the stack pointer). Only the walk's precision rests on it: a
+/// register taken for dead is forgotten (unknown), which is always sound, whatever the code
+/// really reads; forgetting the dead ones lets states that differ only in them (a carry
+/// computed and stored, a scratch register) merge instead of being joined.
+pub(crate) fn live_in(
+    cfg: &Cfg,
+    abi: &Abi,
+    entry_live: &dyn Fn(u64) -> Option<RegSet>,
+) -> Vec<RegSet> {
+    let sp = bit(abi.sp);
+    // What a callee reads: its own live registers at entry when it was analysed.
+    let callee = |c: &Callee, fallback: RegSet| match c {
+        Callee::Direct(t) => entry_live(*t).unwrap_or(fallback) | sp,
+        _ => fallback | sp,
+    };
+    let n = cfg.blocks.len();
+    let mut live = vec![0 as RegSet; n];
+    loop {
+        let mut changed = false;
+        for b in (0..n).rev() {
+            let block = &cfg.blocks[b];
+            let mut now: RegSet = 0;
+            for succ in &block.succs {
+                now |= match &succ.to {
+                    Target::Block(t) => live[*t],
+                    // The caller reads the results and the registers a callee preserves.
+                    Target::Return => abi.returns | abi.callee_saved | sp,
+                    // The tail-called function reads its arguments, and returns to our caller.
+                    Target::TailCall(c) => callee(c, abi.args | abi.callee_saved),
+                    Target::Unknown => ALL,
+                    Target::Stop => 0,
+                };
+            }
+            for insn in block.insns.iter().rev() {
+                let sem = &insn.sem;
+                let mut uses = 0;
+                let mut defs = 0;
+                for e in &sem.effects {
+                    let (u, d) = match e {
+                        Effect::Call => {
+                            let site = block.calls.iter().find(|c| c.at == insn.addr);
+                            (site.map_or(abi.args | sp, |c| callee(&c.callee, abi.args)), 0)
+                        }
+                        other => uses_defs(other, abi),
+                    };
+                    uses |= u;
+                    defs |= d;
+                }
+                for e in &sem.otherwise {
+                    uses |= uses_defs(e, abi).0;
+                }
+                uses |= match sem.guard {
+                    Some(Guard::Zero(r, _)) => bit(r),
+                    Some(Guard::Compare(a, b, _)) => opnd_regs(&a) | opnd_regs(&b),
+                    Some(Guard::Flags(_)) | None => 0,
+                };
+                // A predicated write may not happen: it replaces nothing. (A guarded branch's
+                // effects happen when it is taken, its `otherwise` when not: each write is
+                // conditional too.)
+                if sem.guard.is_some() {
+                    defs = 0;
+                }
+                now = (now & !defs) | uses;
+            }
+            if now != live[b] {
+                live[b] = now;
+                changed = true;
+            }
+        }
+        if !changed {
+            return live;
+        }
+    }
 }

@@ -269,7 +269,7 @@ impl Decoder for Riscv {
         let saved = [2u8, 8, 9].into_iter().chain(18..=27);
         let callee_saved = saved.map(bit).fold(0, |a, b| a | b);
         let args = (10..=17).map(bit).fold(0, |a, b| a | b);
-        Abi { sp: 2, fp: 8, callee_saved, args, bits: 32 }
+        Abi { sp: 2, fp: 8, callee_saved, args, returns: bit(10) | bit(11), bits: 32 }
     }
 
     fn pair(&self, first: &Insn, second: &mut Insn, bytes: &[u8]) -> bool {

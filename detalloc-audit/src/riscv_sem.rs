@@ -11,8 +11,9 @@
 //! (so the frame's stack slots are followed: `sw ra, 12(sp)` .. `lw ra, 12(sp)`), `lr.w`/`sc.w`,
 //! the branches `beq`/`bne`/`bltu`/`bgeu` and their aliases (`beqz`, `bnez`, ...; the signed
 //! `blt`/`bge` branch on a condition the analysis does not follow), `jal`/`jalr` (the return
-//! address they write), and the compressed forms of all of these. Everything else (`slt*`,
-//! `sra*`, shifts by a register, `mul`/`div`, the sign-extending loads, the CSR instructions,
+//! address they write), `slt`/`sltu`/`slti`/`sltiu` (`seqz`, `snez`: a 0 or a 1 decided by
+//! the comparison, as a predicated write), and the compressed forms of all of these.
+//! Everything else (`sra*`, shifts by a register, `mul`/`div`, the sign-extending loads, the CSR instructions,
 //! the AMOs) writes an unknown value to its destination; and whatever the lowering does, every
 //! register the encoding writes ([`crate::riscv::written`]) and it did not set becomes unknown.
 
@@ -116,6 +117,20 @@ pub(crate) fn lower(d: &Decoded<'_>) -> Sem {
     sem
 }
 
+/// `slt`/`sltu` and their immediate forms (`seqz` is `sltiu rd, rs, 1`, `snez` is `sltu rd,
+/// zero, rs`): `rd := a <cond> b ? 1 : 0`, as a predicated pair of writes, so a path that
+/// decided the comparison knows the result, and one that tests the result knows the
+/// comparison. A signed comparison (`Cond::Other`) is not followed: both writes stay possible.
+fn set_if(rd: Reg, a: Opnd, b: Opnd, cond: Cond) -> Sem {
+    let one = |v: u64| set(rd, Value::Opnd(Opnd::Imm(v)));
+    Sem {
+        effects: one(1),
+        guard: Some(Guard::Compare(a, b, cond)),
+        otherwise: one(0),
+        ..Sem::none()
+    }
+}
+
 /// The return address a `jal`/`jalr` writes.
 fn link(d: &Decoded<'_>, rd: Reg) -> Vec<Effect> {
     let mut e = set(rd, Value::Opnd(Opnd::Imm(d.addr + u64::from(d.len))));
@@ -147,7 +162,9 @@ fn wide(d: &Decoded<'_>) -> Option<Sem> {
                 1 if funct7 == 0 => Shl(r(rs1), shamt as u8),
                 5 if funct7 == 0 && shamt > 0 => Shr(r(rs1), shamt as u8),
                 5 if funct7 == 0 => Opnd(r(rs1)),
-                _ => return None, // slti, sltiu, srai
+                2 => return Some(set_if(rd, r(rs1), imm(i), Cond::Other)),
+                3 => return Some(set_if(rd, r(rs1), imm(i), Cond::Ult)),
+                _ => return None, // srai
             };
             set(rd, value)
         }
@@ -159,6 +176,8 @@ fn wide(d: &Decoded<'_>) -> Option<Sem> {
                 (0, 4) => Xor(r(rs1), r(rs2)),
                 (0, 6) => Or(r(rs1), r(rs2)),
                 (0, 7) => And(r(rs1), r(rs2)),
+                (0, 2) => return Some(set_if(rd, r(rs1), r(rs2), Cond::Other)),
+                (0, 3) => return Some(set_if(rd, r(rs1), r(rs2), Cond::Ult)),
                 _ => return None,
             };
             set(rd, value)
@@ -349,6 +368,12 @@ mod tests {
         assert!(matches!(sets(&sem(&[0x33, 0x97, 0xb6, 0x00]))[..], [(14, Value::Unknown(_))]));
         // auipc ra, 2 at 0x1000
         assert_eq!(sets(&sem(&[0x97, 0x20, 0x00, 0x00])), [(1, Value::Opnd(Opnd::Imm(0x3000)))]);
+        // sltiu s1, s0, 1024: 1 where s0 < 1024, else 0
+        let slt = sem(&[0x93, 0x34, 0x04, 0x40]);
+        let one = Effect::Set { dst: 9, bits: 32, value: Value::Opnd(Opnd::Imm(1)) };
+        let zero = Effect::Set { dst: 9, bits: 32, value: Value::Opnd(Opnd::Imm(0)) };
+        assert_eq!(slt.guard, Some(Guard::Compare(Opnd::Reg(8, 32), Opnd::Imm(1024), Cond::Ult)));
+        assert_eq!((slt.effects, slt.otherwise), (vec![one], vec![zero]));
         // c.jalr a3: ra written before the call
         let call = sem(&[0x82, 0x96]);
         assert_eq!(call.effects.last(), Some(&Effect::Call));

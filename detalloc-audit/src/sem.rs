@@ -269,6 +269,8 @@ pub struct Abi {
     pub callee_saved: RegSet,
     /// Registers that pass arguments to a callee.
     pub args: RegSet,
+    /// Registers that return a callee's results.
+    pub returns: RegSet,
     /// Register width in bits.
     pub bits: u8,
 }

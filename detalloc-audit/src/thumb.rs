@@ -151,7 +151,7 @@ impl Decoder for Thumb {
         // AAPCS: r4-r11 and sp are preserved by a callee.
         let callee_saved = (4..=11).map(bit).fold(bit(13), |a, b| a | b);
         let args = bit(0) | bit(1) | bit(2) | bit(3);
-        Abi { sp: 13, fp: 7, callee_saved, args, bits: 32 }
+        Abi { sp: 13, fp: 7, callee_saved, args, returns: bit(0) | bit(1), bits: 32 }
     }
 }
 

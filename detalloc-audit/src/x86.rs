@@ -91,7 +91,8 @@ impl Decoder for X86 {
         let callee_saved = bit(3) | bit(RSP) | bit(RBP) | bit(12) | bit(13) | bit(14) | bit(15);
         // Arguments: rdi, rsi, rdx, rcx, r8, r9.
         let args = bit(7) | bit(6) | bit(2) | bit(1) | bit(8) | bit(9);
-        Abi { sp: RSP, fp: RBP, callee_saved, args, bits: 64 }
+        // rax and rdx return results.
+        Abi { sp: RSP, fp: RBP, callee_saved, args, returns: bit(0) | bit(2), bits: 64 }
     }
 }
 

@@ -128,6 +128,18 @@ impl State {
         }
     }
 
+    /// Forgets the registers `dead` (no path reads them before replacing them), so states that
+    /// differ only there merge.
+    pub(crate) fn forget_registers(&mut self, dead: RegSet) {
+        for (r, v) in self.regs.iter_mut().enumerate() {
+            if dead & bit(r as Reg) != 0 {
+                *v = Val::Top;
+            }
+        }
+        self.sp_taint &= !dead;
+        self.ro_taint &= !dead;
+    }
+
     /// The stack pointer's symbol at entry, for [`Ctx::sp0`].
     pub(crate) fn sp_symbol(syms: &mut Symbols, abi: Abi) -> Sym {
         syms.intern(Key::Entry(abi.sp))
