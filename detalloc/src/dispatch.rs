@@ -40,6 +40,11 @@ pub trait Dispatch: Heap {
     /// no pool, not at a block start, or (with validation) at a block that is not live.
     fn holder(&self, ptr: NonNull<u8>) -> Option<Holder>;
 
+    /// The pool whose buffer `ptr` lies in, wherever in it (`offset` is not rounded, and the
+    /// block need not be live): how the C API's free, which has no layout, names the pool to
+    /// refuse a bad pointer against. `None` outside every pool.
+    fn locate(&self, ptr: NonNull<u8>) -> Option<Holder>;
+
     /// `allocate`, with the whole block: its length is the serving pool's block size.
     ///
     /// # Errors

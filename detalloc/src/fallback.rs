@@ -31,6 +31,12 @@ macro_rules! __fallback_heap {
                 ) -> ::core::option::Option<$crate::__private::Holder> {
                     ::core::option::Option::None
                 }
+                fn locate(
+                    &self,
+                    _: ::core::ptr::NonNull<u8>,
+                ) -> ::core::option::Option<$crate::__private::Holder> {
+                    ::core::option::Option::None
+                }
                 fn allocate_block(
                     &self,
                     _: ::core::alloc::Layout,

@@ -1,6 +1,7 @@
-//! What resizing needs of the generated code (`Dispatch`): the pool a layout selects, the
-//! pool that holds a block (by address: the resize rule decides by it), and marking a block
-//! kept in a pool its new layout does not select.
+//! What resizing and the C API need of the generated code (`Dispatch`): the pool a layout
+//! selects, the pool that holds a block (by address: the resize rule decides by it), the pool
+//! whose buffer an address lies in (the C free's classification of a refused pointer), and
+//! marking a block kept in a pool its new layout does not select.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -29,6 +30,27 @@ impl Generator<'_> {
                     } else {
                         ::core::option::Option::None
                     }
+                }
+            },
+            quote!(::core::option::Option::None),
+        )
+    }
+
+    /// The body of `Dispatch::locate`: the pool whose buffer holds `ptr`, wherever in it, with
+    /// the offset as is.
+    pub fn locate_body(&self) -> TokenStream {
+        let p = runtime();
+        self.by_address(
+            |i| {
+                let d = &self.cfg.pools[i];
+                let (s, a, idx) = (lit(d.size), lit(d.align()), Literal::usize_unsuffixed(i));
+                quote! {
+                    ::core::option::Option::Some(#p::Holder {
+                        pool: #idx,
+                        offset,
+                        block_size: #s,
+                        align: #a,
+                    })
                 }
             },
             quote!(::core::option::Option::None),
@@ -72,6 +94,21 @@ pub fn holder(g: &Generator<'_>) -> TokenStream {
     quote! {
         #[inline]
         fn holder(
+            &self,
+            ptr: ::core::ptr::NonNull<u8>,
+        ) -> ::core::option::Option<#p::Holder> {
+            #body
+        }
+    }
+}
+
+/// `Dispatch::locate`: the pool whose buffer holds an address.
+pub fn locate(g: &Generator<'_>) -> TokenStream {
+    let p = runtime();
+    let body = g.locate_body();
+    quote! {
+        #[inline]
+        fn locate(
             &self,
             ptr: ::core::ptr::NonNull<u8>,
         ) -> ::core::option::Option<#p::Holder> {

@@ -64,6 +64,7 @@ fn dispatch(g: &Generator<'_>) -> TokenStream {
     let methods = [
         resize::select(g),
         resize::holder(g),
+        resize::locate(g),
         alloc::allocate_block(g),
         alloc::allocate_quietly(g),
         resize::keep(g),

@@ -84,14 +84,15 @@ pub fn calloc<H: Heap>(heap: &H, count: usize, size: usize) -> *mut c_void {
 /// the same block would hand it out twice). With validation any pointer is refused safely.
 pub unsafe fn free<H: Dispatch>(heap: &H, ptr: *mut c_void) -> Status {
     let Some(ptr) = NonNull::new(ptr.cast::<u8>()) else { return Status::OK };
-    let layout = match heap.holder(ptr) {
-        // SAFETY: `holder` found a block start of pool `pool`: the layout of its whole block
-        // selects exactly that pool.
-        Some(at) => unsafe { Layout::from_size_align_unchecked(at.block_size, at.align) },
-        // No live block start: `deallocate` classifies and counts the refusal (it frees
-        // nothing for a pointer `holder` rejected).
-        None => Layout::new::<u8>(),
-    };
+    // A live block start: its pool's whole-block layout, which selects exactly that pool. Else
+    // the layout of the pool the address lies in (none: any), so that `deallocate` refuses the
+    // pointer for what it is (double free, interior, foreign) and counts it; it frees nothing
+    // `holder` rejected.
+    let at = heap.holder(ptr).or_else(|| heap.locate(ptr));
+    let layout = at.map_or(Layout::new::<u8>(), |at| {
+        // SAFETY: a pool's block size and alignment form a layout (the macro checked it).
+        unsafe { Layout::from_size_align_unchecked(at.block_size, at.align) }
+    });
     // SAFETY: forwarded from the caller for a live block; a pointer `holder` rejected is
     // refused by `deallocate` before any link is touched.
     match unsafe { heap.deallocate(ptr, layout) } {
