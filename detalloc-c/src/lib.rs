@@ -246,7 +246,8 @@ impl Library {
     }
 }
 
-/// The Rust type name of the heap `name`: `audio_heap` -> `AudioHeapType`.
+/// The Rust type name of the heap `name` (what its report starts with): `audio_heap` ->
+/// `AudioHeap`.
 fn type_name(name: &str) -> String {
     let mut ty: String = name
         .split('_')
@@ -258,6 +259,8 @@ fn type_name(name: &str) -> String {
                 .map_or(String::new(), |c| c.to_ascii_uppercase().to_string() + chars.as_str())
         })
         .collect();
-    ty.push_str("Type");
+    if ty.is_empty() {
+        ty.push_str("CHeap");
+    }
     ty
 }

@@ -101,6 +101,8 @@ fn build(library: &Library, out: &Path) -> Result<(), String> {
     let (toml, lib) = library.crate_files(&detalloc_dependency())?;
     let dir = out.join("crate");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Absolute: cargo runs in `dir`, and the target directory is named from there too.
+    let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
         // Unchanged files keep their times, so cargo does not rebuild for nothing.
