@@ -1,5 +1,6 @@
-/* The C API on the host, against a library detalloc-c built (tests/c/run.sh): two heaps,
-   `audio` [16 x 32, 64 x 16, 256 x 8] and `net` [32 x 8, 1536 x 2], sync spin, validate on.
+/* The C API on the host, against a library detalloc-c built (tests/c/run.sh): three heaps,
+   `det_heap` (the README's), `audio_heap` [16 x 32, 64 x 16, 256 x 8] and `net_heap`
+   [32 x 8, 1536 x 2], sync spin, validate on.
    Exits with failure on the first failed check; prints the README's example and a summary. */
 #include <stdint.h>
 #include <string.h>
@@ -7,30 +8,30 @@
 #include "check.h"
 #include "detalloc_test_heaps.h"
 
-/* The README's example (README.md, "From C"). */
-typedef struct {
-    float left, right;
-} frame_t;
+/* The README's example (README.md, "From C"), on the README's heap: det_heap
+   [16 x 64, 64 x 32, 256 x 16]. */
+typedef struct { float left, right; } frame_t;
 
 static void readme_example(void)
 {
-    frame_t *frames = DET_NEW_ARRAY(audio_heap, frame_t, 16); /* 128 B: the 256-byte pool */
+    frame_t *frames = DET_NEW_ARRAY(det_heap, frame_t, 16);   /* NULL when no block is free */
     CHECK(frames != NULL);
     for (int i = 0; i < 16; i++) {
         frames[i].left = (float)i;
         frames[i].right = -(float)i;
     }
-    det_status_t status = det_free(audio_heap, frames);
+    det_status_t status = det_free(det_heap, frames);         /* by address: no size */
     CHECK(status == DET_OK);
-    status = det_free(audio_heap, frames); /* a second free is refused, not a crash */
-    printf("second free: %s\n", det_error_string(status));
-
+    status = det_free(det_heap, frames);                      /* DET_ERR_DOUBLE_FREE, counted */
+    CHECK(status == DET_ERR_DOUBLE_FREE);
     det_stats_t stats;
-    det_get_stats(audio_heap, &stats);
+    det_get_stats(det_heap, &stats);
+    char report[512];
+    det_report(det_heap, report, sizeof report);
+
+    printf("second free: %s\n", det_error_string(status));
     printf("in use %zu of %zu B, %llu invalid free\n", stats.in_use_bytes, stats.total_bytes,
            (unsigned long long)stats.invalid_frees);
-    char report[512];
-    det_report(audio_heap, report, sizeof report);
     fputs(report, stdout);
 }
 

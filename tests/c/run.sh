@@ -2,7 +2,7 @@
 # The C API tested from C on the host (the system `cc`), with libraries built by detalloc-c:
 # - detalloc.h compiles as C99, C11 and C++11 with -Wall -Wextra -Werror -pedantic
 #   (header_check.c, every function and macro used);
-# - host_test.c on a library with two heaps: the README's example, the model test's
+# - host_test.c on a library with three heaps: the README's example, the model test's
 #   invariants, every bad free's code, realloc/calloc, stats, report, strings;
 # - ports_test.c on a library whose heap is also malloc and FreeRTOS's heap: the drop-ins'
 #   contracts (the whole process's malloc is then detalloc's).
@@ -17,8 +17,9 @@ cc -std=c99 "${flags[@]}" -fsyntax-only -Idetalloc/include tests/c/header_check.
 cc -std=c11 "${flags[@]}" -fsyntax-only -Idetalloc/include tests/c/header_check.c
 c++ -std=c++11 "${flags[@]}" -fsyntax-only -x c++ -Idetalloc/include tests/c/header_check.c
 
-echo "--> C API: host tests (two heaps)"
-cargo run -q -p detalloc-c -- --heap "audio_heap=[16 x 32, 64 x 16, 256 x 8]" \
+echo "--> C API: host tests (three heaps)"
+cargo run -q -p detalloc-c -- --heap "det_heap=[16 x 64, 64 x 32, 256 x 16]" \
+    --heap "audio_heap=[16 x 32, 64 x 16, 256 x 8]" \
     --heap "net_heap=[32 x 8, 1536 x 2]" --sync spin --keys "validate: true" \
     --name detalloc_test --out "$out/api" | tee "$out-api.txt"
 native=$(sed -n 's/^link: .*\.a //p' "$out-api.txt")
