@@ -31,6 +31,7 @@ fn stats(heap: *const DetHeap) -> DetStats {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads a file: isolation; no unsafe code to check")]
 fn the_header_is_written_from_the_rust_signatures() {
     let mut written = String::new();
     detalloc::c::write_header(&mut written, &__DETALLOC_C_FUNCTIONS).expect("every function");
