@@ -9,9 +9,9 @@ use detalloc::c::{DetHeap, DetPoolStats, DetStats, Status};
 use detalloc::detalloc;
 use detalloc_tests::Rng;
 
-detalloc! { pub struct AudioHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, validate: true>; }
-detalloc! { pub struct NetHeap<pools: [32 x 8, 1536 x 2], sync: critical_section, validate: true>; }
-detalloc! { pub struct LeanHeap<pools: [16 x 4, 96 x 4], stats: false, validate: false, sync: spin>; }
+detalloc! { struct AudioHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, validate: true>; }
+detalloc! { struct NetHeap<pools: [32 x 8, 1536 x 2], sync: critical_section, validate: true>; }
+detalloc! { struct LeanHeap<pools: [16 x 4, 96 x 4], stats: false, validate: false, sync: spin>; }
 
 static AUDIO: AudioHeap = AudioHeap::new();
 static NET: NetHeap = NetHeap::new();
