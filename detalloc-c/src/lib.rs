@@ -39,7 +39,8 @@ pub struct HeapDecl {
 pub struct Library {
     /// The heaps, each exported by name.
     pub heaps: Vec<HeapDecl>,
-    /// The sync mode of every heap: `critical_section`, `spin`, `lock_free` or `local`.
+    /// The sync mode of every heap: `critical_section`, `spin` or `lock_free` (a `local` heap
+    /// cannot be a static, so C cannot have one).
     pub sync: String,
     /// Further `detalloc!` keys for every heap, e.g. `validate: true, spill: true`.
     pub keys: String,
@@ -94,9 +95,10 @@ impl Library {
                 return Err(format!("{port} {name}: no heap of that name"));
             }
         }
-        if !["critical_section", "spin", "lock_free", "local"].contains(&self.sync.as_str()) {
+        if !["critical_section", "spin", "lock_free"].contains(&self.sync.as_str()) {
             return Err(format!(
-                "--sync {}: one of critical_section, spin, lock_free, local",
+                "--sync {}: one of critical_section, spin, lock_free (a `local` heap is not \
+                 `Sync`, so it cannot be the static C reaches)",
                 self.sync
             ));
         }

@@ -15,7 +15,7 @@ Builds lib<NAME>.a (the heaps and the det_* C API), detalloc.h and <NAME>_heaps.
 options:
   --pools POOLS         one heap named det_heap, e.g. \"[16 x 64, 64 x 32]\"
   --heap NAME=POOLS     a heap named NAME (repeatable; C: DET_HEAP(NAME);)
-  --sync MODE           critical_section (default), spin, lock_free, local
+  --sync MODE           critical_section (default), spin, lock_free
   --keys KEYS           more detalloc! keys for every heap, e.g. \"validate: true, spill: true\"
   --malloc NAME         route malloc, free, calloc, realloc, aligned_alloc (and newlib's _r
                         entry points) to heap NAME

@@ -264,14 +264,14 @@ pub struct FreeSpace {
 pub fn free_space<H: Heap>(heap: &H) -> FreeSpace {
     let stats = heap.stats();
     let mut space = FreeSpace {
-        free_bytes: stats.total_bytes - stats.in_use_bytes,
+        free_bytes: stats.total_bytes.saturating_sub(stats.in_use_bytes),
         largest: 0,
         smallest: 0,
         free_blocks: 0,
         least_ever_free: stats.total_bytes.saturating_sub(stats.peak_bytes),
     };
     for pool in (0..).map_while(|pool| heap.pool_stats(pool)) {
-        let free = pool.blocks - pool.in_use;
+        let free = pool.blocks.saturating_sub(pool.in_use);
         if free > 0 {
             space.free_blocks += free;
             space.largest = space.largest.max(pool.block_size);
