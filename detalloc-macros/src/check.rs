@@ -7,8 +7,8 @@ use proc_macro2::Span;
 
 use crate::errors::Errors;
 use crate::model::{
-    Config, Declaration, Form, KEYS, PoolDecl, PoolDef, Spanned, SyncMode, Validate, Value,
-    block_align,
+    ArenaDecl, ArenaDef, Config, Declaration, Form, KEYS, POOL_KEYS, PoolDecl, PoolDef, Section,
+    Spanned, SyncMode, Validate, Value, block_align,
 };
 use crate::presets;
 
@@ -33,6 +33,8 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
     let mut align = None;
     let mut spill = false;
     let mut waiters: Option<Spanned<u64>> = None;
+    let mut arena: Option<ArenaDecl> = None;
+    let mut poison = Validate::Off;
 
     for entry in entries {
         let name = entry.key.to_string();
@@ -42,6 +44,16 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
         if seen.contains_key(&name) {
             errors.at(entry.key.span(), format!("duplicate key `{name}`"));
             continue;
+        }
+        if let Some(other) = arena_conflict(&name, &seen) {
+            errors.at(
+                entry.key.span(),
+                format!(
+                    "`{name}` and `{other}` are exclusive: a `detalloc!` declares a heap of pools \
+                     or an arena, and this one already has `{other}` (declare the other in a \
+                     second `detalloc!`)"
+                ),
+            );
         }
         let exclusive = match name.as_str() {
             "pools" => seen.get("preset").map(|_| "preset"),
@@ -75,8 +87,42 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
             Value::Align(a) => align = Some(a),
             Value::Spill(s) => spill = s.value,
             Value::Waiters(w) => waiters = Some(w),
+            Value::Arena(a) => arena = Some(a),
+            Value::Poison(p) => poison = p.value,
             Value::Invalid => {}
         }
+    }
+
+    if seen.contains_key("arena") {
+        let arena = arena.and_then(|a| check_arena(&a, &form, sync, budget, errors));
+        let arena = arena.filter(|_| errors.is_empty())?;
+        let total_bytes = arena.size.value;
+        return Some(Config {
+            attrs,
+            vis,
+            form,
+            ident,
+            pools: Vec::new(),
+            pools_span: arena.size.span,
+            preset: None,
+            sync,
+            stats,
+            validate,
+            wcet,
+            hooks: None,
+            spill: false,
+            waiters: 0,
+            total_bytes,
+            arena: Some(arena),
+            poison,
+        });
+    }
+    if let Some(span) = seen.get("poison") {
+        errors.at(
+            *span,
+            "`poison` is an arena key (it overwrites the memory a scope gives back): \
+             declare an arena with `arena: SIZE`",
+        );
     }
 
     if pools.is_none()
@@ -132,7 +178,74 @@ pub fn check(declaration: Declaration, errors: &mut Errors) -> Option<Config> {
         spill,
         waiters: waiters.map_or(0, |w| w.value),
         total_bytes,
+        arena: None,
+        poison,
     })
+}
+
+/// The key already seen that `name` cannot stand beside: `arena` against the pool keys.
+fn arena_conflict(name: &str, seen: &HashMap<String, Span>) -> Option<&'static str> {
+    if name == "arena" {
+        POOL_KEYS.iter().copied().find(|k| seen.contains_key(*k))
+    } else if POOL_KEYS.contains(&name) && seen.contains_key("arena") {
+        Some("arena")
+    } else {
+        None
+    }
+}
+
+/// The buffer's alignment when `arena: SIZE` has no `align A`.
+const DEFAULT_ARENA_ALIGN: u64 = 16;
+
+/// An arena's rules: a non-zero size within the budget, a power-of-two alignment up to 4096,
+/// its section as a pool's, a sync mode an arena has.
+fn check_arena(
+    arena: &ArenaDecl,
+    form: &Form,
+    sync: Spanned<SyncMode>,
+    budget: Option<Spanned<u64>>,
+    errors: &mut Errors,
+) -> Option<ArenaDef> {
+    let mut ok = true;
+    if arena.size.value == 0 {
+        errors.at(arena.size.span, "the arena's size is zero: e.g. `arena: 4 KiB`");
+        ok = false;
+    }
+    if let Some(budget) = budget
+        && arena.size.value > budget.value
+    {
+        errors.at(
+            budget.span,
+            format!(
+                "the arena needs {} B, over the budget of {} B",
+                arena.size.value, budget.value
+            ),
+        );
+        ok = false;
+    }
+    let align = arena.align.map_or(DEFAULT_ARENA_ALIGN, |a| a.value);
+    if let Some(a) = arena.align
+        && (!a.value.is_power_of_two() || a.value > MAX_ALIGN)
+    {
+        errors.at(
+            a.span,
+            format!("`align {}` must be a power of two no larger than {MAX_ALIGN}", a.value),
+        );
+        ok = false;
+    }
+    if sync.value == SyncMode::LockFree {
+        errors.at(
+            sync.span,
+            "an arena has no `lock_free` mode: allocating in a scope takes no lock at all (the \
+             scope owns the arena until it closes), and only opening and closing a scope use the \
+             lock: use `sync: critical_section` (interrupts on one core) or `sync: spin` \
+             (threads)",
+        );
+        ok = false;
+    }
+    ok &= check_sections(&arena.sections, form, errors);
+    let section = arena.sections.first().map(|s| s.name.value.clone());
+    ok.then(|| ArenaDef { size: arena.size, align, section })
 }
 
 /// Per-pool rules; returns the pools that satisfy them.
@@ -187,7 +300,7 @@ fn check_pools(decls: &[PoolDecl], form: &Form, errors: &mut Errors) -> Vec<Pool
             }
             Some(_) => {}
         }
-        ok &= check_sections(decl, form, errors);
+        ok &= check_sections(&decl.sections, form, errors);
         if ok {
             let section = decl.sections.first().map(|section| section.name.value.clone());
             defs.push(PoolDef { size, count, span: decl.span, section });
@@ -198,9 +311,9 @@ fn check_pools(decls: &[PoolDecl], form: &Form, errors: &mut Errors) -> Vec<Pool
 
 /// `in unsafe("SECTION")`: only in the static form, at most once per pool, with the `unsafe`
 /// that carries the user's promise, a plain non-empty name.
-fn check_sections(decl: &PoolDecl, form: &Form, errors: &mut Errors) -> bool {
+fn check_sections(sections: &[Section], form: &Form, errors: &mut Errors) -> bool {
     let mut ok = true;
-    for (i, section) in decl.sections.iter().enumerate() {
+    for (i, section) in sections.iter().enumerate() {
         let name = &section.name;
         if i == 0 && matches!(form, Form::Struct) {
             errors.at(

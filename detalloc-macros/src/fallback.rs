@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Attribute, Ident, Visibility};
 
-use crate::model::Form;
+use crate::model::{Declaration, Form};
 
 /// The stub of a declaration: `fallback_heap!` for the type; the static form's attributes
 /// (`#[global_allocator]` among them) go on a stub static of that type.
@@ -17,6 +17,17 @@ pub fn stub(attrs: &[Attribute], vis: &Visibility, form: &Form, ident: &Ident) -
             #(#attrs)*
             #vis static #value: #ident = #ident::new();
         });
+    }
+    items
+}
+
+/// The stub of a declaration that had errors: an arena's (`fallback_arena!`) when it has an
+/// `arena` key, else the heap's.
+pub fn stub_for(d: &Declaration) -> Vec<TokenStream> {
+    let mut items = stub(&d.attrs, &d.vis, &d.form, &d.ident);
+    if d.entries.iter().any(|e| e.key == "arena") {
+        let (vis, ident) = (&d.vis, &d.ident);
+        items[0] = quote!(::detalloc::__private::fallback_arena!(#vis #ident););
     }
     items
 }

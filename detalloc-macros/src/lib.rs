@@ -29,7 +29,7 @@ pub fn detalloc(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 fn expand_declaration(input: TokenStream) -> TokenStream {
     let mut errors = errors::Errors::default();
     let declaration = parse::parse(input, &mut errors);
-    let stub = declaration.as_ref().map(|d| fallback::stub(&d.attrs, &d.vis, &d.form, &d.ident));
+    let stub = declaration.as_ref().map(fallback::stub_for);
     let config = declaration.and_then(|d| check::check(d, &mut errors));
     match (errors.into_error(), config) {
         (None, Some(config)) => expand::expand(&config),

@@ -35,6 +35,26 @@ pub struct Section {
     pub promised: bool,
 }
 
+/// `arena: SIZE [align A] [in unsafe("SECTION")]`: an arena's buffer, as written.
+#[derive(Debug, Clone)]
+pub struct ArenaDecl {
+    /// Bytes (units applied), spanned at the size (and its unit).
+    pub size: Spanned<u64>,
+    /// `align A`: the buffer's alignment.
+    pub align: Option<Spanned<u64>>,
+    /// Each `in unsafe("SECTION")` (at most one is valid; `check` reports the others).
+    pub sections: Vec<Section>,
+}
+
+/// An arena `check` accepted: `1 <= size`, `align` a power of two `<= 4096`, at most one
+/// section (static form only).
+#[derive(Debug, Clone)]
+pub struct ArenaDef {
+    pub size: Spanned<u64>,
+    pub align: u64,
+    pub section: Option<String>,
+}
+
 /// Which form the declaration has: `struct Type<...>;` (a type; values made with `new()`),
 /// or `static NAME: Type<...>;` (the type and its one value, each pool's buffer its own
 /// static, placeable with `in "SECTION"`).
@@ -147,6 +167,8 @@ pub enum Value {
     Align(Spanned<u64>),
     Spill(Spanned<bool>),
     Waiters(Spanned<u64>),
+    Arena(ArenaDecl),
+    Poison(Spanned<Validate>),
     /// The value had an error (already reported); the key still counts as given.
     Invalid,
 }
@@ -154,8 +176,12 @@ pub enum Value {
 /// The keys the macro knows, in the order the docs list them.
 pub const KEYS: &[&str] = &[
     "pools", "preset", "sync", "stats", "validate", "wcet", "hooks", "budget", "align", "spill",
-    "waiters",
+    "waiters", "arena", "poison",
 ];
+
+/// The keys of a heap's pools, which an arena declaration does not take.
+pub const POOL_KEYS: &[&str] =
+    &["pools", "preset", "validate", "hooks", "align", "spill", "waiters"];
 
 /// `key: value`.
 #[derive(Clone)]
@@ -222,4 +248,8 @@ pub struct Config {
     /// `waiters: K`: each pool's queue of waiting allocations (0: none).
     pub waiters: u64,
     pub total_bytes: u64,
+    /// `arena: ...`: the declaration is an arena (and `pools` is empty).
+    pub arena: Option<ArenaDef>,
+    /// `poison: ...` (arenas only).
+    pub poison: Validate,
 }

@@ -8,12 +8,13 @@ use syn::{Attribute, Ident, LitBool, LitInt, Token, Type, Visibility};
 
 use crate::errors::Errors;
 use crate::model::{
-    Declaration, Entry, Form, KEYS, PoolDecl, PoolList, Preset, Section, Spanned, SyncMode,
-    Validate, Value,
+    ArenaDecl, Declaration, Entry, Form, KEYS, PoolDecl, PoolList, Preset, Section, Spanned,
+    SyncMode, Validate, Value,
 };
 
 mod kw {
     syn::custom_keyword!(x);
+    syn::custom_keyword!(align);
 }
 
 /// Parses the macro input. `None` when not even `struct Name` could be read.
@@ -164,7 +165,9 @@ fn entry(input: ParseStream, errors: &mut Errors) -> Option<Entry> {
         "sync" => choice(input, "sync", SyncMode::NAMES, SyncMode::from_name).map(Value::Sync),
         "stats" => boolean(input, "stats").map(Value::Stats),
         "spill" => boolean(input, "spill").map(Value::Spill),
-        "validate" => validate(input).map(Value::Validate),
+        "validate" => validate(input, "validate").map(Value::Validate),
+        "poison" => validate(input, "poison").map(Value::Poison),
+        "arena" => arena(input).map(Value::Arena),
         "wcet" => clock_or_hooks(
             input,
             "wcet",
@@ -347,19 +350,16 @@ fn boolean(input: ParseStream, key: &str) -> syn::Result<Spanned<bool>> {
     Ok(Spanned { value: lit.value, span: lit.span })
 }
 
-fn validate(input: ParseStream) -> syn::Result<Spanned<Validate>> {
-    const ALLOWED: &str = "expected `debug`, `true` or `false` for `validate`";
+fn validate(input: ParseStream, key: &str) -> syn::Result<Spanned<Validate>> {
+    let allowed = format!("expected `debug`, `true` or `false` for `{key}`");
     if input.peek(LitBool) {
         let lit: LitBool = input.parse()?;
         let value = if lit.value { Validate::On } else { Validate::Off };
         return Ok(Spanned { value, span: lit.span });
     }
-    let ident = Ident::parse_any(input).map_err(|e| syn::Error::new(e.span(), ALLOWED))?;
+    let ident = Ident::parse_any(input).map_err(|e| syn::Error::new(e.span(), allowed.clone()))?;
     if ident != "debug" {
-        return Err(syn::Error::new(
-            ident.span(),
-            format!("unknown validate `{ident}`: {ALLOWED}"),
-        ));
+        return Err(syn::Error::new(ident.span(), format!("unknown {key} `{ident}`: {allowed}")));
     }
     Ok(Spanned { value: Validate::Debug, span: ident.span() })
 }
@@ -373,18 +373,56 @@ fn clock_or_hooks(input: ParseStream, key: &str, what: &str) -> syn::Result<Box<
 
 /// `8192`, `8 KiB`, `8KiB`, `1 MiB`, `64 B`.
 fn budget(input: ParseStream) -> syn::Result<Spanned<u64>> {
-    const UNITS: &str = "expected bytes, `KiB` or `MiB` after the budget, e.g. `budget: 8 KiB`";
-    let lit: LitInt = input.parse().map_err(|e| {
-        syn::Error::new(e.span(), "expected a byte count for `budget`, e.g. `8 KiB` or `8192`")
-    })?;
+    byte_count(input, "budget", "expected a byte count for `budget`, e.g. `8 KiB` or `8192`", true)
+}
+
+/// `arena: SIZE [align A] [in unsafe("SECTION")]`, SIZE as for `budget` (`64 KiB`, `4096`).
+fn arena(input: ParseStream) -> syn::Result<ArenaDecl> {
+    let size = byte_count(
+        input,
+        "arena",
+        "expected the arena's size in bytes, e.g. `arena: 64 KiB` or `arena: 4096`",
+        false,
+    )?;
+    let align = if input.peek(kw::align) {
+        input.parse::<kw::align>()?;
+        Some(plain_integer(input, "align")?)
+    } else {
+        None
+    };
+    let sections = sections(input)?;
+    if !(input.is_empty() || input.peek(Token![,]) || input.peek(Token![>])) {
+        return Err(input.error(
+            "expected `align A`, `in unsafe(\"SECTION\")` or `,` after the arena's size: \
+             `arena: 64 KiB align 64 in unsafe(\".sram2\")`",
+        ));
+    }
+    Ok(ArenaDecl { size, align, sections })
+}
+
+/// A byte count with an optional unit (`B`, `KiB`, `MiB`, as a suffix or a word). With
+/// `any_word`, any word after the number is read as its unit (and must be one); without, only
+/// those three are (another word is left for the caller).
+fn byte_count(
+    input: ParseStream,
+    key: &str,
+    expected: &str,
+    any_word: bool,
+) -> syn::Result<Spanned<u64>> {
+    const UNITS: [&str; 3] = ["B", "KiB", "MiB"];
+    let units = format!("expected bytes, `KiB` or `MiB` after the {key}, e.g. `{key}: 8 KiB`");
+    let lit: LitInt = input.parse().map_err(|e| syn::Error::new(e.span(), expected))?;
     let mut span = lit.span();
+    let is_unit = |input: ParseStream| {
+        input.fork().call(Ident::parse_any).is_ok_and(|unit| UNITS.contains(&&*unit.to_string()))
+    };
     let unit = if !lit.suffix().is_empty() {
         lit.suffix().to_owned()
-    } else if input.peek(Ident) && !input.peek(Token![,]) {
+    } else if input.peek(Ident) && !input.peek(Token![,]) && (any_word || is_unit(input)) {
         let unit = Ident::parse_any(input)?;
         span = span.join(unit.span()).unwrap_or(span);
-        if !matches!(unit.to_string().as_str(), "B" | "KiB" | "MiB") {
-            return Err(syn::Error::new(unit.span(), UNITS));
+        if !UNITS.contains(&&*unit.to_string()) {
+            return Err(syn::Error::new(unit.span(), units));
         }
         unit.to_string()
     } else {
@@ -394,14 +432,14 @@ fn budget(input: ParseStream) -> syn::Result<Spanned<u64>> {
         "B" => 1,
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
-        _ => return Err(syn::Error::new(lit.span(), UNITS)),
+        _ => return Err(syn::Error::new(lit.span(), units)),
     };
     let value = lit
         .base10_digits()
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(factor))
-        .ok_or_else(|| syn::Error::new(span, "budget does not fit in 64 bits"))?;
+        .ok_or_else(|| syn::Error::new(span, format!("{key} does not fit in 64 bits")))?;
     Ok(Spanned { value, span })
 }
 

@@ -7,11 +7,15 @@ pub use crate::__allocator_api2_impl as allocator_api2_impl;
 #[cfg(feature = "allocator-api2")]
 pub use crate::__api2_resize_method as api2_resize_method;
 pub use crate::__critical_section_available as require_critical_section;
+#[cfg(not(loom))]
+pub use crate::__fallback_arena as fallback_arena;
 pub use crate::__fallback_heap as fallback_heap;
 pub use crate::__lock_free_available as require_lock_free;
 #[cfg(feature = "allocator-api2")]
 pub use crate::api2::{api2_allocate, api2_grow, api2_shrink};
 pub use crate::arch::prefetch_read;
+#[cfg(not(loom))]
+pub use crate::arena::{Arena, ArenaBuffer, ArenaState, NoWcet, Wcet};
 pub use crate::counters::{AtomicErrors, LockedErrors, NoCounters, StatsOff, StatsOn};
 pub use crate::dispatch::{Dispatch, Holder};
 pub use crate::heap_state::HeapState;

@@ -10,6 +10,7 @@
 //! | [`hooks`] | per-heap event hooks |
 //! | [`wcet`] | measuring the worst case with a clock |
 //! | [`firmware`] | a heap on a microcontroller: features, the static form's placement, RTIC 2, embassy, dual-core |
+//! | [`arena`] | `arena: SIZE`: scopes, nested scopes, why nothing outlives them, raw allocation and reset, sync, poisoning, allocator-api2 |
 //! | [`safety`] | the `unsafe` policy and how the crate is tested |
 
 #[doc = include_str!("../docs/semantics.md")]
@@ -29,6 +30,9 @@ pub mod wcet {}
 
 #[doc = include_str!("../docs/firmware.md")]
 pub mod firmware {}
+
+#[doc = include_str!("../docs/arena.md")]
+pub mod arena {}
 
 #[doc = include_str!("../docs/safety.md")]
 pub mod safety {}

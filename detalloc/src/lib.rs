@@ -59,6 +59,8 @@ extern crate self as detalloc;
 
 mod api2;
 mod arch;
+#[cfg(not(loom))]
+pub mod arena;
 mod audit;
 pub mod c;
 pub mod clock;

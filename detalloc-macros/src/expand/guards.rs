@@ -75,7 +75,7 @@ fn width_errors(g: &Generator<'_>, bits: u32, width: &str, max: u128) -> TokenSt
 }
 
 /// The sync mode's requirement on the target, spanned at the mode.
-fn sync_guard(g: &Generator<'_>) -> TokenStream {
+pub(super) fn sync_guard(g: &Generator<'_>) -> TokenStream {
     let span = g.cfg.sync.span;
     match g.cfg.sync.value {
         SyncMode::Spin => quote_spanned! {span=>

@@ -12,11 +12,14 @@
 //! * `waiting.rs`: `waiters: K` (`allocate_wait`, the `Waiting` impl, the wait counters);
 //! * `traits.rs`: the shells: the inherent helpers, `Dispatch`, `Heap`, `GlobalAlloc`,
 //!   allocator-api2;
-//! * `guards.rs`: what only the target can decide (its pointer width, its atomics).
+//! * `guards.rs`: what only the target can decide (its pointer width, its atomics);
+//! * `arena.rs`: an arena declaration (`arena: SIZE`), on its own: its struct, constants and
+//!   `Arena` impl.
 //!
 //! Runtime items are named only through `::detalloc::__private` ([`runtime`]).
 
 mod alloc;
+mod arena;
 mod free;
 mod guards;
 mod resize;
@@ -37,6 +40,9 @@ pub fn runtime() -> TokenStream {
 
 pub fn expand(cfg: &Config) -> TokenStream {
     let g = Generator::new(cfg);
+    if let Some(arena) = &cfg.arena {
+        return arena::expand(&g, arena);
+    }
     let mut items = types::items(&g);
     items.push(traits::items(&g));
     items.push(waiting::items(&g));

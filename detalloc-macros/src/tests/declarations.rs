@@ -161,7 +161,9 @@ fn declaration(rng: &mut Rng, all_valid: bool) -> (String, Verdict, Option<u64>)
             keys.push(if rng.chance(70) { "pools" } else { "preset" });
         }
         for _ in 0..rng.below(5) {
-            keys.push(if rng.chance(5) { "colour" } else { *rng.pick(KEYS) });
+            // A heap's keys (the arena's own are drawn in `tests/arena.rs` and `tests/ui`).
+            let heap_keys = &KEYS[..KEYS.len() - 2];
+            keys.push(if rng.chance(5) { "colour" } else { *rng.pick(heap_keys) });
         }
     }
 
