@@ -49,6 +49,8 @@ use riscv_semihosting::{heprintln, hprintln};
 
 #[path = "../src/clint.rs"]
 mod clint;
+#[path = "../src/panic.rs"]
+mod panic;
 
 detalloc! {
     /// Four blocks, so the stack's order is easy to follow.
@@ -188,16 +190,6 @@ fn main() -> ! {
         round("kept reservation", CALL);
     }
     debug::exit(EXIT_SUCCESS);
-    loop {
-        riscv::asm::wfi();
-    }
-}
-
-/// Prints the panic message on stderr and exits QEMU with failure.
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    heprintln!("{}", info);
-    debug::exit(EXIT_FAILURE);
     loop {
         riscv::asm::wfi();
     }

@@ -35,12 +35,13 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use detalloc::Heap;
 use riscv::interrupt::Interrupt;
 use riscv_rt::{core_interrupt, entry};
-use riscv_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
+use riscv_semihosting::debug::{self, EXIT_SUCCESS};
 use riscv_semihosting::{heprintln, hprint, hprintln};
 
 #[path = "../../shared/firmware_checks.rs"]
 mod checks;
 mod clint;
+mod panic;
 
 // The heap, `FirmwareHeap`: the Cortex-M firmware's declaration, unchanged.
 #[cfg(not(feature = "lock-free"))]
@@ -160,16 +161,6 @@ fn main() -> ! {
     hprintln!("audit: free lists, bitmap and counters agree; every count matches the program");
 
     debug::exit(EXIT_SUCCESS);
-    loop {
-        riscv::asm::wfi();
-    }
-}
-
-/// Prints the panic message on stderr and exits QEMU with failure.
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    heprintln!("{}", info);
-    debug::exit(EXIT_FAILURE);
     loop {
         riscv::asm::wfi();
     }
