@@ -41,6 +41,23 @@ pub fn audit_api2_allocate_checked(
     detalloc::allocator_api2::alloc::Allocator::allocate(&heap, layout)
 }
 
+detalloc::detalloc! {
+    /// The arena of `audit_arena_alloc` (issue 26): allocation in a scope is the same code in
+    /// every sync mode (the lock is taken only to open and close a scope).
+    pub struct AuditArena<arena: 64 KiB>;
+}
+
+/// One allocation in an open scope of an arena: align-up and one bounds check, which the
+/// audit must find loop-free and table-free.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn audit_arena_alloc(
+    scope: &detalloc::arena::Scope<'_, AuditArena>,
+    layout: Layout,
+) -> Result<NonNull<[u8]>, AllocError> {
+    scope.allocate(layout)
+}
+
 /// One alloc/free pair per size class through the wrappers, so each wrapper is called (and
 /// therefore kept) and exercised once.
 fn exercise<H: Heap>(
@@ -81,6 +98,11 @@ fn main() {
         + exercise(&SPIN, audit_alloc_spin, audit_free_spin)
         + exercise(&LOCK_FREE, audit_alloc_lock_free, audit_free_lock_free)
         + exercise(&CS, audit_alloc_critical_section, audit_free_critical_section);
-    println!("{served} alloc/free pairs through the audit entry points");
+    let mut arena = Box::new(AuditArena::new());
+    let bytes = detalloc::arena::Arena::scope(&mut *arena, |s| {
+        black_box(audit_arena_alloc)(s, black_box(layout)).map_or(0, |b| b.len())
+    });
+    assert_eq!(bytes, 8);
+    println!("{served} alloc/free pairs and one arena allocation through the audit entry points");
     println!("audit: cargo run -p detalloc-audit -- target/release/examples/audit_targets");
 }

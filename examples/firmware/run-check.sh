@@ -12,6 +12,8 @@
 # - each image again with one guest instruction per translation block: QEMU takes interrupts
 #   only between blocks, so only there can a tick land inside a pool update (a critical
 #   section that masks nothing passes the default runs and fails these);
+# - examples/arena.rs, a per-callback scratch arena shared with SysTick: output identical to
+#   arena-expected.txt on the Cortex-M3 and the Cortex-M0;
 # - examples/aba.rs, the deterministic ABA reproduction on the lock-free pool: detected with
 #   the old 16-bit-tag compare-and-swap, none with the LL/SC head.
 set -euo pipefail
@@ -24,8 +26,15 @@ source ../../scripts/qemu.sh
 lint --all-targets
 check_cores 120 detalloc-firmware
 
-step "examples build (measure.rs, size.rs, aba.rs)"
+step "examples build (measure.rs, size.rs, aba.rs, arena.rs)"
 cargo build -q --release --examples
+
+# The per-callback scratch arena (examples/arena.rs): its output, on a Cortex-M3 and a Cortex-M0.
+step "arena example (thumbv7m, thumbv6m)"
+CHECK_RUN_EXPECTED=arena-expected.txt check_run 120 arena-m3 cargo run -q --release --example arena
+CHECK_RUN_EXPECTED=arena-expected.txt check_run 120 arena-m0 \
+    cargo run -q --release --target thumbv6m-none-eabi --example arena
+cat target/check/arena-m3.stdout
 
 # The ABA reproduction (examples/aba.rs): an interrupt inside a lock-free pop's window does a
 # whole 16-bit tag's worth of pushes and pops. The old 16 + 16 tagged CAS (`detalloc_cas16`)
