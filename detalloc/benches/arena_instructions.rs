@@ -18,8 +18,14 @@ use std::ptr::NonNull;
 use detalloc::AllocError;
 use detalloc::arena::{Arena, Scope};
 
-detalloc::detalloc! { pub struct Scratch<arena: 64 KiB>; }
-detalloc::detalloc! { pub struct Lean<arena: 64 KiB, stats: false>; }
+detalloc::detalloc! {
+    /// The measured arena, statistics on.
+    pub struct Scratch<arena: 64 KiB>;
+}
+detalloc::detalloc! {
+    /// The measured arena, statistics off.
+    pub struct Lean<arena: 64 KiB, stats: false>;
+}
 
 /// One measured allocation (statistics on).
 #[unsafe(no_mangle)]
