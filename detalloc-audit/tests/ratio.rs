@@ -19,7 +19,9 @@
 //!   (`examples/riscv-firmware/examples/measure.rs`, the same cases), run under
 //!   `qemu-system-riscv32 -machine virt` the same way (the caller's `jal`/`jalr` not counted).
 //!
-//! Run: `cargo test -p detalloc-audit --test ratio -- --nocapture` prints the tables. Without
+//! Run: `cargo test -p detalloc-audit --test ratio -- --include-ignored --nocapture` prints
+//! the tables (the tests are ignored by a plain `cargo test`: they build the fixtures and
+//! firmware and run them under valgrind and QEMU, minutes on two cores). Without
 //! valgrind (or a QEMU) the measurement is skipped with a message, unless
 //! `DETALLOC_AUDIT_MEASURE=require` (as `.ci/run` sets it), which makes that a failure.
 
@@ -38,6 +40,7 @@ use detalloc_audit::{audit, audit_assuming, default_symbols, elf::Image};
 const ASSUMED: [&str; 2] = ["_critical_section_1_0_acquire", "_critical_section_1_0_release"];
 
 #[test]
+#[ignore = "builds and measures under valgrind and QEMU (minutes): CI's ratio step runs it"]
 fn host_wrappers() {
     let dir = common::cargo_build("host-heaps/Cargo.toml", "host-heaps", None);
     let exe = dir.join("release/host-heaps");
@@ -186,6 +189,7 @@ fn qemu_calls(
 /// a block shrunk in place, a block of another pool, a layout no pool fits, refused frees):
 /// each static bound at least its measured counts, and at most 1.25x the largest.
 #[test]
+#[ignore = "builds and measures under valgrind and QEMU (minutes): CI's ratio step runs it"]
 fn firmware_measure() {
     let firmware = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware");
     // Its `.cargo/config.toml` (target, linker script) applies from its directory.
@@ -254,12 +258,14 @@ fn riscv_measure(target: &str, opt_level: &str) {
 /// 58 measured on riscv32imac (1.49x, 1.38x; the other wrappers stay within 1.09x). Those
 /// levels are audited loop-free by `scripts/audit-opt-levels.sh`.)
 #[test]
+#[ignore = "builds and measures under valgrind and QEMU (minutes): CI's ratio step runs it"]
 fn riscv32imac_firmware_measure() {
     riscv_measure("riscv32imac-unknown-none-elf", "3");
     riscv_measure("riscv32imac-unknown-none-elf", "s");
 }
 
 #[test]
+#[ignore = "builds and measures under valgrind and QEMU (minutes): CI's ratio step runs it"]
 fn riscv32imc_firmware_measure() {
     riscv_measure("riscv32imc-unknown-none-elf", "3");
     riscv_measure("riscv32imc-unknown-none-elf", "s");
