@@ -19,6 +19,8 @@
 //!   `reset_stats` meanwhile, quiescent checks between rounds.
 //! * `fuzz/shrink.rs`, `fuzz/text.rs`: delta debugging, and cases as text.
 //! * `fuzz/watchdog.rs`: a step that does not finish is a deadlock: print, then abort.
+//! * `fuzz/arena.rs`: arenas (allocator-api2 calls on scopes, nested and refused scopes, raw
+//!   allocations and resets) against a model that predicts every offset (`arenas`, below).
 //! * `fuzz/corpus.rs`: the minimized cases, replayed as plain tests (fast enough for Miri).
 //!
 //! Environment:
@@ -36,6 +38,8 @@
 
 #[path = "fuzz/api.rs"]
 mod api;
+#[path = "fuzz/arena.rs"]
+mod arena;
 #[path = "fuzz/corpus.rs"]
 mod corpus;
 #[path = "fuzz/ctx.rs"]
@@ -455,5 +459,23 @@ fn threads() {
     );
     if !failures.is_empty() {
         panic!("{} failing case(s):\n{}", failures.len(), failures.join("\n\n"));
+    }
+}
+
+/// Arenas: seeded cases of `fuzz/arena.rs` (30 natively, 2 under Miri; `DETALLOC_FUZZ_SEED`
+/// replays one).
+#[test]
+fn arenas() {
+    let seeds: Vec<u64> =
+        match std::env::var("DETALLOC_FUZZ_SEED").ok().and_then(|s| s.parse().ok()) {
+            Some(seed) => vec![seed],
+            None => (1..=if cfg!(miri) { 2 } else { 30 }).collect(),
+        };
+    for seed in seeds {
+        let result = std::panic::catch_unwind(|| arena::case(seed));
+        assert!(
+            result.is_ok(),
+            "arena case failed: DETALLOC_FUZZ_SEED={seed} cargo test -p detalloc-tests --test fuzz arenas"
+        );
     }
 }
