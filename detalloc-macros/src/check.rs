@@ -245,7 +245,7 @@ fn check_arena(
     }
     ok &= check_sections(&arena.sections, form, errors);
     let section = arena.sections.first().map(|s| s.name.value.clone());
-    ok.then(|| ArenaDef { size: arena.size, align, section })
+    ok.then_some(ArenaDef { size: arena.size, align, section })
 }
 
 /// Per-pool rules; returns the pools that satisfy them.

@@ -89,7 +89,7 @@ fn level(
                 let i = rng.below(live.len());
                 let (old, new) = (live[i].layout, layout(rng));
                 let grow = new.size() >= old.size();
-                let aligned = live[i].ptr.as_ptr().addr() % new.align() == 0;
+                let aligned = live[i].ptr.as_ptr().addr().is_multiple_of(new.align());
                 let last = off(live[i].ptr) + old.size() == cursor;
                 let in_place = aligned
                     && (if grow {

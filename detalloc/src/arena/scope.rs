@@ -57,8 +57,11 @@ pub struct Scope<'s, A: Arena> {
     allocs: Cell<u64>,
     failures: Cell<u64>,
     wcet: Cell<u64>,
-    _brand: PhantomData<(fn(&'s ()) -> &'s (), *mut ())>,
+    _brand: PhantomData<Brand<'s>>,
 }
+
+/// Invariant in `'s` (`fn(&'s ()) -> &'s ()`), neither `Send` nor `Sync` (`*mut ()`).
+type Brand<'s> = (fn(&'s ()) -> &'s (), *mut ());
 
 impl<'s, A: Arena> Scope<'s, A> {
     /// A scope owning the bytes of `arena` from `mark` up.
