@@ -283,7 +283,10 @@ macro_rules! export_c {
 /// here too and libc's allocator is never linked). `malloc` aligns as C's default for the
 /// size; a bad `free` is refused and counted (with validation), never a crash.
 ///
-/// ```no_run
+/// (A crate of its own, not run: a `malloc` exported from a test binary would become that
+/// binary's own allocator.)
+///
+/// ```no_run,standalone_crate
 /// detalloc::detalloc! {
 ///     pub struct CHeap<pools: [16 x 64, 256 x 16, 1024 x 4], sync: critical_section>;
 /// }
