@@ -7,7 +7,7 @@
 //!
 //! detalloc::detalloc! {
 //!     /// Scratch for one audio callback: 16 KiB, the buffer 64-byte aligned.
-//!     pub static SCRATCH: Scratch<arena: 16 KiB align 64, sync: critical_section>;
+//!     pub static SCRATCH: Scratch<arena: 16 KiB align 64, sync: spin>;
 //! }
 //!
 //! let peak = SCRATCH.try_scope(|s| {

@@ -288,7 +288,7 @@ macro_rules! export_c {
 ///
 /// ```no_run,standalone_crate
 /// detalloc::detalloc! {
-///     pub struct CHeap<pools: [16 x 64, 256 x 16, 1024 x 4], sync: critical_section>;
+///     pub struct CHeap<pools: [16 x 64, 256 x 16, 1024 x 4], sync: spin>;
 /// }
 /// static HEAP: CHeap = CHeap::new();
 /// detalloc::export_malloc!(HEAP);
@@ -473,7 +473,7 @@ macro_rules! export_malloc {
 ///
 /// ```no_run
 /// detalloc::detalloc! {
-///     pub struct RtosHeap<pools: [32 x 64, 128 x 16, 1024 x 8], sync: critical_section>;
+///     pub struct RtosHeap<pools: [32 x 64, 128 x 16, 1024 x 8], sync: spin>;
 /// }
 /// static HEAP: RtosHeap = RtosHeap::new();
 /// detalloc::export_freertos!(HEAP);
