@@ -9,15 +9,30 @@ use detalloc::c::{DetHeap, DetPoolStats, DetStats, Status};
 use detalloc::detalloc;
 use detalloc_tests::Rng;
 
+// One heap per test that counts (the tests run in parallel threads): `AUDIO` for the model,
+// `SHAPES` for resizing, `TEXT` for the report and `reset_stats`, `NET` for bad frees.
 detalloc! { struct AudioHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, validate: true>; }
+detalloc! { struct ShapesHeap<pools: [16 x 32, 64 x 16, 256 x 8], sync: spin, validate: true>; }
+detalloc! { struct TextHeap<pools: [16 x 4, 256 x 2], sync: spin, validate: true>; }
+detalloc! { struct Unchecked<pools: [16 x 4, 64 x 4], sync: spin, validate: false>; }
 detalloc! { struct NetHeap<pools: [32 x 8, 1536 x 2], sync: critical_section, validate: true>; }
 detalloc! { struct LeanHeap<pools: [16 x 4, 96 x 4], stats: false, validate: false, sync: spin>; }
 
 static AUDIO: AudioHeap = AudioHeap::new();
 static NET: NetHeap = NetHeap::new();
 static LEAN: LeanHeap = LeanHeap::new();
+static SHAPES: ShapesHeap = ShapesHeap::new();
+static TEXT: TextHeap = TextHeap::new();
+static UNCHECKED: Unchecked = Unchecked::new();
 
-detalloc::export_c!(AUDIO as audio_heap, NET as net_heap, LEAN as lean_heap);
+detalloc::export_c!(
+    AUDIO as audio_heap,
+    NET as net_heap,
+    LEAN as lean_heap,
+    SHAPES as shapes_heap,
+    TEXT as text_heap,
+    UNCHECKED as unchecked_heap,
+);
 
 fn audio() -> *const DetHeap {
     audio_heap.get()
@@ -109,9 +124,9 @@ fn every_bad_free_is_refused_with_its_code_and_counted() {
         assert_eq!(det_free(net, block.cast()), Status::OK);
         assert_eq!(det_free(net, block.cast()), Status::DOUBLE_FREE);
         // A block of another heap is foreign to this one, and stays allocated in its own.
-        let audio_block = det_alloc(audio(), 16);
-        assert_eq!(det_free(net, audio_block), Status::FOREIGN);
-        assert_eq!(det_free(audio(), audio_block), Status::OK);
+        let other = det_alloc(shapes_heap.get(), 16);
+        assert_eq!(det_free(net, other), Status::FOREIGN);
+        assert_eq!(det_free(shapes_heap.get(), other), Status::OK);
         let small = det_alloc(net, 8).cast::<u8>();
         assert_eq!(det_free(net, small.cast()), Status::OK);
         assert_eq!(det_free(net, small.cast()), Status::DOUBLE_FREE);
@@ -141,38 +156,39 @@ fn a_handle_of_no_exported_heap_is_refused() {
 
 #[test]
 fn realloc_calloc_and_arrays_follow_c() {
+    let shapes = || shapes_heap.get();
     // SAFETY: every pointer passed is null or a live block of the heap.
     unsafe {
-        let p = det_realloc(audio(), ptr::null_mut(), 10).cast::<u8>();
-        assert_eq!(det_usable_size(audio(), p.cast()), 16, "realloc(NULL) allocates");
+        let p = det_realloc(shapes(), ptr::null_mut(), 10).cast::<u8>();
+        assert_eq!(det_usable_size(shapes(), p.cast()), 16, "realloc(NULL) allocates");
         ptr::copy_nonoverlapping(b"0123456789".as_ptr(), p, 10);
-        let q = det_realloc(audio(), p.cast(), 16).cast::<u8>();
+        let q = det_realloc(shapes(), p.cast(), 16).cast::<u8>();
         assert_eq!(q, p, "the block's pool fits: in place");
-        let r = det_realloc(audio(), q.cast(), 200).cast::<u8>();
-        assert_eq!(det_usable_size(audio(), r.cast()), 256, "moved to the 256-byte pool");
+        let r = det_realloc(shapes(), q.cast(), 200).cast::<u8>();
+        assert_eq!(det_usable_size(shapes(), r.cast()), 256, "moved to the 256-byte pool");
         assert_eq!(std::slice::from_raw_parts(r, 10), b"0123456789", "contents kept");
-        let s = det_realloc(audio(), r.cast(), 12).cast::<u8>();
-        assert_eq!(det_usable_size(audio(), s.cast()), 16, "a shrink moves to the smaller pool");
+        let s = det_realloc(shapes(), r.cast(), 12).cast::<u8>();
+        assert_eq!(det_usable_size(shapes(), s.cast()), 16, "a shrink moves to the smaller pool");
         assert_eq!(std::slice::from_raw_parts(s, 10), b"0123456789");
-        assert!(det_realloc(audio(), s.cast(), 100_000).is_null(), "no pool: NULL");
-        assert_eq!(det_usable_size(audio(), s.cast()), 16, "the old block untouched");
-        assert!(det_realloc(audio(), s.cast(), 0).is_null(), "size 0 frees");
-        assert_eq!(det_usable_size(audio(), s.cast()), 0, "freed");
+        assert!(det_realloc(shapes(), s.cast(), 100_000).is_null(), "no pool: NULL");
+        assert_eq!(det_usable_size(shapes(), s.cast()), 16, "the old block untouched");
+        assert!(det_realloc(shapes(), s.cast(), 0).is_null(), "size 0 frees");
+        assert_eq!(det_usable_size(shapes(), s.cast()), 0, "freed");
 
-        let before = stats(audio()).invalid_frees;
+        let before = stats(shapes()).invalid_frees;
         let mut local = 0u32;
-        assert!(det_realloc(audio(), (&raw mut local).cast(), 8).is_null());
-        assert_eq!(stats(audio()).invalid_frees, before + 1, "a bad realloc is a refused free");
+        assert!(det_realloc(shapes(), (&raw mut local).cast(), 8).is_null());
+        assert_eq!(stats(shapes()).invalid_frees, before + 1, "a bad realloc is a refused free");
 
-        let z = det_calloc(audio(), 6, 10).cast::<u8>();
+        let z = det_calloc(shapes(), 6, 10).cast::<u8>();
         assert!(std::slice::from_raw_parts(z, 60).iter().all(|&b| b == 0));
-        assert!(det_calloc(audio(), usize::MAX, 2).is_null(), "overflow: NULL");
-        assert!(det_alloc_array(audio(), usize::MAX / 2, 3, 0).is_null());
-        let a = det_alloc_array(audio(), 4, 16, 64);
+        assert!(det_calloc(shapes(), usize::MAX, 2).is_null(), "overflow: NULL");
+        assert!(det_alloc_array(shapes(), usize::MAX / 2, 3, 0).is_null());
+        let a = det_alloc_array(shapes(), 4, 16, 64);
         assert_eq!(a as usize % 64, 0);
-        assert!(det_alloc_aligned(audio(), 8, 3).is_null(), "not a power of two");
+        assert!(det_alloc_aligned(shapes(), 8, 3).is_null(), "not a power of two");
         for block in [z.cast(), a] {
-            assert_eq!(det_free(audio(), block), Status::OK);
+            assert_eq!(det_free(shapes(), block), Status::OK);
         }
     }
 }
@@ -192,17 +208,19 @@ fn stats_pools_report_and_strings() {
         assert_eq!(det_get_stats(lean, ptr::null_mut()), Status::NULL_ARGUMENT);
         assert_eq!(det_free(lean, block), Status::OK);
 
-        let full = det_report(audio(), ptr::null_mut(), 0);
+        let full = det_report(text_heap.get(), ptr::null_mut(), 0);
         let mut buf = vec![0x55u8; full + 1];
-        assert_eq!(det_report(audio(), buf.as_mut_ptr().cast(), buf.len()), full);
+        assert_eq!(det_report(text_heap.get(), buf.as_mut_ptr().cast(), buf.len()), full);
         let text = CStr::from_bytes_with_nul(&buf).expect("NUL-terminated").to_str().unwrap();
-        assert!(text.starts_with("AudioHeap: 3 pools"), "{text}");
+        assert!(text.starts_with("TextHeap: 2 pools"), "{text}");
         let mut short = [0x55u8; 10];
-        assert_eq!(det_report(audio(), short.as_mut_ptr().cast(), 10), full, "full length");
-        assert_eq!(&short[..10], b"AudioHeap\0", "truncated, terminated");
+        assert_eq!(det_report(text_heap.get(), short.as_mut_ptr().cast(), 10), full, "full length");
+        assert_eq!(&short[..10], b"TextHeap:\0", "truncated, terminated");
 
-        assert_eq!(det_reset_stats(audio()), Status::OK);
-        assert_eq!(stats(audio()).allocs, 0);
+        let block = det_alloc(text_heap.get(), 8);
+        assert_eq!(det_free(text_heap.get(), block), Status::OK);
+        assert_eq!(det_reset_stats(text_heap.get()), Status::OK);
+        assert_eq!(stats(text_heap.get()).allocs, 0);
 
         let message = |code| CStr::from_ptr(det_error_string(Status(code))).to_str().unwrap();
         assert_eq!(message(0), "success");
@@ -213,4 +231,28 @@ fn stats_pools_report_and_strings() {
     }
     // `c_void` is what C sees: the handles are plain addresses of the heap statics.
     assert_eq!(audio_heap.get().cast::<c_void>(), (&raw const AUDIO).cast::<c_void>());
+}
+
+#[test]
+fn without_validation_an_interior_pointer_is_refused_not_freed() {
+    let heap = unchecked_heap.get();
+    // SAFETY: `p` is a live block; the interior pointer is refused before anything is touched.
+    unsafe {
+        let p = det_alloc(heap, 40).cast::<u8>();
+        assert_eq!(det_usable_size(heap, p.cast()), 64);
+        assert_eq!(det_free(heap, p.add(8).cast()), Status::MISALIGNED);
+        assert!(det_realloc(heap, p.add(16).cast(), 300).is_null(), "a bad realloc: NULL");
+        let mut local = 0u8;
+        assert_eq!(det_free(heap, (&raw mut local).cast()), Status::FOREIGN);
+        // The heap is unharmed: the next blocks are whole, distinct blocks.
+        let q = det_alloc(heap, 40).cast::<u8>();
+        let r = det_alloc(heap, 40).cast::<u8>();
+        assert!(q != p && r != p && q != r);
+        assert_eq!([q as usize % 64, r as usize % 64], [0, 0]);
+        for block in [p, q, r] {
+            assert_eq!(det_free(heap, block.cast()), Status::OK);
+        }
+    }
+    // SAFETY: any handle is accepted.
+    assert_eq!(unsafe { det_validate(heap) }, Status::OK);
 }

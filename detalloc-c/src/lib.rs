@@ -63,6 +63,153 @@ fn c_identifier(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Keywords of C, C++ and Rust: no heap handle may be one.
+const KEYWORDS: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "as",
+    "asm",
+    "async",
+    "auto",
+    "await",
+    "bool",
+    "box",
+    "break",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "const",
+    "continue",
+    "crate",
+    "default",
+    "delete",
+    "do",
+    "double",
+    "dyn",
+    "else",
+    "enum",
+    "explicit",
+    "extern",
+    "false",
+    "final",
+    "float",
+    "fn",
+    "for",
+    "friend",
+    "gen",
+    "goto",
+    "if",
+    "impl",
+    "in",
+    "inline",
+    "int",
+    "let",
+    "long",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "namespace",
+    "new",
+    "not",
+    "nullptr",
+    "operator",
+    "or",
+    "override",
+    "priv",
+    "private",
+    "protected",
+    "pub",
+    "ref",
+    "register",
+    "restrict",
+    "return",
+    "self",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "struct",
+    "super",
+    "switch",
+    "template",
+    "this",
+    "throw",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typedef",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsigned",
+    "unsized",
+    "use",
+    "virtual",
+    "void",
+    "volatile",
+    "where",
+    "while",
+    "yield",
+];
+
+/// C library and port symbols a handle would replace for the whole image (the handle is a
+/// global symbol of its name): refused.
+const LIBC_NAMES: &[&str] = &[
+    "abort",
+    "aligned_alloc",
+    "calloc",
+    "errno",
+    "exit",
+    "free",
+    "main",
+    "malloc",
+    "malloc_usable_size",
+    "memalign",
+    "memcpy",
+    "memmove",
+    "memset",
+    "posix_memalign",
+    "printf",
+    "pvPortCalloc",
+    "pvPortMalloc",
+    "realloc",
+    "stderr",
+    "stdin",
+    "stdout",
+    "strlen",
+    "valloc",
+    "vPortFree",
+    "vPortGetHeapStats",
+    "vPortInitialiseBlocks",
+    "xPortGetFreeHeapSize",
+    "xPortGetMinimumEverFreeHeapSize",
+];
+
+/// Why `name` cannot be a heap's handle, if it cannot.
+fn handle_name_problem(name: &str) -> Option<String> {
+    if !c_identifier(name) {
+        return Some(format!("`{name}` is not a C identifier (letters, digits, `_`)"));
+    }
+    if KEYWORDS.contains(&name) {
+        return Some(format!("`{name}` is a keyword of C, C++ or Rust"));
+    }
+    if LIBC_NAMES.contains(&name) || name.starts_with('_') {
+        return Some(format!(
+            "`{name}` would replace a C library symbol (or is reserved for one) in the whole image"
+        ));
+    }
+    if name.to_ascii_lowercase().starts_with("det_") {
+        return Some(format!("`{name}`: names starting with det_ are the API's"));
+    }
+    None
+}
+
 impl Library {
     /// Whether the target has no operating system (a firmware target: `no_std`, `panic =
     /// "abort"` with a handler of the library's own).
@@ -79,13 +226,42 @@ impl Library {
             return Err("no heap: give --pools POOLS or --heap NAME=POOLS".into());
         }
         for heap in &self.heaps {
-            if !c_identifier(&heap.name) {
-                return Err(format!("`{}` is not a C identifier", heap.name));
+            if let Some(problem) = handle_name_problem(&heap.name) {
+                return Err(format!("--heap {}: {problem}", heap.name));
             }
         }
+        // Every name the generated crate defines once per namespace: values (handles and heap
+        // statics) and types (heap types).
         for (i, heap) in self.heaps.iter().enumerate() {
             if self.heaps[..i].iter().any(|h| h.name == heap.name) {
                 return Err(format!("two heaps are named `{}`", heap.name));
+            }
+        }
+        let mut defined: Vec<(bool, String, &str)> = Vec::new(); // (is a type, name, heap)
+        for heap in &self.heaps {
+            let names = [
+                (false, heap.name.clone()),
+                (false, static_name(&heap.name)),
+                (true, type_name(&heap.name)),
+            ];
+            for (is_type, generated) in names {
+                let clash = defined.iter().find(|(t, n, _)| *t == is_type && *n == generated);
+                if let Some((_, _, other)) = clash {
+                    return Err(if *other == heap.name.as_str() {
+                        format!(
+                            "--heap {}: its handle and its Rust static would both be \
+                             `{generated}`: use a lower-case name",
+                            heap.name
+                        )
+                    } else {
+                        format!(
+                            "--heap {} and --heap {other} would both define `{generated}`: \
+                             rename one",
+                            heap.name
+                        )
+                    });
+                }
+                defined.push((is_type, generated, heap.name.as_str()));
             }
         }
         for (port, name) in [("--malloc", &self.malloc), ("--freertos", &self.freertos)] {
@@ -144,6 +320,11 @@ impl Library {
         if self.sync == "critical_section" {
             features.push("\"critical-section\"");
         }
+        if !self.bare_metal() {
+            // A hosted library: `sync: spin` waiters yield to the OS after 128 spins (without
+            // it, threads that outnumber the cores can spin for a whole time slice each).
+            features.push("\"std\"");
+        }
         let mut toml = String::new();
         let _ = write!(
             toml,
@@ -197,17 +378,17 @@ impl Library {
                 name = heap.name,
                 pools = heap.pools,
                 sync = self.sync,
-                upper = heap.name.to_uppercase(),
+                upper = static_name(&heap.name),
             );
         }
         let exports: Vec<String> =
             self.heaps.iter().map(|h| format!("{} as {}", h.name.to_uppercase(), h.name)).collect();
         let _ = writeln!(lib, "detalloc::export_c!({});", exports.join(", "));
         if let Some(name) = &self.malloc {
-            let _ = writeln!(lib, "detalloc::export_malloc!({});", name.to_uppercase());
+            let _ = writeln!(lib, "detalloc::export_malloc!({});", static_name(name));
         }
         if let Some(name) = &self.freertos {
-            let _ = writeln!(lib, "detalloc::export_freertos!({});", name.to_uppercase());
+            let _ = writeln!(lib, "detalloc::export_freertos!({});", static_name(name));
         }
         if self.bare_metal() {
             lib.push_str(
@@ -246,6 +427,11 @@ impl Library {
         let _ = writeln!(text, "#endif /* {guard} */");
         text
     }
+}
+
+/// The Rust static of the heap `name`: `audio_heap` -> `AUDIO_HEAP`.
+fn static_name(name: &str) -> String {
+    name.to_uppercase()
 }
 
 /// The Rust type name of the heap `name` (what its report starts with): `audio_heap` ->

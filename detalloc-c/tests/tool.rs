@@ -47,6 +47,30 @@ fn a_host_library_uses_std_and_its_critical_section() {
 
 #[test]
 fn bad_descriptions_are_refused_with_a_reason() {
+    let named = |names: &[&str]| Library {
+        heaps: names
+            .iter()
+            .map(|n| HeapDecl { name: (*n).into(), pools: "[16 x 1]".into() })
+            .collect(),
+        malloc: None,
+        ..library()
+    };
+    for (names, reason) in [
+        (&["malloc"][..], "would replace a C library symbol"),
+        (&["int"], "is a keyword"),
+        (&["fn"], "is a keyword"),
+        (&["det_alloc"], "are the API's"),
+        (&["_private"], "reserved"),
+        (&["AUDIO"], "use a lower-case name"),
+        (&["a_b", "aB"], "would both define `AB`"),
+        (&["a", "A"], "would both define `A`"),
+    ] {
+        let error = named(names).check().expect_err(reason);
+        assert!(error.contains(reason), "{names:?}: {error} (expected: {reason})");
+    }
+    // Names that collided with the macro's own parameters before are fine now.
+    named(&["heap", "size", "h", "ptr", "handle"]).check().expect("ordinary names");
+
     let cases: [(Library, &str); 7] = [
         (Library { heaps: vec![], ..library() }, "no heap"),
         (

@@ -94,9 +94,10 @@ void *det_calloc(det_heap_t *heap, size_t count, size_t size);
    block is free, or when ptr is no block of the heap (refused and counted). */
 void *det_realloc(det_heap_t *heap, void *ptr, size_t size);
 
-/* Frees the block at `ptr`, found by its address (no size). NULL is a no-op. A pointer that is
-   no allocated block is refused, counted, and its code returned (with validation: every bad
-   free; without: foreign and interior pointers). */
+/* Frees the block at `ptr`, found by its address (no size). NULL is a no-op. With validation
+   every pointer that is no allocated block is refused, counted in invalid_frees and its code
+   returned; without, a foreign pointer (counted) and an interior one (not counted) are, and a
+   second free of a block is the caller's to avoid. */
 det_status_t det_free(det_heap_t *heap, void *ptr);
 
 /* The bytes of the block at `ptr` (its pool's block size), 0 for no live block of the heap. */
@@ -112,7 +113,8 @@ det_status_t det_pool_stats(det_heap_t *heap, size_t pool, det_pool_stats_t *sta
 size_t det_pool_count(det_heap_t *heap);
 
 /* Audits the heap's free lists, live bitmap and counters: DET_OK or DET_ERR_CORRUPT. O(blocks),
-   pool by pool. */
+   pool by pool. Exact only while no other context uses the heap when it is `sync: lock_free`
+   (its pools have no lock to hold still): run it quiescent there. */
 det_status_t det_validate(det_heap_t *heap);
 
 /* Counters to 0, peaks to the current use. */

@@ -32,6 +32,10 @@ impl Holder {
 
 /// A generated heap's dispatch. Implemented by the macro's expansion only.
 pub trait Dispatch: Heap {
+    /// Whether this build classifies frees with the live bitmap (`validate: true`, or
+    /// `validate: debug` in a debug build of the declaring crate).
+    const VALIDATES: bool;
+
     /// The pool a request selects: the smallest whose block size is `>= size` and whose
     /// alignment is `>= align`.
     fn select(size: usize, align: usize) -> Option<usize>;

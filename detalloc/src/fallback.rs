@@ -22,6 +22,7 @@ macro_rules! __fallback_heap {
                 pub const SUMMARY: &'static str = "";
             }
             impl $crate::__private::Dispatch for $name {
+                const VALIDATES: bool = false;
                 fn select(_: usize, _: usize) -> ::core::option::Option<usize> {
                     ::core::option::Option::None
                 }

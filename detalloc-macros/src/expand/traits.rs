@@ -69,8 +69,10 @@ fn dispatch(g: &Generator<'_>) -> TokenStream {
         alloc::allocate_quietly(g),
         resize::keep(g),
     ];
+    let validates = g.validating();
     quote! {
         impl #p::Dispatch for #name {
+            const VALIDATES: bool = #validates;
             #(#methods)*
         }
     }

@@ -11,9 +11,9 @@
 #[macro_export]
 macro_rules! __c_dispatch {
     ($handle:expr, [$($heap:path),+], $h:ident => $body:expr, $otherwise:expr) => {{
-        let handle: *const $crate::c::DetHeap = $handle;
+        let det_dispatch_handle: *const $crate::c::DetHeap = $handle;
         $(
-            if ::core::ptr::eq(handle, $crate::c::HeapHandle::of(&$heap).get()) {
+            if ::core::ptr::eq(det_dispatch_handle, $crate::c::HeapHandle::of(&$heap).get()) {
                 let $h = &$heap;
                 return $body;
             }
@@ -62,10 +62,10 @@ macro_rules! export_c {
         /// None beyond C's: any handle and size are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc(
-            heap: *const $crate::c::DetHeap,
-            size: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(heap, [$($heap),+], h => $crate::c::ops::alloc(h, size),
+            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::alloc(det_h, det_size),
                 ::core::ptr::null_mut())
         }
 
@@ -75,12 +75,12 @@ macro_rules! export_c {
         /// None beyond C's: any handle, size and alignment are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc_aligned(
-            heap: *const $crate::c::DetHeap,
-            size: usize,
-            align: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_size: usize,
+            det_align: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => $crate::c::ops::alloc_aligned(h, size, align), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => $crate::c::ops::alloc_aligned(det_h, det_size, det_align), ::core::ptr::null_mut())
         }
 
         /// `det_alloc_array` (detalloc.h).
@@ -89,13 +89,13 @@ macro_rules! export_c {
         /// None beyond C's: any handle and sizes are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc_array(
-            heap: *const $crate::c::DetHeap,
-            count: usize,
-            size: usize,
-            align: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_count: usize,
+            det_size: usize,
+            det_align: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => $crate::c::ops::alloc_array(h, count, size, align), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => $crate::c::ops::alloc_array(det_h, det_count, det_size, det_align), ::core::ptr::null_mut())
         }
 
         /// `det_calloc` (detalloc.h).
@@ -104,12 +104,12 @@ macro_rules! export_c {
         /// None beyond C's: any handle and sizes are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_calloc(
-            heap: *const $crate::c::DetHeap,
-            count: usize,
-            size: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_count: usize,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => $crate::c::ops::calloc(h, count, size), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => $crate::c::ops::calloc(det_h, det_count, det_size), ::core::ptr::null_mut())
         }
 
         /// `det_realloc` (detalloc.h).
@@ -119,13 +119,13 @@ macro_rules! export_c {
         /// with validation on).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_realloc(
-            heap: *const $crate::c::DetHeap,
-            ptr: *mut ::core::ffi::c_void,
-            size: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_ptr: *mut ::core::ffi::c_void,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => unsafe { $crate::c::ops::realloc(h, ptr, size) }, ::core::ptr::null_mut())
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => unsafe { $crate::c::ops::realloc(det_h, det_ptr, det_size) }, ::core::ptr::null_mut())
         }
 
         /// `det_free` (detalloc.h).
@@ -135,12 +135,12 @@ macro_rules! export_c {
         /// pointer with validation on).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_free(
-            heap: *const $crate::c::DetHeap,
-            ptr: *mut ::core::ffi::c_void,
+            det_heap: *const $crate::c::DetHeap,
+            det_ptr: *mut ::core::ffi::c_void,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => unsafe { $crate::c::ops::free(h, ptr) }, $crate::c::Status::BAD_HEAP)
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => unsafe { $crate::c::ops::free(det_h, det_ptr) }, $crate::c::Status::BAD_HEAP)
         }
 
         /// `det_usable_size` (detalloc.h).
@@ -149,11 +149,11 @@ macro_rules! export_c {
         /// None beyond C's: any handle and pointer are accepted (the pointer is only compared).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_usable_size(
-            heap: *const $crate::c::DetHeap,
-            ptr: *const ::core::ffi::c_void,
+            det_heap: *const $crate::c::DetHeap,
+            det_ptr: *const ::core::ffi::c_void,
         ) -> usize {
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => $crate::c::ops::usable_size(h, ptr), 0)
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => $crate::c::ops::usable_size(det_h, det_ptr), 0)
         }
 
         /// `det_get_stats` (detalloc.h).
@@ -162,12 +162,12 @@ macro_rules! export_c {
         /// `stats` is null or valid for a write of a `det_stats_t`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_get_stats(
-            heap: *const $crate::c::DetHeap,
-            stats: *mut $crate::c::DetStats,
+            det_heap: *const $crate::c::DetHeap,
+            det_stats: *mut $crate::c::DetStats,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => unsafe { $crate::c::ops::get_stats(h, stats) }, $crate::c::Status::BAD_HEAP)
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => unsafe { $crate::c::ops::get_stats(det_h, det_stats) }, $crate::c::Status::BAD_HEAP)
         }
 
         /// `det_pool_stats` (detalloc.h).
@@ -176,13 +176,13 @@ macro_rules! export_c {
         /// `stats` is null or valid for a write of a `det_pool_stats_t`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_pool_stats(
-            heap: *const $crate::c::DetHeap,
-            pool: usize,
-            stats: *mut $crate::c::DetPoolStats,
+            det_heap: *const $crate::c::DetHeap,
+            det_pool: usize,
+            det_stats: *mut $crate::c::DetPoolStats,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => unsafe { $crate::c::ops::pool_stats(h, pool, stats) },
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => unsafe { $crate::c::ops::pool_stats(det_h, det_pool, det_stats) },
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -191,8 +191,8 @@ macro_rules! export_c {
         /// # Safety
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn det_pool_count(heap: *const $crate::c::DetHeap) -> usize {
-            $crate::__c_dispatch!(heap, [$($heap),+], h => $crate::c::ops::pool_count(h), 0)
+        pub unsafe extern "C" fn det_pool_count(det_heap: *const $crate::c::DetHeap) -> usize {
+            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::pool_count(det_h), 0)
         }
 
         /// `det_validate` (detalloc.h).
@@ -201,9 +201,9 @@ macro_rules! export_c {
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_validate(
-            heap: *const $crate::c::DetHeap,
+            det_heap: *const $crate::c::DetHeap,
         ) -> $crate::c::Status {
-            $crate::__c_dispatch!(heap, [$($heap),+], h => $crate::c::ops::validate(h),
+            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::validate(det_h),
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -213,9 +213,9 @@ macro_rules! export_c {
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_reset_stats(
-            heap: *const $crate::c::DetHeap,
+            det_heap: *const $crate::c::DetHeap,
         ) -> $crate::c::Status {
-            $crate::__c_dispatch!(heap, [$($heap),+], h => $crate::c::ops::reset_stats(h),
+            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::reset_stats(det_h),
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -225,13 +225,13 @@ macro_rules! export_c {
         /// `buf` is null with `len` 0, or valid for writes of `len` bytes.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_report(
-            heap: *const $crate::c::DetHeap,
-            buf: *mut ::core::ffi::c_char,
-            len: usize,
+            det_heap: *const $crate::c::DetHeap,
+            det_buf: *mut ::core::ffi::c_char,
+            det_len: usize,
         ) -> usize {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(heap, [$($heap),+],
-                h => unsafe { $crate::c::ops::report(h, buf, len) }, 0)
+            $crate::__c_dispatch!(det_heap, [$($heap),+],
+                det_h => unsafe { $crate::c::ops::report(det_h, det_buf, det_len) }, 0)
         }
 
         /// `det_error_string` (detalloc.h).
@@ -240,9 +240,9 @@ macro_rules! export_c {
         /// None: any code is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_error_string(
-            status: $crate::c::Status,
+            det_status: $crate::c::Status,
         ) -> *const ::core::ffi::c_char {
-            $crate::c::Status::message(status)
+            $crate::c::Status::message(det_status)
         }
 
         /// `det_version_string` (detalloc.h).
@@ -301,8 +301,8 @@ macro_rules! export_malloc {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn malloc(size: usize) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc(&$heap, size)
+        pub unsafe extern "C" fn malloc(det_size: usize) -> *mut ::core::ffi::c_void {
+            $crate::c::ops::alloc(&$heap, det_size)
         }
 
         /// C's `free` on the heap.
@@ -310,9 +310,9 @@ macro_rules! export_malloc {
         /// # Safety
         /// As `detalloc::c::ops::free`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn free(ptr: *mut ::core::ffi::c_void) {
+        pub unsafe extern "C" fn free(det_ptr: *mut ::core::ffi::c_void) {
             // SAFETY: forwarded from the caller.
-            let _ = unsafe { $crate::c::ops::free(&$heap, ptr) };
+            let _ = unsafe { $crate::c::ops::free(&$heap, det_ptr) };
         }
 
         /// C's `calloc` on the heap.
@@ -320,8 +320,11 @@ macro_rules! export_malloc {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::calloc(&$heap, count, size)
+        pub unsafe extern "C" fn calloc(
+            det_count: usize,
+            det_size: usize,
+        ) -> *mut ::core::ffi::c_void {
+            $crate::c::ops::calloc(&$heap, det_count, det_size)
         }
 
         /// C's `realloc` on the heap.
@@ -330,11 +333,11 @@ macro_rules! export_malloc {
         /// As `detalloc::c::ops::realloc`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn realloc(
-            ptr: *mut ::core::ffi::c_void,
-            size: usize,
+            det_ptr: *mut ::core::ffi::c_void,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::c::ops::realloc(&$heap, ptr, size) }
+            unsafe { $crate::c::ops::realloc(&$heap, det_ptr, det_size) }
         }
 
         /// C11's `aligned_alloc` on the heap (NULL for an alignment that is no power of two).
@@ -343,13 +346,13 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn aligned_alloc(
-            align: usize,
-            size: usize,
+            det_align: usize,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            if align == 0 {
+            if det_align == 0 {
                 return ::core::ptr::null_mut();
             }
-            $crate::c::ops::alloc_aligned(&$heap, size, align)
+            $crate::c::ops::alloc_aligned(&$heap, det_size, det_align)
         }
 
         /// `memalign` on the heap.
@@ -357,9 +360,12 @@ macro_rules! export_malloc {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut ::core::ffi::c_void {
+        pub unsafe extern "C" fn memalign(
+            det_align: usize,
+            det_size: usize,
+        ) -> *mut ::core::ffi::c_void {
             // SAFETY: no precondition.
-            unsafe { aligned_alloc(align, size) }
+            unsafe { aligned_alloc(det_align, det_size) }
         }
 
         /// POSIX's `posix_memalign` on the heap: 0, or `ENOMEM` (12) / `EINVAL` (22).
@@ -368,19 +374,19 @@ macro_rules! export_malloc {
         /// `out` is valid for a write of a pointer.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn posix_memalign(
-            out: *mut *mut ::core::ffi::c_void,
-            align: usize,
-            size: usize,
+            det_out: *mut *mut ::core::ffi::c_void,
+            det_align: usize,
+            det_size: usize,
         ) -> i32 {
-            if !align.is_power_of_two() || align % ::core::mem::size_of::<usize>() != 0 {
+            if !det_align.is_power_of_two() || det_align % ::core::mem::size_of::<usize>() != 0 {
                 return 22;
             }
-            let block = $crate::c::ops::alloc_aligned(&$heap, size, align);
-            if block.is_null() {
+            let det_block = $crate::c::ops::alloc_aligned(&$heap, det_size, det_align);
+            if det_block.is_null() {
                 return 12;
             }
             // SAFETY: `out` is valid for the write (the caller's promise).
-            unsafe { out.write(block) };
+            unsafe { det_out.write(det_block) };
             0
         }
 
@@ -389,8 +395,8 @@ macro_rules! export_malloc {
         /// # Safety
         /// None: the pointer is only compared.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn malloc_usable_size(ptr: *mut ::core::ffi::c_void) -> usize {
-            $crate::c::ops::usable_size(&$heap, ptr)
+        pub unsafe extern "C" fn malloc_usable_size(det_ptr: *mut ::core::ffi::c_void) -> usize {
+            $crate::c::ops::usable_size(&$heap, det_ptr)
         }
 
         /// newlib's reentrant `malloc`.
@@ -399,10 +405,10 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _malloc_r(
-            _reent: *mut ::core::ffi::c_void,
-            size: usize,
+            _det_reent: *mut ::core::ffi::c_void,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc(&$heap, size)
+            $crate::c::ops::alloc(&$heap, det_size)
         }
 
         /// newlib's reentrant `free`.
@@ -411,11 +417,11 @@ macro_rules! export_malloc {
         /// As `free`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _free_r(
-            _reent: *mut ::core::ffi::c_void,
-            ptr: *mut ::core::ffi::c_void,
+            _det_reent: *mut ::core::ffi::c_void,
+            det_ptr: *mut ::core::ffi::c_void,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { free(ptr) }
+            unsafe { free(det_ptr) }
         }
 
         /// newlib's reentrant `calloc`.
@@ -424,11 +430,11 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _calloc_r(
-            _reent: *mut ::core::ffi::c_void,
-            count: usize,
-            size: usize,
+            _det_reent: *mut ::core::ffi::c_void,
+            det_count: usize,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::calloc(&$heap, count, size)
+            $crate::c::ops::calloc(&$heap, det_count, det_size)
         }
 
         /// newlib's reentrant `realloc`.
@@ -437,12 +443,12 @@ macro_rules! export_malloc {
         /// As `realloc`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _realloc_r(
-            _reent: *mut ::core::ffi::c_void,
-            ptr: *mut ::core::ffi::c_void,
-            size: usize,
+            _det_reent: *mut ::core::ffi::c_void,
+            det_ptr: *mut ::core::ffi::c_void,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            unsafe { realloc(ptr, size) }
+            unsafe { realloc(det_ptr, det_size) }
         }
 
         /// newlib's reentrant `memalign`.
@@ -451,12 +457,12 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _memalign_r(
-            _reent: *mut ::core::ffi::c_void,
-            align: usize,
-            size: usize,
+            _det_reent: *mut ::core::ffi::c_void,
+            det_align: usize,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: no precondition.
-            unsafe { aligned_alloc(align, size) }
+            unsafe { aligned_alloc(det_align, det_size) }
         }
     };
 }
@@ -486,8 +492,8 @@ macro_rules! export_freertos {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn pvPortMalloc(size: usize) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc_aligned(&$heap, size, $crate::c::ops::MAX_ALIGN)
+        pub unsafe extern "C" fn pvPortMalloc(det_size: usize) -> *mut ::core::ffi::c_void {
+            $crate::c::ops::alloc_aligned(&$heap, det_size, $crate::c::ops::MAX_ALIGN)
         }
 
         /// FreeRTOS's `vPortFree` (a bad pointer is refused and counted with validation).
@@ -495,9 +501,9 @@ macro_rules! export_freertos {
         /// # Safety
         /// As `detalloc::c::ops::free`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn vPortFree(ptr: *mut ::core::ffi::c_void) {
+        pub unsafe extern "C" fn vPortFree(det_ptr: *mut ::core::ffi::c_void) {
             // SAFETY: forwarded from the caller.
-            let _ = unsafe { $crate::c::ops::free(&$heap, ptr) };
+            let _ = unsafe { $crate::c::ops::free(&$heap, det_ptr) };
         }
 
         /// FreeRTOS's `pvPortCalloc`.
@@ -506,17 +512,19 @@ macro_rules! export_freertos {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn pvPortCalloc(
-            count: usize,
-            size: usize,
+            det_count: usize,
+            det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            let Some(bytes) = count.checked_mul(size) else { return ::core::ptr::null_mut() };
+            let Some(det_bytes) = det_count.checked_mul(det_size) else {
+                return ::core::ptr::null_mut();
+            };
             // SAFETY: no precondition.
-            let block = unsafe { pvPortMalloc(bytes) };
-            if !block.is_null() {
+            let det_block = unsafe { pvPortMalloc(det_bytes) };
+            if !det_block.is_null() {
                 // SAFETY: `block` was just handed out for `bytes` bytes.
-                unsafe { ::core::ptr::write_bytes(block.cast::<u8>(), 0, bytes) };
+                unsafe { ::core::ptr::write_bytes(det_block.cast::<u8>(), 0, det_bytes) };
             }
-            block
+            det_block
         }
 
         /// FreeRTOS's `xPortGetFreeHeapSize`: bytes in free blocks.
@@ -542,22 +550,22 @@ macro_rules! export_freertos {
         /// # Safety
         /// `stats` is null (ignored) or valid for a write of a `HeapStats_t`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn vPortGetHeapStats(stats: *mut $crate::c::FreeRtosHeapStats) {
-            if stats.is_null() {
+        pub unsafe extern "C" fn vPortGetHeapStats(det_stats: *mut $crate::c::FreeRtosHeapStats) {
+            if det_stats.is_null() {
                 return;
             }
-            let space = $crate::c::ops::free_space(&$heap);
-            let counts = $crate::Heap::stats(&$heap);
+            let det_space = $crate::c::ops::free_space(&$heap);
+            let det_counts = $crate::Heap::stats(&$heap);
             // SAFETY: `stats` is non-null and valid for the write (the caller's promise).
             unsafe {
-                stats.write($crate::c::FreeRtosHeapStats {
-                    available_heap_space_in_bytes: space.free_bytes,
-                    size_of_largest_free_block_in_bytes: space.largest,
-                    size_of_smallest_free_block_in_bytes: space.smallest,
-                    number_of_free_blocks: space.free_blocks,
-                    minimum_ever_free_bytes_remaining: space.least_ever_free,
-                    number_of_successful_allocations: counts.allocs as usize,
-                    number_of_successful_frees: counts.frees as usize,
+                det_stats.write($crate::c::FreeRtosHeapStats {
+                    available_heap_space_in_bytes: det_space.free_bytes,
+                    size_of_largest_free_block_in_bytes: det_space.largest,
+                    size_of_smallest_free_block_in_bytes: det_space.smallest,
+                    number_of_free_blocks: det_space.free_blocks,
+                    minimum_ever_free_bytes_remaining: det_space.least_ever_free,
+                    number_of_successful_allocations: det_counts.allocs as usize,
+                    number_of_successful_frees: det_counts.frees as usize,
                 })
             };
         }

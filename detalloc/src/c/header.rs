@@ -109,9 +109,10 @@ const FUNCTIONS: &[(&str, &[&str], &str)] = &[
     (
         "det_free",
         &["heap", "ptr"],
-        "Frees the block at `ptr`, found by its address (no size). NULL is a no-op. A pointer that \
-         is no allocated block is refused, counted, and its code returned (with validation: \
-         every bad free; without: foreign and interior pointers).",
+        "Frees the block at `ptr`, found by its address (no size). NULL is a no-op. With \
+         validation every pointer that is no allocated block is refused, counted in \
+         invalid_frees and its code returned; without, a foreign pointer (counted) and an \
+         interior one (not counted) are, and a second free of a block is the caller's to avoid.",
     ),
     (
         "det_usable_size",
@@ -129,7 +130,8 @@ const FUNCTIONS: &[(&str, &[&str], &str)] = &[
         "det_validate",
         &["heap"],
         "Audits the heap's free lists, live bitmap and counters: DET_OK or DET_ERR_CORRUPT. \
-         O(blocks), pool by pool.",
+         O(blocks), pool by pool. Exact only while no other context uses the heap when it is \
+         `sync: lock_free` (its pools have no lock to hold still): run it quiescent there.",
     ),
     ("det_reset_stats", &["heap"], "Counters to 0, peaks to the current use."),
     (

@@ -74,10 +74,10 @@ pub fn calloc<H: Heap>(heap: &H, count: usize, size: usize) -> *mut c_void {
 }
 
 /// `det_free`: frees the block at `ptr`, found by its address (no size). Null is a no-op
-/// (`DET_OK`). A pointer that is no live block start of this heap is refused, counted in
-/// `invalid_frees` and reported by its code (with validation: a block freed twice is
-/// `DET_ERR_DOUBLE_FREE`; without it only a pointer outside every pool or inside a block is
-/// recognised, as for the Rust API).
+/// (`DET_OK`). With validation, a pointer that is no live block start of this heap is refused,
+/// counted in `invalid_frees` and reported by its code (`DET_ERR_DOUBLE_FREE`, `_FOREIGN`,
+/// `_MISALIGNED`). Without it, a pointer outside every pool (counted) and one inside a block
+/// (not counted) are refused; a second free of a block is the caller's to avoid.
 ///
 /// # Safety
 /// Without validation, `ptr` is null or a block of `heap` that is allocated (a second free of
@@ -89,6 +89,13 @@ pub unsafe fn free<H: Dispatch>(heap: &H, ptr: *mut c_void) -> Status {
     // pointer for what it is (double free, interior, foreign) and counts it; it frees nothing
     // `holder` rejected.
     let at = heap.holder(ptr).or_else(|| heap.locate(ptr));
+    // Without validation `deallocate` takes any address inside a pool for a block (the Rust
+    // API's contract makes that the caller's promise): an interior pointer, which C's free
+    // promises to refuse, is refused here instead (not counted: without validation the heap
+    // keeps no record to count it against).
+    if !H::VALIDATES && at.is_some_and(|at| at.offset % at.block_size != 0) {
+        return Status::MISALIGNED;
+    }
     let layout = at.map_or(Layout::new::<u8>(), |at| {
         // SAFETY: a pool's block size and alignment form a layout (the macro checked it).
         unsafe { Layout::from_size_align_unchecked(at.block_size, at.align) }
