@@ -31,17 +31,17 @@ detalloc::export_c!(
     LEAN as lean_heap,
     SHAPES as shapes_heap,
     TEXT as text_heap,
-    UNCHECKED as unchecked_heap,
+    UNCHECKED as heap, // a handle named like a parameter of the C API (it once clashed)
 );
 
 fn audio() -> *const DetHeap {
     audio_heap.get()
 }
 
-fn stats(heap: *const DetHeap) -> DetStats {
+fn stats(handle: *const DetHeap) -> DetStats {
     let mut stats = DetStats::default();
     // SAFETY: `stats` is a valid `DetStats` to write.
-    assert_eq!(unsafe { det_get_stats(heap, &mut stats) }, Status::OK);
+    assert_eq!(unsafe { det_get_stats(handle, &mut stats) }, Status::OK);
     stats
 }
 
@@ -235,24 +235,24 @@ fn stats_pools_report_and_strings() {
 
 #[test]
 fn without_validation_an_interior_pointer_is_refused_not_freed() {
-    let heap = unchecked_heap.get();
+    let unchecked = heap.get();
     // SAFETY: `p` is a live block; the interior pointer is refused before anything is touched.
     unsafe {
-        let p = det_alloc(heap, 40).cast::<u8>();
-        assert_eq!(det_usable_size(heap, p.cast()), 64);
-        assert_eq!(det_free(heap, p.add(8).cast()), Status::MISALIGNED);
-        assert!(det_realloc(heap, p.add(16).cast(), 300).is_null(), "a bad realloc: NULL");
+        let p = det_alloc(unchecked, 40).cast::<u8>();
+        assert_eq!(det_usable_size(unchecked, p.cast()), 64);
+        assert_eq!(det_free(unchecked, p.add(8).cast()), Status::MISALIGNED);
+        assert!(det_realloc(unchecked, p.add(16).cast(), 300).is_null(), "a bad realloc: NULL");
         let mut local = 0u8;
-        assert_eq!(det_free(heap, (&raw mut local).cast()), Status::FOREIGN);
+        assert_eq!(det_free(unchecked, (&raw mut local).cast()), Status::FOREIGN);
         // The heap is unharmed: the next blocks are whole, distinct blocks.
-        let q = det_alloc(heap, 40).cast::<u8>();
-        let r = det_alloc(heap, 40).cast::<u8>();
+        let q = det_alloc(unchecked, 40).cast::<u8>();
+        let r = det_alloc(unchecked, 40).cast::<u8>();
         assert!(q != p && r != p && q != r);
         assert_eq!([q as usize % 64, r as usize % 64], [0, 0]);
         for block in [p, q, r] {
-            assert_eq!(det_free(heap, block.cast()), Status::OK);
+            assert_eq!(det_free(unchecked, block.cast()), Status::OK);
         }
     }
     // SAFETY: any handle is accepted.
-    assert_eq!(unsafe { det_validate(heap) }, Status::OK);
+    assert_eq!(unsafe { det_validate(unchecked) }, Status::OK);
 }

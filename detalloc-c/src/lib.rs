@@ -204,8 +204,8 @@ fn handle_name_problem(name: &str) -> Option<String> {
             "`{name}` would replace a C library symbol (or is reserved for one) in the whole image"
         ));
     }
-    if name.to_ascii_lowercase().starts_with("det_") {
-        return Some(format!("`{name}`: names starting with det_ are the API's"));
+    if __DETALLOC_C_FUNCTIONS.iter().any(|f| f.name == name) {
+        return Some(format!("`{name}` is a function of the C API"));
     }
     None
 }

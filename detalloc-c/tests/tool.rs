@@ -59,7 +59,7 @@ fn bad_descriptions_are_refused_with_a_reason() {
         (&["malloc"][..], "would replace a C library symbol"),
         (&["int"], "is a keyword"),
         (&["fn"], "is a keyword"),
-        (&["det_alloc"], "are the API's"),
+        (&["det_alloc"], "is a function of the C API"),
         (&["_private"], "reserved"),
         (&["AUDIO"], "use a lower-case name"),
         (&["a_b", "aB"], "would both define `AB`"),

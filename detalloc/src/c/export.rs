@@ -11,9 +11,9 @@
 #[macro_export]
 macro_rules! __c_dispatch {
     ($handle:expr, [$($heap:path),+], $h:ident => $body:expr, $otherwise:expr) => {{
-        let det_dispatch_handle: *const $crate::c::DetHeap = $handle;
+        let __det_dispatch_handle: *const $crate::c::DetHeap = $handle;
         $(
-            if ::core::ptr::eq(det_dispatch_handle, $crate::c::HeapHandle::of(&$heap).get()) {
+            if ::core::ptr::eq(__det_dispatch_handle, $crate::c::HeapHandle::of(&$heap).get()) {
                 let $h = &$heap;
                 return $body;
             }
@@ -62,10 +62,10 @@ macro_rules! export_c {
         /// None beyond C's: any handle and size are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc(
-            det_heap: *const $crate::c::DetHeap,
-            det_size: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::alloc(det_h, det_size),
+            $crate::__c_dispatch!(__det_heap, [$($heap),+], __det_h => $crate::c::ops::alloc(__det_h, __det_size),
                 ::core::ptr::null_mut())
         }
 
@@ -75,12 +75,12 @@ macro_rules! export_c {
         /// None beyond C's: any handle, size and alignment are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc_aligned(
-            det_heap: *const $crate::c::DetHeap,
-            det_size: usize,
-            det_align: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_size: usize,
+            __det_align: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => $crate::c::ops::alloc_aligned(det_h, det_size, det_align), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => $crate::c::ops::alloc_aligned(__det_h, __det_size, __det_align), ::core::ptr::null_mut())
         }
 
         /// `det_alloc_array` (detalloc.h).
@@ -89,13 +89,13 @@ macro_rules! export_c {
         /// None beyond C's: any handle and sizes are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_alloc_array(
-            det_heap: *const $crate::c::DetHeap,
-            det_count: usize,
-            det_size: usize,
-            det_align: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_count: usize,
+            __det_size: usize,
+            __det_align: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => $crate::c::ops::alloc_array(det_h, det_count, det_size, det_align), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => $crate::c::ops::alloc_array(__det_h, __det_count, __det_size, __det_align), ::core::ptr::null_mut())
         }
 
         /// `det_calloc` (detalloc.h).
@@ -104,12 +104,12 @@ macro_rules! export_c {
         /// None beyond C's: any handle and sizes are accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_calloc(
-            det_heap: *const $crate::c::DetHeap,
-            det_count: usize,
-            det_size: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_count: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => $crate::c::ops::calloc(det_h, det_count, det_size), ::core::ptr::null_mut())
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => $crate::c::ops::calloc(__det_h, __det_count, __det_size), ::core::ptr::null_mut())
         }
 
         /// `det_realloc` (detalloc.h).
@@ -119,13 +119,13 @@ macro_rules! export_c {
         /// with validation on).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_realloc(
-            det_heap: *const $crate::c::DetHeap,
-            det_ptr: *mut ::core::ffi::c_void,
-            det_size: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_ptr: *mut ::core::ffi::c_void,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => unsafe { $crate::c::ops::realloc(det_h, det_ptr, det_size) }, ::core::ptr::null_mut())
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => unsafe { $crate::c::ops::realloc(__det_h, __det_ptr, __det_size) }, ::core::ptr::null_mut())
         }
 
         /// `det_free` (detalloc.h).
@@ -135,12 +135,12 @@ macro_rules! export_c {
         /// pointer with validation on).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_free(
-            det_heap: *const $crate::c::DetHeap,
-            det_ptr: *mut ::core::ffi::c_void,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_ptr: *mut ::core::ffi::c_void,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => unsafe { $crate::c::ops::free(det_h, det_ptr) }, $crate::c::Status::BAD_HEAP)
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => unsafe { $crate::c::ops::free(__det_h, __det_ptr) }, $crate::c::Status::BAD_HEAP)
         }
 
         /// `det_usable_size` (detalloc.h).
@@ -149,11 +149,11 @@ macro_rules! export_c {
         /// None beyond C's: any handle and pointer are accepted (the pointer is only compared).
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_usable_size(
-            det_heap: *const $crate::c::DetHeap,
-            det_ptr: *const ::core::ffi::c_void,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_ptr: *const ::core::ffi::c_void,
         ) -> usize {
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => $crate::c::ops::usable_size(det_h, det_ptr), 0)
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => $crate::c::ops::usable_size(__det_h, __det_ptr), 0)
         }
 
         /// `det_get_stats` (detalloc.h).
@@ -162,12 +162,12 @@ macro_rules! export_c {
         /// `stats` is null or valid for a write of a `det_stats_t`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_get_stats(
-            det_heap: *const $crate::c::DetHeap,
-            det_stats: *mut $crate::c::DetStats,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_stats: *mut $crate::c::DetStats,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => unsafe { $crate::c::ops::get_stats(det_h, det_stats) }, $crate::c::Status::BAD_HEAP)
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => unsafe { $crate::c::ops::get_stats(__det_h, __det_stats) }, $crate::c::Status::BAD_HEAP)
         }
 
         /// `det_pool_stats` (detalloc.h).
@@ -176,13 +176,13 @@ macro_rules! export_c {
         /// `stats` is null or valid for a write of a `det_pool_stats_t`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_pool_stats(
-            det_heap: *const $crate::c::DetHeap,
-            det_pool: usize,
-            det_stats: *mut $crate::c::DetPoolStats,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_pool: usize,
+            __det_stats: *mut $crate::c::DetPoolStats,
         ) -> $crate::c::Status {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => unsafe { $crate::c::ops::pool_stats(det_h, det_pool, det_stats) },
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => unsafe { $crate::c::ops::pool_stats(__det_h, __det_pool, __det_stats) },
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -191,8 +191,8 @@ macro_rules! export_c {
         /// # Safety
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn det_pool_count(det_heap: *const $crate::c::DetHeap) -> usize {
-            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::pool_count(det_h), 0)
+        pub unsafe extern "C" fn det_pool_count(__det_heap: *const $crate::c::DetHeap) -> usize {
+            $crate::__c_dispatch!(__det_heap, [$($heap),+], __det_h => $crate::c::ops::pool_count(__det_h), 0)
         }
 
         /// `det_validate` (detalloc.h).
@@ -201,9 +201,9 @@ macro_rules! export_c {
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_validate(
-            det_heap: *const $crate::c::DetHeap,
+            __det_heap: *const $crate::c::DetHeap,
         ) -> $crate::c::Status {
-            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::validate(det_h),
+            $crate::__c_dispatch!(__det_heap, [$($heap),+], __det_h => $crate::c::ops::validate(__det_h),
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -213,9 +213,9 @@ macro_rules! export_c {
         /// None beyond C's: any handle is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_reset_stats(
-            det_heap: *const $crate::c::DetHeap,
+            __det_heap: *const $crate::c::DetHeap,
         ) -> $crate::c::Status {
-            $crate::__c_dispatch!(det_heap, [$($heap),+], det_h => $crate::c::ops::reset_stats(det_h),
+            $crate::__c_dispatch!(__det_heap, [$($heap),+], __det_h => $crate::c::ops::reset_stats(__det_h),
                 $crate::c::Status::BAD_HEAP)
         }
 
@@ -225,13 +225,13 @@ macro_rules! export_c {
         /// `buf` is null with `len` 0, or valid for writes of `len` bytes.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_report(
-            det_heap: *const $crate::c::DetHeap,
-            det_buf: *mut ::core::ffi::c_char,
-            det_len: usize,
+            __det_heap: *const $crate::c::DetHeap,
+            __det_buf: *mut ::core::ffi::c_char,
+            __det_len: usize,
         ) -> usize {
             // SAFETY: forwarded from the caller.
-            $crate::__c_dispatch!(det_heap, [$($heap),+],
-                det_h => unsafe { $crate::c::ops::report(det_h, det_buf, det_len) }, 0)
+            $crate::__c_dispatch!(__det_heap, [$($heap),+],
+                __det_h => unsafe { $crate::c::ops::report(__det_h, __det_buf, __det_len) }, 0)
         }
 
         /// `det_error_string` (detalloc.h).
@@ -240,9 +240,9 @@ macro_rules! export_c {
         /// None: any code is accepted.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn det_error_string(
-            det_status: $crate::c::Status,
+            __det_status: $crate::c::Status,
         ) -> *const ::core::ffi::c_char {
-            $crate::c::Status::message(det_status)
+            $crate::c::Status::message(__det_status)
         }
 
         /// `det_version_string` (detalloc.h).
@@ -301,8 +301,8 @@ macro_rules! export_malloc {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn malloc(det_size: usize) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc(&$heap, det_size)
+        pub unsafe extern "C" fn malloc(__det_size: usize) -> *mut ::core::ffi::c_void {
+            $crate::c::ops::alloc(&$heap, __det_size)
         }
 
         /// C's `free` on the heap.
@@ -310,9 +310,9 @@ macro_rules! export_malloc {
         /// # Safety
         /// As `detalloc::c::ops::free`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn free(det_ptr: *mut ::core::ffi::c_void) {
+        pub unsafe extern "C" fn free(__det_ptr: *mut ::core::ffi::c_void) {
             // SAFETY: forwarded from the caller.
-            let _ = unsafe { $crate::c::ops::free(&$heap, det_ptr) };
+            let _ = unsafe { $crate::c::ops::free(&$heap, __det_ptr) };
         }
 
         /// C's `calloc` on the heap.
@@ -321,10 +321,10 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn calloc(
-            det_count: usize,
-            det_size: usize,
+            __det_count: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::calloc(&$heap, det_count, det_size)
+            $crate::c::ops::calloc(&$heap, __det_count, __det_size)
         }
 
         /// C's `realloc` on the heap.
@@ -333,11 +333,11 @@ macro_rules! export_malloc {
         /// As `detalloc::c::ops::realloc`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn realloc(
-            det_ptr: *mut ::core::ffi::c_void,
-            det_size: usize,
+            __det_ptr: *mut ::core::ffi::c_void,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::c::ops::realloc(&$heap, det_ptr, det_size) }
+            unsafe { $crate::c::ops::realloc(&$heap, __det_ptr, __det_size) }
         }
 
         /// C11's `aligned_alloc` on the heap (NULL for an alignment that is no power of two).
@@ -346,13 +346,13 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn aligned_alloc(
-            det_align: usize,
-            det_size: usize,
+            __det_align: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            if det_align == 0 {
+            if __det_align == 0 {
                 return ::core::ptr::null_mut();
             }
-            $crate::c::ops::alloc_aligned(&$heap, det_size, det_align)
+            $crate::c::ops::alloc_aligned(&$heap, __det_size, __det_align)
         }
 
         /// `memalign` on the heap.
@@ -361,11 +361,11 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn memalign(
-            det_align: usize,
-            det_size: usize,
+            __det_align: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: no precondition.
-            unsafe { aligned_alloc(det_align, det_size) }
+            unsafe { aligned_alloc(__det_align, __det_size) }
         }
 
         /// POSIX's `posix_memalign` on the heap: 0, or `ENOMEM` (12) / `EINVAL` (22).
@@ -374,19 +374,20 @@ macro_rules! export_malloc {
         /// `out` is valid for a write of a pointer.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn posix_memalign(
-            det_out: *mut *mut ::core::ffi::c_void,
-            det_align: usize,
-            det_size: usize,
+            __det_out: *mut *mut ::core::ffi::c_void,
+            __det_align: usize,
+            __det_size: usize,
         ) -> i32 {
-            if !det_align.is_power_of_two() || det_align % ::core::mem::size_of::<usize>() != 0 {
+            if !__det_align.is_power_of_two() || __det_align % ::core::mem::size_of::<usize>() != 0
+            {
                 return 22;
             }
-            let det_block = $crate::c::ops::alloc_aligned(&$heap, det_size, det_align);
-            if det_block.is_null() {
+            let __det_block = $crate::c::ops::alloc_aligned(&$heap, __det_size, __det_align);
+            if __det_block.is_null() {
                 return 12;
             }
             // SAFETY: `out` is valid for the write (the caller's promise).
-            unsafe { det_out.write(det_block) };
+            unsafe { __det_out.write(__det_block) };
             0
         }
 
@@ -395,8 +396,8 @@ macro_rules! export_malloc {
         /// # Safety
         /// None: the pointer is only compared.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn malloc_usable_size(det_ptr: *mut ::core::ffi::c_void) -> usize {
-            $crate::c::ops::usable_size(&$heap, det_ptr)
+        pub unsafe extern "C" fn malloc_usable_size(__det_ptr: *mut ::core::ffi::c_void) -> usize {
+            $crate::c::ops::usable_size(&$heap, __det_ptr)
         }
 
         /// newlib's reentrant `malloc`.
@@ -405,10 +406,10 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _malloc_r(
-            _det_reent: *mut ::core::ffi::c_void,
-            det_size: usize,
+            __det_reent: *mut ::core::ffi::c_void,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc(&$heap, det_size)
+            $crate::c::ops::alloc(&$heap, __det_size)
         }
 
         /// newlib's reentrant `free`.
@@ -417,11 +418,11 @@ macro_rules! export_malloc {
         /// As `free`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _free_r(
-            _det_reent: *mut ::core::ffi::c_void,
-            det_ptr: *mut ::core::ffi::c_void,
+            __det_reent: *mut ::core::ffi::c_void,
+            __det_ptr: *mut ::core::ffi::c_void,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { free(det_ptr) }
+            unsafe { free(__det_ptr) }
         }
 
         /// newlib's reentrant `calloc`.
@@ -430,11 +431,11 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _calloc_r(
-            _det_reent: *mut ::core::ffi::c_void,
-            det_count: usize,
-            det_size: usize,
+            __det_reent: *mut ::core::ffi::c_void,
+            __det_count: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::calloc(&$heap, det_count, det_size)
+            $crate::c::ops::calloc(&$heap, __det_count, __det_size)
         }
 
         /// newlib's reentrant `realloc`.
@@ -443,12 +444,12 @@ macro_rules! export_malloc {
         /// As `realloc`.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _realloc_r(
-            _det_reent: *mut ::core::ffi::c_void,
-            det_ptr: *mut ::core::ffi::c_void,
-            det_size: usize,
+            __det_reent: *mut ::core::ffi::c_void,
+            __det_ptr: *mut ::core::ffi::c_void,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            unsafe { realloc(det_ptr, det_size) }
+            unsafe { realloc(__det_ptr, __det_size) }
         }
 
         /// newlib's reentrant `memalign`.
@@ -457,12 +458,12 @@ macro_rules! export_malloc {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn _memalign_r(
-            _det_reent: *mut ::core::ffi::c_void,
-            det_align: usize,
-            det_size: usize,
+            __det_reent: *mut ::core::ffi::c_void,
+            __det_align: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
             // SAFETY: no precondition.
-            unsafe { aligned_alloc(det_align, det_size) }
+            unsafe { aligned_alloc(__det_align, __det_size) }
         }
     };
 }
@@ -492,8 +493,8 @@ macro_rules! export_freertos {
         /// # Safety
         /// None beyond C's.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn pvPortMalloc(det_size: usize) -> *mut ::core::ffi::c_void {
-            $crate::c::ops::alloc_aligned(&$heap, det_size, $crate::c::ops::MAX_ALIGN)
+        pub unsafe extern "C" fn pvPortMalloc(__det_size: usize) -> *mut ::core::ffi::c_void {
+            $crate::c::ops::alloc_aligned(&$heap, __det_size, $crate::c::ops::MAX_ALIGN)
         }
 
         /// FreeRTOS's `vPortFree` (a bad pointer is refused and counted with validation).
@@ -501,9 +502,9 @@ macro_rules! export_freertos {
         /// # Safety
         /// As `detalloc::c::ops::free`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn vPortFree(det_ptr: *mut ::core::ffi::c_void) {
+        pub unsafe extern "C" fn vPortFree(__det_ptr: *mut ::core::ffi::c_void) {
             // SAFETY: forwarded from the caller.
-            let _ = unsafe { $crate::c::ops::free(&$heap, det_ptr) };
+            let _ = unsafe { $crate::c::ops::free(&$heap, __det_ptr) };
         }
 
         /// FreeRTOS's `pvPortCalloc`.
@@ -512,19 +513,19 @@ macro_rules! export_freertos {
         /// None beyond C's.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn pvPortCalloc(
-            det_count: usize,
-            det_size: usize,
+            __det_count: usize,
+            __det_size: usize,
         ) -> *mut ::core::ffi::c_void {
-            let Some(det_bytes) = det_count.checked_mul(det_size) else {
+            let Some(__det_bytes) = __det_count.checked_mul(__det_size) else {
                 return ::core::ptr::null_mut();
             };
             // SAFETY: no precondition.
-            let det_block = unsafe { pvPortMalloc(det_bytes) };
-            if !det_block.is_null() {
+            let __det_block = unsafe { pvPortMalloc(__det_bytes) };
+            if !__det_block.is_null() {
                 // SAFETY: `block` was just handed out for `bytes` bytes.
-                unsafe { ::core::ptr::write_bytes(det_block.cast::<u8>(), 0, det_bytes) };
+                unsafe { ::core::ptr::write_bytes(__det_block.cast::<u8>(), 0, __det_bytes) };
             }
-            det_block
+            __det_block
         }
 
         /// FreeRTOS's `xPortGetFreeHeapSize`: bytes in free blocks.
@@ -550,22 +551,22 @@ macro_rules! export_freertos {
         /// # Safety
         /// `stats` is null (ignored) or valid for a write of a `HeapStats_t`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn vPortGetHeapStats(det_stats: *mut $crate::c::FreeRtosHeapStats) {
-            if det_stats.is_null() {
+        pub unsafe extern "C" fn vPortGetHeapStats(__det_stats: *mut $crate::c::FreeRtosHeapStats) {
+            if __det_stats.is_null() {
                 return;
             }
-            let det_space = $crate::c::ops::free_space(&$heap);
-            let det_counts = $crate::Heap::stats(&$heap);
+            let __det_space = $crate::c::ops::free_space(&$heap);
+            let __det_counts = $crate::Heap::stats(&$heap);
             // SAFETY: `stats` is non-null and valid for the write (the caller's promise).
             unsafe {
-                det_stats.write($crate::c::FreeRtosHeapStats {
-                    available_heap_space_in_bytes: det_space.free_bytes,
-                    size_of_largest_free_block_in_bytes: det_space.largest,
-                    size_of_smallest_free_block_in_bytes: det_space.smallest,
-                    number_of_free_blocks: det_space.free_blocks,
-                    minimum_ever_free_bytes_remaining: det_space.least_ever_free,
-                    number_of_successful_allocations: det_counts.allocs as usize,
-                    number_of_successful_frees: det_counts.frees as usize,
+                __det_stats.write($crate::c::FreeRtosHeapStats {
+                    available_heap_space_in_bytes: __det_space.free_bytes,
+                    size_of_largest_free_block_in_bytes: __det_space.largest,
+                    size_of_smallest_free_block_in_bytes: __det_space.smallest,
+                    number_of_free_blocks: __det_space.free_blocks,
+                    minimum_ever_free_bytes_remaining: __det_space.least_ever_free,
+                    number_of_successful_allocations: __det_counts.allocs as usize,
+                    number_of_successful_frees: __det_counts.frees as usize,
                 })
             };
         }
