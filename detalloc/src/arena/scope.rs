@@ -210,10 +210,20 @@ impl<'s, A: Arena> Scope<'s, A> {
     /// });
     /// ```
     pub fn scope<R>(&mut self, f: impl for<'i> FnOnce(&mut Scope<'i, A>) -> R) -> R {
-        let mut inner = Scope::new(self.arena, self.cursor.get());
-        let result = f(&mut inner);
-        self.absorb(&inner);
-        result
+        /// Folds the nested scope into its parent when it closes, returning or unwinding (a
+        /// panic caught by the parent must not lose the nested scope's peak and counts, nor
+        /// leave its bytes unpoisoned).
+        struct Absorb<'p, 'o, 'i, A: Arena> {
+            outer: &'p Scope<'o, A>,
+            inner: Scope<'i, A>,
+        }
+        impl<A: Arena> Drop for Absorb<'_, '_, '_, A> {
+            fn drop(&mut self) {
+                self.outer.absorb(&self.inner);
+            }
+        }
+        let mut nested = Absorb { outer: self, inner: Scope::new(self.arena, self.cursor.get()) };
+        f(&mut nested.inner)
     }
 
     /// Folds a closed nested scope's figures into this one, and poisons what it used.
@@ -233,9 +243,11 @@ impl<'s, A: Arena> Scope<'s, A> {
 
     /// Overwrites bytes `from..to` with [`POISON`]: memory nothing may use any more.
     pub(super) fn poison(&self, from: usize, to: usize) {
-        // SAFETY: `from <= to <= CAPACITY`: bytes of the arena's buffer that the scope that
-        // just closed owned; its references are dead (its closure returned) and no other
-        // context can reach them (this context still holds the arena's flag).
+        // SAFETY: `from <= to <= CAPACITY`: bytes of the arena's buffer that nothing may use
+        // any more: those of a scope that just closed (its references are dead: its closure
+        // returned or unwound) or those a popped or shrunk last block gave back (the
+        // `Allocator` contract: the caller no longer uses them); no other context can reach
+        // them (this context holds the arena's flag).
         unsafe { ptr::write_bytes(self.base.add(from).as_ptr(), POISON, to - from) };
     }
 
@@ -271,21 +283,29 @@ impl<'s, A: Arena> Scope<'s, A> {
     }
 
     /// The offset of `ptr` in the arena's buffer (wrapping: meaningful for its own blocks).
+    #[cfg(feature = "allocator-api2")]
     #[inline(always)]
     pub(super) fn offset(&self, ptr: NonNull<u8>) -> usize {
         ptr.as_ptr().addr().wrapping_sub(self.base.as_ptr().addr())
     }
 
     /// The cursor, for the allocator-api2 paths.
+    #[cfg(feature = "allocator-api2")]
     #[inline(always)]
     pub(super) fn cursor(&self) -> usize {
         self.cursor.get()
     }
 
     /// Moves the cursor to `to` (a pop or a resize of the last block), keeping the peak.
+    #[cfg(feature = "allocator-api2")]
     #[inline(always)]
     pub(super) fn set_cursor(&self, to: usize) {
         self.peak.set(self.peak());
+        let from = self.cursor.get();
+        if A::__POISON && to < from {
+            // The bytes a popped block or a shrunk last block gave back.
+            self.poison(to, from);
+        }
         self.cursor.set(to);
     }
 }
