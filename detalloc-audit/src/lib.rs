@@ -123,6 +123,7 @@ mod paths;
 mod ranges;
 pub mod report;
 pub mod riscv;
+mod riscv_decoded;
 mod riscv_sem;
 pub mod sem;
 mod symbols;

@@ -26,8 +26,9 @@ use capstone::arch::riscv::{ArchExtraMode, ArchMode, RiscVInsn, RiscVOperand};
 use capstone::arch::{ArchOperand, BuildsCapstone, BuildsCapstoneExtraMode};
 
 use crate::insn::{Decoder, Flow, Insn};
-use crate::riscv_sem::{self, Decoded, Op};
-use crate::sem::{Abi, Effect, Opnd, RegSet, Value, bit};
+use crate::riscv_decoded::{self, Decoded, Fields, Op, any, is};
+use crate::riscv_sem;
+use crate::sem::{Abi, Effect, Opnd, Value, bit};
 
 /// The RV32 decoder.
 pub struct Riscv {
@@ -54,98 +55,12 @@ impl Riscv {
     }
 }
 
-pub(crate) fn is(id: u32, insn: RiscVInsn) -> bool {
-    id == insn as u32
-}
-
-pub(crate) fn any(id: u32, list: &[RiscVInsn]) -> bool {
-    list.iter().any(|i| is(id, *i))
-}
-
-/// The fields of a 32-bit instruction, at their fixed places in the encoding.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fields(pub(crate) u32);
-
-impl Fields {
-    pub(crate) fn opcode(self) -> u32 {
-        self.0 & 0x7f
-    }
-    pub(crate) fn rd(self) -> u8 {
-        ((self.0 >> 7) & 31) as u8
-    }
-    pub(crate) fn funct3(self) -> u32 {
-        (self.0 >> 12) & 7
-    }
-    pub(crate) fn rs1(self) -> u8 {
-        ((self.0 >> 15) & 31) as u8
-    }
-    pub(crate) fn rs2(self) -> u8 {
-        ((self.0 >> 20) & 31) as u8
-    }
-    /// The I-type immediate, sign-extended.
-    pub(crate) fn i_imm(self) -> i64 {
-        i64::from((self.0 as i32) >> 20)
-    }
-    /// The S-type immediate, sign-extended.
-    pub(crate) fn s_imm(self) -> i64 {
-        i64::from(((self.0 as i32) >> 25) << 5 | ((self.0 >> 7) & 31) as i32)
-    }
-    /// The U-type immediate (already shifted: the upper 20 bits).
-    pub(crate) fn u_imm(self) -> u64 {
-        u64::from(self.0 & 0xffff_f000)
-    }
-    /// The CSR of a `csrr*` instruction.
-    pub(crate) fn csr(self) -> u32 {
-        self.0 >> 20
-    }
-}
-
 /// The `SYSTEM` opcode (`ecall`, `ebreak`, `wfi`, `mret`, the CSR instructions).
 const SYSTEM: u32 = 0x73;
 
 /// The CSRs whose write enables or disables interrupts: `mstatus` (MIE, MPIE), `mie`, and their
 /// supervisor views `sstatus` (SIE), `sie`.
 const INTERRUPT_CSRS: [u32; 4] = [0x300, 0x304, 0x100, 0x104];
-
-/// The registers an instruction writes, read from its encoding (`x0` left out): the backstop
-/// that keeps the lowering sound whatever capstone's details say. A 32-bit instruction writes
-/// its `rd` field unless it is a store, a branch or a fence (a floating-point `rd` is counted
-/// too: too much is sound); a compressed one, per its quadrant and `funct3`.
-pub(crate) fn written(raw: u32, len: u8) -> RegSet {
-    let set = |r: u32| if r == 0 { 0 } else { bit(r as u8) };
-    if len == 4 {
-        let f = Fields(raw);
-        return match f.opcode() {
-            0x23 | 0x27 | 0x63 | 0x0f => 0, // stores, branches, fence
-            _ => set(u32::from(f.rd())),
-        };
-    }
-    let rd = (raw >> 7) & 31;
-    let rd_prime = 8 + ((raw >> 2) & 7);
-    let rs1_prime = 8 + ((raw >> 7) & 7);
-    let rs2 = (raw >> 2) & 31;
-    let funct3 = (raw >> 13) & 7;
-    match (raw & 3, funct3) {
-        // c.addi4spn, c.fld, c.lw, c.flw; 4..7: reserved and stores.
-        (0, 0..=3) => set(rd_prime),
-        (0, _) => 0,
-        // c.addi, c.li, c.lui / c.addi16sp; c.jal writes ra; the c.sub/c.and/... group.
-        (1, 0 | 2 | 3) => set(rd),
-        (1, 1) => bit(1),
-        (1, 4) => set(rs1_prime),
-        (1, _) => 0, // c.j, c.beqz, c.bnez
-        // c.slli, c.fldsp, c.lwsp, c.flwsp.
-        (2, 0..=3) => set(rd),
-        (2, 4) => match ((raw >> 12) & 1, rs2) {
-            (0, 0) => 0,            // c.jr
-            (0, _) => set(rd),      // c.mv
-            (_, 0) if rd == 0 => 0, // c.ebreak
-            (_, 0) => bit(1),       // c.jalr
-            _ => set(rd),           // c.add
-        },
-        _ => 0, // c.fsdsp, c.swsp, c.fswsp
-    }
-}
 
 /// Whether the instruction (`raw`, 32 bits) writes a CSR that enables or disables interrupts:
 /// `csrrw`/`csrrwi` always write it, `csrrs`/`csrrc` (and their immediate forms) unless their
@@ -222,9 +137,11 @@ impl Decoder for Riscv {
             #[allow(irrefutable_let_patterns)]
             let ArchOperand::RiscVOperand(op) = op else { continue };
             ops.push(match op {
-                RiscVOperand::Reg(r) => riscv_sem::reg(u32::from(r.0)).map_or(Op::Other, Op::Reg),
+                RiscVOperand::Reg(r) => {
+                    riscv_decoded::reg(u32::from(r.0)).map_or(Op::Other, Op::Reg)
+                }
                 RiscVOperand::Imm(i) => Op::Imm(i),
-                RiscVOperand::Mem(m) => match riscv_sem::reg(u32::from(m.base().0)) {
+                RiscVOperand::Mem(m) => match riscv_decoded::reg(u32::from(m.base().0)) {
                     Some(base) => Op::Mem { base, disp: m.disp() },
                     None => Op::Other,
                 },
@@ -367,6 +284,7 @@ fn classify(id: u32, raw: u32, len: u8, ops: &[Op], addr: u64) -> Flow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::riscv_decoded::written;
     use crate::sem::{Cond, Guard};
 
     fn decode(bytes: &[u8], addr: u64) -> Insn {

@@ -15,52 +15,13 @@
 //! the comparison, as a predicated write), and the compressed forms of all of these.
 //! Everything else (`sra*`, shifts by a register, `mul`/`div`, the sign-extending loads, the CSR instructions,
 //! the AMOs) writes an unknown value to its destination; and whatever the lowering does, every
-//! register the encoding writes ([`crate::riscv::written`]) and it did not set becomes unknown.
+//! register the encoding writes ([`crate::riscv_decoded::written`]) and it did not set becomes unknown.
 
 use capstone::arch::riscv::RiscVInsn;
 
 use crate::insn::Flow;
-use crate::riscv::{Fields, any, is, written};
+use crate::riscv_decoded::{Decoded, Fields, Op, any, is, written};
 use crate::sem::{self, Cond, Effect, Guard, MemRef, Opnd, Reg, RegSet, Sem, Value, bit};
-
-/// One operand as capstone gives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    /// A general-purpose register (`x0`..`x31`).
-    Reg(Reg),
-    /// An immediate.
-    Imm(i64),
-    /// `disp(base)`.
-    Mem {
-        /// Base register.
-        base: Reg,
-        /// Displacement.
-        disp: i64,
-    },
-    /// Anything else (a floating-point register).
-    Other,
-}
-
-/// What the lowering reads of one decoded instruction.
-pub(crate) struct Decoded<'a> {
-    /// capstone's instruction id.
-    pub id: u32,
-    /// Its address.
-    pub addr: u64,
-    /// Its length in bytes (2 or 4).
-    pub len: u8,
-    /// Its encoding (the low 16 bits for a compressed one).
-    pub raw: u32,
-    /// capstone's operands.
-    pub ops: &'a [Op],
-    /// Its control flow.
-    pub flow: Flow,
-}
-
-/// A capstone RISC-V register id as `x0`..`x31` (capstone numbers `x0` as 1).
-pub(crate) fn reg(id: u32) -> Option<Reg> {
-    (1..=32).contains(&id).then(|| (id - 1) as Reg)
-}
 
 const MASK: u64 = 0xffff_ffff;
 

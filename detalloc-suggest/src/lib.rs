@@ -76,6 +76,7 @@
 #![deny(missing_docs)]
 
 mod bound;
+mod held_out;
 mod margin;
 mod options;
 mod peaks;
@@ -87,7 +88,8 @@ mod solve;
 mod spill;
 
 pub use bound::{PoolsBound, SizesBound, bound_for_pools, bound_for_sizes};
-pub use margin::{HeldOut, leave_one_out, spare_pool};
+pub use held_out::{HeldOut, leave_one_out};
+pub use margin::spare_pool;
 pub use options::{Margin, Options, SyncChoice};
 pub use peaks::{EXACT_SIZES, Unservable};
 pub use recorder::Recorder;

@@ -1,17 +1,16 @@
 //! The margin as spare capacity: with spill, spare blocks in the one pool that covers the
-//! largest sizes at risk, instead of one block per pool; and the leave-one-run-out measure
-//! of a margin ([`leave_one_out`]).
+//! largest sizes at risk, instead of one block per pool. How well a margin covers a run the
+//! suggestion did not see is measured in [`held_out`](crate::held_out).
 
 use detalloc::PoolSpec;
 
 use crate::bound::suffix_peaks_per_run;
-use crate::options::{Margin, Options};
+use crate::options::Margin;
 use crate::recording::Recording;
-use crate::simulate::{FreePolicy, Replay, replay_all, select_size};
-use crate::solve::{SuggestError, suggest};
+use crate::simulate::select_size;
 
 /// The pool that takes a spill heap's spare blocks ([`Margin::blocks`] with
-/// [`Options::spill`]): the one that covers the largest sizes at risk.
+/// [`Options::spill`](crate::Options::spill)): the one that covers the largest sizes at risk.
 ///
 /// A spare block of pool `j` serves, by spill, an overflow of pool `j` or of any smaller pool
 /// whose requests it is aligned enough for. The sizes at risk are those whose need differs
@@ -77,68 +76,4 @@ pub(crate) fn add_spill_margin(
         pool.blocks = pool.blocks.saturating_add(blocks);
     }
     spare
-}
-
-/// One held-out run of [`leave_one_out`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldOut {
-    /// The run left out (its index in the runs given).
-    pub run: usize,
-    /// The pools suggested from the other runs.
-    pub pools: Vec<PoolSpec>,
-    /// The held-out run replayed on them, under each [`FreePolicy`].
-    pub replays: Vec<(FreePolicy, Replay)>,
-}
-
-impl HeldOut {
-    /// Whether the held-out run passed under every policy.
-    pub fn passed(&self) -> bool {
-        self.replays.iter().all(|(_, r)| r.passed())
-    }
-
-    /// Bytes of blocks of the suggestion.
-    pub fn bytes(&self) -> usize {
-        self.pools.iter().map(PoolSpec::bytes).sum()
-    }
-}
-
-/// How well a margin covers a run the suggestion did not see: for every run, the suggestion
-/// from the other runs with `options`, and the left-out run replayed on it (with spill when
-/// `options.spill`) under every [`FreePolicy`].
-///
-/// # Errors
-/// Those of [`suggest`] on the other runs; [`SuggestError::NoRuns`] for fewer than 2 runs.
-///
-/// ```
-/// use std::alloc::Layout;
-/// use detalloc_suggest::{Event, Margin, Options, Recording, leave_one_out};
-///
-/// let word = Layout::new::<u64>();
-/// let run = |live: usize| Recording::from_events(vec![Event::Alloc(word); live]);
-/// let runs = [run(3), run(3), run(4)];
-/// let plain = leave_one_out(&runs, &Options::new(1).spill(true)).unwrap();
-/// assert_eq!(plain.iter().filter(|h| h.passed()).count(), 2); // sized on 3 + 3, 4 fails
-/// let spare = Options::new(1).spill(true).margin(Margin { percent: 0, blocks: 1 });
-/// assert!(leave_one_out(&runs, &spare).unwrap().iter().all(|h| h.passed()));
-/// ```
-pub fn leave_one_out(runs: &[Recording], options: &Options) -> Result<Vec<HeldOut>, SuggestError> {
-    if runs.len() < 2 {
-        return Err(SuggestError::NoRuns);
-    }
-    (0..runs.len())
-        .map(|out| {
-            let others: Vec<Recording> = runs
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != out)
-                .map(|(_, r)| r.clone())
-                .collect();
-            let pools = suggest(&others, options)?.pool_specs();
-            let replays = replay_all(&pools, options.spill, std::slice::from_ref(&runs[out]))
-                .into_iter()
-                .map(|(_, policy, replay)| (policy, replay))
-                .collect();
-            Ok(HeldOut { run: out, pools, replays })
-        })
-        .collect()
 }
