@@ -136,14 +136,17 @@ const char *det_version_string(void);
    which every C99 type's alignment divides. Uninitialised. */
 #if defined(__cplusplus)
 #define DET_ALIGNOF(T) alignof(T)
+#define DET_CAST(T, p) static_cast<T *>(p)
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define DET_ALIGNOF(T) _Alignof(T)
+#define DET_CAST(T, p) ((T *)(p))
 #else
 #define DET_ALIGNOF(T) 0
+#define DET_CAST(T, p) ((T *)(p))
 #endif
-#define DET_NEW(heap, T) ((T *)det_alloc_aligned((heap), sizeof(T), DET_ALIGNOF(T)))
+#define DET_NEW(heap, T) DET_CAST(T, det_alloc_aligned((heap), sizeof(T), DET_ALIGNOF(T)))
 #define DET_NEW_ARRAY(heap, T, n) \
-    ((T *)det_alloc_array((heap), (n), sizeof(T), DET_ALIGNOF(T)))
+    DET_CAST(T, det_alloc_array((heap), (n), sizeof(T), DET_ALIGNOF(T)))
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@ flags=(-Wall -Wextra -Werror -pedantic)
 echo "--> C API: detalloc.h as C99, C11, C++11"
 cc -std=c99 "${flags[@]}" -fsyntax-only -Idetalloc/include tests/c/header_check.c
 cc -std=c11 "${flags[@]}" -fsyntax-only -Idetalloc/include tests/c/header_check.c
-c++ -std=c++11 "${flags[@]}" -fsyntax-only -x c++ -Idetalloc/include tests/c/header_check.c
+c++ -std=c++11 "${flags[@]}" -Wold-style-cast -fsyntax-only -x c++ -Idetalloc/include tests/c/header_check.c
 
 echo "--> C API: host tests (three heaps)"
 cargo run -q -p detalloc-c -- --heap "det_heap=[16 x 64, 64 x 32, 256 x 16]" \
