@@ -79,19 +79,10 @@ fn lock(cfg: &Config) -> TokenStream {
     }
 }
 
-/// The visibility of the type and the static: as declared, or inside the static form's
-/// hidden module `pub(super)` for a private declaration (so the `use` beside it can name them).
-fn item_vis(cfg: &Config) -> TokenStream {
-    match (&cfg.form, &cfg.vis) {
-        (Form::Static { .. }, syn::Visibility::Inherited) => quote!(pub(super)),
-        (_, vis) => quote!(#vis),
-    }
-}
-
 /// The struct: the state (first, at the type's address) and, in the struct form, the buffer.
 fn strukt(cfg: &Config, arena: &ArenaDef) -> TokenStream {
     let p = runtime();
-    let (name, lock, vis) = (&cfg.ident, lock(cfg), item_vis(cfg));
+    let (name, lock, vis) = (&cfg.ident, lock(cfg), super::types::item_vis(cfg));
     let (attrs, doc, buffer) = match &cfg.form {
         Form::Struct => {
             let ty = buffer_type(arena);
@@ -209,7 +200,7 @@ fn arena_impl(cfg: &Config, arena: &ArenaDef) -> TokenStream {
 fn statics(cfg: &Config, arena: &ArenaDef) -> Vec<TokenStream> {
     let p = runtime();
     let Form::Static { value } = &cfg.form else { return Vec::new() };
-    let (name, vis, ty) = (&cfg.ident, item_vis(cfg), buffer_type(arena));
+    let (name, vis, ty) = (&cfg.ident, super::types::item_vis(cfg), buffer_type(arena));
     // `unsafe(link_section)` stands on the user's promise, written as `in unsafe("SECTION")`
     // (`check` refuses a section without it).
     let place = arena.section.as_ref().map(|name| quote!(#[unsafe(link_section = #name)]));

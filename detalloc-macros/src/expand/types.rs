@@ -195,11 +195,14 @@ pub fn hidden_module(
     ]
 }
 
-/// The visibility of the type and the heap static: as declared, or inside the static form's
-/// hidden module `pub(super)` for a private declaration (so the `use` beside it can name them).
-fn item_vis(cfg: &Config) -> TokenStream {
+/// The visibility of the type and the static (a heap's or an arena's): as declared; inside the
+/// static form's hidden module, `pub(super)` for a private declaration and `pub(crate)` for a
+/// restricted one (`pub(super)`, `pub(in path)`: inside the hidden module those would name the
+/// declaring module itself, narrower than the `use` beside it that re-exports them).
+pub fn item_vis(cfg: &Config) -> TokenStream {
     match (&cfg.form, &cfg.vis) {
         (Form::Static { .. }, syn::Visibility::Inherited) => quote!(pub(super)),
+        (Form::Static { .. }, syn::Visibility::Restricted(_)) => quote!(pub(crate)),
         (_, vis) => quote!(#vis),
     }
 }
