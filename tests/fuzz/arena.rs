@@ -154,7 +154,12 @@ impl FuzzArenaRef {
 
 /// One case: scopes, with raw allocations and resets between them.
 pub fn case(seed: u64) {
-    let arena: &'static FuzzArena = Box::leak(Box::new(FuzzArena::new()));
+    // A fresh arena per case, reachable from the busy check through `CURRENT`; freed at the
+    // end of the case (Miri reports a leak otherwise).
+    let owned = Box::into_raw(Box::new(FuzzArena::new()));
+    // SAFETY: `owned` is a live box's pointer, freed only at the end of this case, after the
+    // last use of `arena` and after `CURRENT` forgot it.
+    let arena: &'static FuzzArena = unsafe { &*owned };
     CURRENT.with(|c| c.set(Some(arena)));
     let mut rng = Rng::new(seed);
     let base = arena
@@ -177,4 +182,7 @@ pub fn case(seed: u64) {
         assert!(!s.open && s.peak <= FuzzArena::CAPACITY);
     }
     CURRENT.with(|c| c.set(None));
+    // SAFETY: `owned` came from `Box::into_raw` above; nothing refers to the arena any more
+    // (`arena` is not used after this, and `CURRENT` was cleared).
+    drop(unsafe { Box::from_raw(owned) });
 }
