@@ -100,8 +100,11 @@ pub unsafe fn free<H: Dispatch>(heap: &H, ptr: *mut c_void) -> Status {
         // SAFETY: a pool's block size and alignment form a layout (the macro checked it).
         unsafe { Layout::from_size_align_unchecked(at.block_size, at.align) }
     });
-    // SAFETY: forwarded from the caller for a live block; a pointer `holder` rejected is
-    // refused by `deallocate` before any link is touched.
+    // SAFETY: a pointer `holder` accepted is a live block start with validation, and an
+    // allocated block by the caller's promise without. One it rejected is refused by
+    // `deallocate` before any link is touched: with validation the bitmap classifies it;
+    // without, `holder` accepts every block start and the interior case returned above, so it
+    // lies outside every pool (`Foreign`).
     match unsafe { heap.deallocate(ptr, layout) } {
         Ok(()) => Status::OK,
         Err(error) => Status::from(error),
@@ -123,7 +126,8 @@ pub unsafe fn realloc<H: Dispatch>(heap: &H, ptr: *mut c_void, size: usize) -> *
         return ptr::null_mut();
     }
     let Some(at) = heap.holder(block) else {
-        // SAFETY: `holder` rejected the pointer, so `free` refuses (and counts) it.
+        // SAFETY: `holder` rejected the pointer, so `free` refuses it (and counts it, but for
+        // an interior pointer without validation) and frees nothing.
         unsafe { free(heap, ptr) };
         return ptr::null_mut();
     };

@@ -159,7 +159,8 @@ impl Head {
         // checks the index, or by this pop, which stores a link `push` wrote), so the link
         // read `links[top - 1]` is in bounds, and it is only made when `top != 0`. Every path
         // from the `lr.w` reaches the `sc.w` (the empty case stores back the 0 it read), so
-        // no reservation outlives the window (module docs). Every access is an aligned word;
+        // no reservation outlives the window (module docs); only the test build
+        // `detalloc_aba_demo` skips it on empty, to show the failure. Every access is an aligned word;
         // the atomics are only otherwise touched as atomics. The asm is no `nomem` block, so
         // the compiler orders the pool's accesses around it.
         unsafe {
